@@ -1,0 +1,1 @@
+"""survey_app package."""
