@@ -1,1 +1,47 @@
-"""survey_app package."""
+"""创文模拟问卷 — the web service.
+
+``create_app(settings=None)`` builds the Flask app: settings (from the environment by
+default), logging, database, login, CSRF, translations, instruments, error pages and one
+blueprint per user job. Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import Settings, settings_from_env
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or settings_from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        WTF_CSRF_ENABLED=settings.csrf_enabled,
+        WTF_CSRF_TIME_LIMIT=None,  # canvassers stay offline for hours; the session bounds it
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app.logger.setLevel(settings.log_level)
+
+    from . import auth, cli, db, errors, i18n, instrument_registry
+    from .blueprints import register_blueprints
+
+    db.init_app(app, settings.database_url)
+    instrument_registry.init_app(app, settings.instruments_dir)
+    auth.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    register_blueprints(app)
+    return app

@@ -1,0 +1,71 @@
+"""Error pages in the UI's language, JSON errors for JSON clients, never a stack trace."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("请求有误,请检查后重试。"),
+        401: _("请先登录。"),
+        403: _("您没有权限查看此页面。"),
+        404: _("找不到该页面或记录。"),
+        405: _("不支持该请求方法。"),
+        409: _("与已保存的记录冲突。"),
+        413: _("上传的内容过大。"),
+        422: _("提交的数据无法处理。"),
+        429: _("请求过于频繁,请稍后再试。"),
+        500: _("服务器出错了,我们已记录此问题。请稍后再试。"),
+    }
+
+
+def error_response(code: int, message: str | None = None, **extra):
+    message = message or _messages().get(code, _("请求无法完成。"))
+    if wants_json():
+        return {"error": message, "status": code, **extra}, code
+    return render_template("error.html", code=code, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(err: CSRFError):
+        return error_response(400, _("页面已过期或缺少安全令牌(CSRF),请刷新后重试。"))
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        if err.code is None or err.code < 400:
+            return err
+        custom = err.description if getattr(err, "custom_message", False) else None
+        response = error_response(err.code, custom)
+        if err.code == 405 and err.valid_methods:
+            body, code = response
+            return body, code, {"Allow": ", ".join(err.valid_methods)}
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return error_response(InternalServerError.code)
+
+
+def abort_with(code: int, message: str):
+    """Abort with a message meant for the user (shown on the error page / in JSON)."""
+    from werkzeug.exceptions import default_exceptions
+
+    exc = default_exceptions[code](description=message)
+    exc.custom_message = True
+    raise exc

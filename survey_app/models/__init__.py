@@ -1,0 +1,52 @@
+"""SQLModel tables of the survey service.
+
+City → 区 (District) → 街道 (Street) → 社区 (Community) → 楼栋 (Building) → 户 (Household);
+测评轮次 (Wave) with its Assignments, Visits and Responses; population margins for
+weighting; 问需/问计 feedback items; users and the audit log.
+
+Every table is created by Alembic migrations (``survey_app/migrations``), never by
+``create_all`` outside tests.
+"""
+
+from sqlmodel import SQLModel
+
+from .fieldwork import Assignment, Visit, VisitOutcome, Wave, WaveStatus
+from .geo import Building, Community, District, Household, Street
+from .people import AuditLog, Role, User
+from .survey import (
+    FeedbackEvent,
+    FeedbackItem,
+    FeedbackStatus,
+    IndicatorTotal,
+    InstrumentVersion,
+    PopulationMargin,
+    Response,
+    ReviewState,
+)
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Assignment",
+    "AuditLog",
+    "Building",
+    "Community",
+    "District",
+    "FeedbackEvent",
+    "FeedbackItem",
+    "FeedbackStatus",
+    "Household",
+    "IndicatorTotal",
+    "InstrumentVersion",
+    "PopulationMargin",
+    "Response",
+    "ReviewState",
+    "Role",
+    "Street",
+    "User",
+    "Visit",
+    "VisitOutcome",
+    "Wave",
+    "WaveStatus",
+    "metadata",
+]

@@ -1,0 +1,60 @@
+"""Users, their roles and community scope, and the audit log."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from ._types import json_column, timestamp
+
+
+class Role(StrEnum):
+    CANVASSER = "canvasser"  # 入户调查员
+    ANALYST = "analyst"  # 创文办分析员
+    SECRETARY = "secretary"  # 社区书记
+    ADMIN = "admin"  # 管理员
+
+
+class User(SQLModel, table=True):
+    """A person who signs in. Secretaries and canvassers are scoped to one community."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=100)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16)
+    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    locale: str | None = Field(default=None, max_length=8)
+    active: bool = True
+    created_at: datetime = timestamp()
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class AuditLog(SQLModel, table=True):
+    """One row per change to data: who, when, what."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = timestamp(index=True)
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    action: str = Field(max_length=64)
+    entity: str = Field(max_length=64)
+    entity_id: str | None = Field(default=None, max_length=64)
+    detail: dict[str, Any] | None = json_column(nullable=True)

@@ -1,0 +1,122 @@
+"""Responses, the instrument versions they answered, weighting margins and feedback."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from ._types import json_column, timestamp
+
+
+class ReviewState(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class FeedbackStatus(StrEnum):
+    FOUND = "found"  # 发现
+    ASSIGNED = "assigned"  # 交办
+    FIXING = "fixing"  # 整改
+    ANSWERED = "answered"  # 反馈
+
+
+class InstrumentVersion(SQLModel, table=True):
+    """A published questionnaire version. Its content never changes (content_hash)."""
+
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64)
+    version: str = Field(max_length=32)
+    content_hash: str = Field(max_length=64)
+    content: dict[str, Any] = json_column()
+    published_at: datetime = timestamp()
+
+
+class Response(SQLModel, table=True):
+    """One completed interview. ``uuid`` is made on the device and is the idempotency key.
+
+    The respondent profile (age group, sex, years of residence) is kept for weighting;
+    no names, phone numbers or ID numbers are ever stored.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(max_length=36, unique=True)
+    wave_id: int = Field(foreign_key="wave.id", index=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    household_id: int | None = Field(default=None, foreign_key="household.id", index=True)
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
+    canvasser_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    instrument_key: str = Field(max_length=64)
+    instrument_version: str = Field(max_length=32)
+    answers: dict[str, Any] = json_column()
+    content_hash: str = Field(max_length=64)  # of the submission, to tell replay from conflict
+    started_at: datetime | None = timestamp(nullable=True, default=False)
+    submitted_at: datetime | None = timestamp(nullable=True, default=False)
+    received_at: datetime = timestamp()
+    timings: dict[str, Any] | None = json_column(nullable=True)
+    device: str | None = Field(default=None, max_length=255)
+    quality_flags: list[str] | None = json_column(nullable=True)
+    review_state: str = Field(default=ReviewState.PENDING, max_length=16)
+    age_group: str | None = Field(default=None, max_length=32)
+    sex: str | None = Field(default=None, max_length=16)
+    residence_years: str | None = Field(default=None, max_length=32)
+
+
+class IndicatorTotal(SQLModel, table=True):
+    """Running sums per wave × indicator × community × building (PSU), kept as responses
+    arrive, so result pages never re-read every response (unweighted, design weight 1)."""
+
+    __table_args__ = (UniqueConstraint("wave_id", "indicator", "building_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    wave_id: int = Field(foreign_key="wave.id", index=True)
+    indicator: str = Field(max_length=64)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    street_id: int = Field(foreign_key="street.id")
+    building_id: int = Field(foreign_key="building.id")
+    n: int = 0
+    positive: int = 0
+
+
+class PopulationMargin(SQLModel, table=True):
+    """Population count of one cell (e.g. age group 35-59 × 女) of a community, from 社区台账."""
+
+    __table_args__ = (UniqueConstraint("community_id", "variable", "category"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    variable: str = Field(max_length=64)  # e.g. "age_group", "sex" or "age_group*sex"
+    category: str = Field(max_length=64)
+    count: float
+
+
+class FeedbackItem(SQLModel, table=True):
+    """问需/问计 raised in a visit, followed through 发现 → 交办 → 整改 → 反馈."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    wave_id: int | None = Field(default=None, foreign_key="wave.id", index=True)
+    response_id: int | None = Field(default=None, foreign_key="response.id", index=True)
+    kind: str = Field(max_length=16)  # 问需 / 问计 / 问效
+    category: str | None = Field(default=None, max_length=64)
+    text: str = Field(max_length=2000)
+    status: str = Field(default=FeedbackStatus.FOUND, max_length=16, index=True)
+    assignee: str | None = Field(default=None, max_length=100)
+    created_at: datetime = timestamp(index=True)
+    updated_at: datetime = timestamp()
+
+
+class FeedbackEvent(SQLModel, table=True):
+    """One step of a feedback item's closed loop, with who and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="feedbackitem.id", index=True)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    note: str | None = Field(default=None, max_length=1000)
+    at: datetime = timestamp()
