@@ -1,0 +1,65 @@
+"""Running indicator totals per wave × indicator × building (the PSU).
+
+Result pages must answer within 200 ms with a million responses stored, so they never
+re-read responses: every accepted response adds its 0/1 indicator values here, in the
+same transaction that stores it. ``analysis.estimate_from_totals`` works from these sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from ..models import Building, Community, Household, IndicatorTotal, Response
+
+
+def _insert(session: Session):
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def add_response(
+    *,
+    session: Session,
+    response: Response,
+    values: Mapping[str, int | None],
+    sign: int = 1,
+) -> None:
+    """Add (``sign=1``) or remove (``sign=-1``, e.g. a rejected response) one response's
+    indicator ``values`` (1 positive, 0 not, None not applicable) to the running totals.
+    The caller owns the transaction."""
+    rows = _psu_rows(session, response, values, sign)
+    if not rows:
+        return
+    insert = _insert(session)(IndicatorTotal).values(rows)
+    stmt = insert.on_conflict_do_update(
+        index_elements=["wave_id", "indicator", "building_id"],
+        set_={
+            "n": IndicatorTotal.n + insert.excluded.n,
+            "positive": IndicatorTotal.positive + insert.excluded.positive,
+        },
+    )
+    session.exec(stmt)
+
+
+def _psu_rows(session: Session, response: Response, values, sign: int) -> list[dict]:
+    if response.household_id is None:
+        return []
+    household = session.get(Household, response.household_id)
+    building = session.get(Building, household.building_id)
+    community = session.get(Community, building.community_id)
+    return [
+        {
+            "wave_id": response.wave_id,
+            "indicator": key,
+            "community_id": community.id,
+            "street_id": community.street_id,
+            "building_id": building.id,
+            "n": sign,
+            "positive": sign * int(value),
+        }
+        for key, value in values.items()
+        if value is not None
+    ]
