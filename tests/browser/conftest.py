@@ -1,0 +1,119 @@
+"""Browser tests: the app served by a real HTTP server in a thread, on its own seeded
+SQLite database, driven by Playwright in Debian's Chromium at a tablet viewport
+(800×1280). Screenshots go to ``test-artifacts/screenshots/``."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+from werkzeug.serving import make_server
+
+from survey_app import create_app
+from survey_app.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+TABLET = {"width": 800, "height": 1280}
+
+pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def session(self) -> Session:
+        return Session(self.app.extensions["engine"], expire_on_commit=False)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+        self.app.extensions["engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def live_server(databases, tmp_path_factory):
+    """A running server with the demo city seeded (accounts: see services/seed.py)."""
+    from survey_app.instrument_registry import get_instrument
+    from survey_app.services import seed
+
+    url, drop = databases.new()
+    settings = Settings(
+        database_url=url,
+        secret_key="browser-test-secret",
+        instance_path=tmp_path_factory.mktemp("instance"),
+        testing=True,
+        csrf_enabled=True,
+        log_level="WARNING",
+    )
+    app = create_app(settings)
+    with app.app_context(), Session(app.extensions["engine"], expire_on_commit=False) as s:
+        seed.seed_demo(session=s, instrument=get_instrument("household"))
+    server = LiveServer(app)
+    yield server
+    server.stop()
+    drop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-gpu",
+                "--disable-component-update",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport=TABLET, locale="zh-CN", has_touch=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def shot(page, name: str) -> Path:
+    """Keep a full-page screenshot of this step of the test run."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page, base_url: str, username: str, password: str = "demo12345") -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
