@@ -1,1 +1,64 @@
-"""analysis package."""
+"""analysis — design-based estimates for 创文模拟问卷 (知晓率 / 支持率 / 满意率 vs. 99%).
+
+Pure statistics: imports only numpy, pandas, scipy and statsmodels. Stable public API
+(the web app calls these; every result is a frozen dataclass):
+
+``estimate(data, *, indicators, weight, strata=None, cluster=None, by=None,
+method="korn-graubard", level=0.95, target=0.99, fpc=None, lonely_psu="adjust",
+calibration=None) -> EstimateResult``
+    Weighted proportions of 0/1 indicators, Taylor-linearised SEs for stratified cluster
+    designs (R's ``survey`` package with ``nest=TRUE``), domain estimates by ``by``,
+    df, design effect, effective n, confidence interval, verdict and ``needed_n``.
+``estimate_from_totals(totals, *, psu_counts=None, method=..., level=..., target=...,
+fpc=None, lonely_psu="adjust") -> EstimateResult``
+    The same from stored per-(indicator, domain, stratum, psu) sums ``n, sum_w, sum_wy``
+    (optional ``sum_w2``, ``res_w``, ``res_wy``). ``estimate`` is exactly
+    ``aggregate_totals`` followed by this function.
+``aggregate_totals(data, *, indicators, weight, strata=None, cluster=None, by=None,
+calibration=None) -> PsuTotals``
+    The sums ``estimate_from_totals`` needs (``.table``, ``.psu_counts``).
+``plan_sample_size(target=0.99, expected=1.0, deff=1.0, level=0.95,
+method="korn-graubard", *, population=None) -> SampleSizePlan``
+    Completes per community needed to be able to conclude ``met``.
+``best_lower_bound(n, *, level=0.95) -> float``
+    The best lower bound n interviews can ever give (all yes).
+``proportion_interval(p, var, n, df, *, method, level) -> Intervals``
+    The interval methods, vectorised.
+``analysis.weighting.rake(...)``, ``analysis.weighting.poststratify(...)``
+    Calibrated weights, a report and a ``Calibration`` to pass to ``estimate``.
+
+``EstimateResult.rows`` holds :class:`EstimateRow` (indicator, domain, n, estimate, se,
+ci_low, ci_high, df, deff, n_eff, verdict, needed_n, flags); ``domain=None`` is the whole
+sample. ``verdict`` is ``"met"`` / ``"not_met"`` / ``"undetermined"``. Errors in the input
+raise :class:`AnalysisInputError` naming the column and row. See docs/methodology.md.
+"""
+
+from analysis.errors import AnalysisInputError, LonelyPSUError
+from analysis.estimate import (
+    DesignInfo,
+    EstimateResult,
+    EstimateRow,
+    estimate,
+    estimate_from_totals,
+)
+from analysis.intervals import METHODS, Intervals, proportion_interval
+from analysis.planning import SampleSizePlan, best_lower_bound, plan_sample_size
+from analysis.totals import PsuTotals, aggregate_totals
+
+__all__ = [
+    "METHODS",
+    "AnalysisInputError",
+    "DesignInfo",
+    "EstimateResult",
+    "EstimateRow",
+    "Intervals",
+    "LonelyPSUError",
+    "PsuTotals",
+    "SampleSizePlan",
+    "aggregate_totals",
+    "best_lower_bound",
+    "estimate",
+    "estimate_from_totals",
+    "plan_sample_size",
+    "proportion_interval",
+]

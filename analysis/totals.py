@@ -1,0 +1,217 @@
+"""Aggregate respondent rows to per-(indicator, domain, stratum, PSU) sums.
+
+These sums are sufficient for everything :func:`analysis.estimate_from_totals` reports:
+
+``n``
+    respondents with an answer (0 or 1) to the indicator;
+``sum_w``, ``sum_wy``
+    Σw and Σw·y over them: p̂ = Σ sum_wy / Σ sum_w and the PSU score totals
+    z_hj = (sum_wy − p̂·sum_w) / Σw;
+``sum_w2``
+    Σw² (Kish's weighting effect per domain; not needed for the variance);
+``res_w``, ``res_wy`` (only for calibrated weights)
+    the same two sums of the calibration residuals (see :mod:`analysis.calibration`),
+    which replace ``sum_w`` and ``sum_wy`` in z_hj. They may be non-zero in PSUs with
+    nobody in the domain, so such rows appear with ``n = 0``.
+
+Rows with ``domain`` missing (None) hold the whole sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisInputError
+
+if TYPE_CHECKING:
+    from analysis.weighting import Calibration
+
+TOTALS_COLUMNS = ("indicator", "domain", "stratum", "psu", "n", "sum_w", "sum_wy", "sum_w2")
+
+
+@dataclass(frozen=True)
+class PsuTotals:
+    """Per-PSU sums and the design facts that go with them.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Columns ``indicator, domain, stratum, psu, n, sum_w, sum_wy, sum_w2`` and, for
+        calibrated weights, ``res_w, res_wy``. ``domain`` is None for the whole sample.
+    psu_counts : pandas.Series
+        n_h: PSUs per stratum in the whole sample (index: stratum).
+    domains : tuple
+        Domain labels in output order (sorted).
+    """
+
+    table: pd.DataFrame
+    psu_counts: pd.Series
+    domains: tuple
+
+
+@dataclass(frozen=True)
+class _Codes:
+    stratum: np.ndarray  # per row
+    psu: np.ndarray  # per row, global PSU number
+    psu_stratum: np.ndarray  # per PSU
+    strata_labels: pd.Index
+    psu_labels: np.ndarray  # per PSU
+    domain: np.ndarray  # per row, -1 when outside every domain
+    domain_labels: pd.Index
+
+
+def design_codes(
+    data: pd.DataFrame, *, strata: str | None, cluster: str | None, by: str | None
+) -> _Codes:
+    """Integer codes for strata, PSUs (nested in strata) and domains."""
+    n = len(data)
+    if strata is None:
+        s_code, s_labels = np.zeros(n, dtype=np.int64), pd.Index([None], dtype=object)
+    else:
+        s_code, s_labels = pd.factorize(data[strata], sort=True)
+        _no_blanks(s_code, strata)
+    if cluster is None:
+        psu = np.arange(n, dtype=np.int64)
+        psu_labels = np.arange(1, n + 1)
+        psu_stratum = s_code
+    else:
+        c_code, c_labels = pd.factorize(data[cluster])
+        _no_blanks(c_code, cluster)
+        key = s_code.astype(np.int64) * (len(c_labels) + 1) + c_code
+        psu, first = _factorize_first(key)
+        psu_labels = np.asarray(c_labels)[c_code[first]]
+        psu_stratum = s_code[first]
+    if by is None:
+        d_code, d_labels = np.full(n, -1, dtype=np.int64), pd.Index([])
+    else:
+        d_code, d_labels = pd.factorize(data[by], sort=True)
+    return _Codes(s_code, psu, psu_stratum, s_labels, psu_labels, d_code, d_labels)
+
+
+def aggregate_totals(
+    data: pd.DataFrame,
+    *,
+    indicators: list[str] | tuple[str, ...],
+    weight: str,
+    strata: str | None = None,
+    cluster: str | None = None,
+    by: str | None = None,
+    calibration: Calibration | None = None,
+) -> PsuTotals:
+    """Sum respondent rows to PSU totals per indicator and domain (one grouped pass).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent. Indicator values 0/1; NaN means "not asked / not
+        applicable" and leaves the row out of that indicator.
+    indicators, weight, strata, cluster, by
+        Column names, as for :func:`analysis.estimate`.
+    calibration : Calibration, optional
+        From :func:`analysis.weighting.rake` / ``poststratify``; adds ``res_w, res_wy``.
+
+    Returns
+    -------
+    PsuTotals
+    """
+    codes = design_codes(data, strata=strata, cluster=cluster, by=by)
+    w = data[weight].to_numpy(dtype=float)
+    n_psu = len(codes.psu_labels)
+    n_dom = len(codes.domain_labels)
+    in_dom = codes.domain >= 0
+    pair_key = codes.domain[in_dom] * n_psu + codes.psu[in_dom]
+    pair, first = _factorize_first(pair_key)
+    pair_psu = codes.psu[in_dom][first]
+    pair_dom = codes.domain[in_dom][first]
+    w_dom = w[in_dom]
+    psu_index = np.arange(n_psu)
+
+    frames = []
+    for name in indicators:
+        y = data[name].to_numpy(dtype=float)
+        valid = ~np.isnan(y)
+        wv = np.where(valid, w, 0.0)
+        wy = np.where(valid, w * y, 0.0)
+        groups = [(pair, len(first), wv[in_dom], wy[in_dom], valid[in_dom], w_dom)]
+        groups.append((codes.psu, n_psu, wv, wy, valid, w))
+        sums = [_sums(*g) for g in groups]
+        dom_of = [pair_dom, np.full(n_psu, -1)]
+        psu_of = [pair_psu, psu_index]
+        if calibration is not None:
+            from analysis.calibration import residual_totals
+
+            extra = residual_totals(
+                calibration, w, valid, wy, codes.domain, codes.psu, n_dom, n_psu
+            )
+            sums, dom_of, psu_of = _merge_residuals(sums, dom_of, psu_of, extra, n_dom)
+        for s, d, p in zip(sums, dom_of, psu_of, strict=True):
+            keep = (s["n"] > 0) | (s.get("res_w", s["n"]) != 0) | (s.get("res_wy", s["n"]) != 0)
+            frames.append(_frame(name, s, d, p, keep, codes))
+    table = pd.concat(frames, ignore_index=True)
+    counts = np.bincount(codes.psu_stratum, minlength=len(codes.strata_labels))
+    psu_counts = pd.Series(counts, index=codes.strata_labels, name="n_h")
+    return PsuTotals(table=table, psu_counts=psu_counts, domains=tuple(codes.domain_labels))
+
+
+def _sums(group, size, wv, wy, valid, w):
+    return {
+        "n": np.bincount(group, weights=valid, minlength=size).astype(np.int64),
+        "sum_w": np.bincount(group, weights=wv, minlength=size),
+        "sum_wy": np.bincount(group, weights=wy, minlength=size),
+        "sum_w2": np.bincount(group, weights=wv * w, minlength=size),
+    }
+
+
+def _merge_residuals(sums, dom_of, psu_of, extra, n_dom):
+    """Put calibration residual sums next to the plain sums, on the union of their cells."""
+    out_s, out_d, out_p = [], [], []
+    for s, d, p in zip(sums, dom_of, psu_of, strict=True):
+        target = np.where(d < 0, n_dom, d)
+        key = pd.MultiIndex.from_arrays([target, p])
+        frame = pd.DataFrame(s, index=key)
+        res = extra.loc[extra["target"].isin(np.unique(target))].set_index(["target", "psu"])
+        merged = frame.join(res, how="outer").fillna(0.0)
+        merged["n"] = merged["n"].astype(np.int64)
+        t = merged.index.get_level_values(0).to_numpy()
+        out_s.append({c: merged[c].to_numpy() for c in merged.columns})
+        out_d.append(np.where(t == n_dom, -1, t))
+        out_p.append(merged.index.get_level_values(1).to_numpy())
+    return out_s, out_d, out_p
+
+
+def _frame(name, s, dom, psu, keep, codes):
+    dom, psu = dom[keep], psu[keep]
+    domain = np.empty(len(dom), dtype=object)
+    labels = np.asarray(codes.domain_labels, dtype=object)
+    inside = dom >= 0
+    domain[inside] = labels[dom[inside]]
+    out = {
+        "indicator": np.full(len(dom), name, dtype=object),
+        "domain": domain,
+        "stratum": np.asarray(codes.strata_labels, dtype=object)[codes.psu_stratum[psu]],
+        "psu": codes.psu_labels[psu],
+    }
+    out.update({k: v[keep] for k, v in s.items()})
+    return pd.DataFrame(out)
+
+
+def _factorize_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``key`` and the position of each code's first occurrence."""
+    code, uniques = pd.factorize(key)
+    first = np.full(len(uniques), len(key), dtype=np.int64)
+    np.minimum.at(first, code, np.arange(len(key)))
+    return code, first
+
+
+def _no_blanks(code: np.ndarray, column: str) -> None:
+    bad = np.flatnonzero(code < 0)
+    if len(bad):
+        raise AnalysisInputError(
+            f"column {column!r} is blank at data row {bad[0] + 1} (1-based, header not counted)",
+            column=column,
+            row=int(bad[0]) + 1,
+        )

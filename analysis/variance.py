@@ -1,0 +1,133 @@
+"""Taylor-linearised variance of domain proportions from per-PSU sums.
+
+For each group g (an indicator in a domain, or in the whole sample) with PSU sums
+``sum_w``, ``sum_wy`` (or their calibration residuals ``res_w``, ``res_wy``):
+
+    p̂_g = Σ sum_wy / Σ sum_w,   z_ghj = (res_wy − p̂_g · res_w) / Σ sum_w,
+    V̂_g = Σ_h f_h · n_h/(n_h − 1) · Σ_j (z_ghj − z̄_gh)²,
+
+where j runs over *all* n_h PSUs of stratum h (PSUs with nobody in the domain have
+z = 0) and f_h = 1 − n_h/N_h when an fpc is given, else 1. This is R's ``svyrecvar`` for
+``svydesign(ids=~psu, strata=~stratum, weights=~w, nest=TRUE)``.
+
+Strata with a single PSU ("lonely PSUs", ``lonely_psu=``):
+
+``"fail"``       raise :class:`analysis.errors.LonelyPSUError`;
+``"certainty"``  the stratum adds no variance (it was sampled with certainty);
+``"adjust"``     its PSU total is centred at 0, the whole-sample mean of the scores, not at
+                 its own mean (R's ``survey.lonely.psu = "adjust"``), so it adds f_h·z².
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.errors import LonelyPSUError
+
+LONELY_PSU = ("adjust", "certainty", "fail")
+
+
+@dataclass(frozen=True)
+class GroupVariance:
+    """Per-group results (arrays indexed by group code)."""
+
+    n: np.ndarray
+    sum_w: np.ndarray
+    sum_w2: np.ndarray
+    estimate: np.ndarray
+    variance: np.ndarray
+    df: np.ndarray
+    touches_lonely: np.ndarray
+
+
+def group_variance(
+    group: np.ndarray,
+    psu: np.ndarray,
+    psu_stratum: np.ndarray,
+    n_h: np.ndarray,
+    sums: dict[str, np.ndarray],
+    n_groups: int,
+    *,
+    f_h: np.ndarray | None = None,
+    lonely_psu: str = "adjust",
+    stratum_labels=None,
+) -> GroupVariance:
+    """Variance for every group at once from (group, PSU) cells.
+
+    Parameters
+    ----------
+    group, psu : numpy.ndarray
+        Group code and global PSU code of each cell; cells must be unique.
+    psu_stratum : numpy.ndarray
+        Stratum code of each PSU.
+    n_h : numpy.ndarray
+        PSUs per stratum in the whole sample.
+    sums : dict
+        ``n, sum_w, sum_wy, sum_w2, res_w, res_wy`` per cell.
+    n_groups : int
+        Number of groups.
+    f_h : numpy.ndarray, optional
+        Finite population correction 1 − n_h/N_h per stratum.
+    lonely_psu : {"adjust", "certainty", "fail"}
+        What a stratum with one PSU contributes.
+    """
+    if lonely_psu not in LONELY_PSU:
+        raise ValueError(f"lonely_psu must be one of {', '.join(LONELY_PSU)}, not {lonely_psu!r}")
+    n_strata = len(n_h)
+    lonely = n_h == 1
+    if lonely_psu == "fail" and lonely.any():
+        label = np.flatnonzero(lonely)[0]
+        if stratum_labels is not None:
+            label = stratum_labels[label]
+        raise LonelyPSUError(
+            f"stratum {label!r} has only one PSU; choose lonely_psu='certainty' or 'adjust'"
+        )
+
+    def per_group(values):
+        return np.bincount(group, weights=values, minlength=n_groups)
+
+    n = per_group(sums["n"]).round().astype(np.int64)
+    sum_w = per_group(sums["sum_w"])
+    sum_wy = per_group(sums["sum_wy"])
+    sum_w2 = per_group(sums["sum_w2"]) if "sum_w2" in sums else np.full(n_groups, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = sum_wy / sum_w
+        z = (sums["res_wy"] - p[group] * sums["res_w"]) / sum_w[group]
+    z = np.where(np.isfinite(z), z, 0.0)
+
+    stratum = psu_stratum[psu]
+    gh = group * n_strata + stratum
+    size = n_groups * n_strata
+    s1 = np.bincount(gh, weights=z, minlength=size)
+    present = np.bincount(gh, minlength=size)
+    nh_cell = np.tile(n_h, n_groups).astype(float)
+    mean = s1 / nh_cell
+    centred = z - mean[gh]
+    ss = np.bincount(gh, weights=centred * centred, minlength=size)
+    ss += (nh_cell - present) * mean * mean
+    lonely_cell = np.tile(lonely, n_groups)
+    if lonely_psu == "adjust":
+        ss = np.where(lonely_cell, np.bincount(gh, weights=z * z, minlength=size), ss)
+    else:
+        ss = np.where(lonely_cell, 0.0, ss)
+    f = np.ones(n_strata) if f_h is None else f_h
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(lonely, f, f * n_h / (n_h - 1.0))
+    variance = (ss.reshape(n_groups, n_strata) * scale).sum(axis=1)
+
+    answered = sums["n"] > 0
+    psus_in = np.bincount(group, weights=answered, minlength=n_groups)
+    strata_in = np.bincount(gh, weights=answered, minlength=size).reshape(n_groups, n_strata)
+    df = psus_in - (strata_in > 0).sum(axis=1)
+    touches = ((strata_in > 0) & lonely[None, :]).any(axis=1)
+    return GroupVariance(
+        n=n,
+        sum_w=sum_w,
+        sum_w2=sum_w2,
+        estimate=p,
+        variance=variance,
+        df=df.astype(np.int64),
+        touches_lonely=touches,
+    )
