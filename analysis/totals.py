@@ -171,7 +171,7 @@ def _merge_residuals(sums, dom_of, psu_of, extra, n_dom):
     out_s, out_d, out_p = [], [], []
     for s, d, p in zip(sums, dom_of, psu_of, strict=True):
         target = np.where(d < 0, n_dom, d)
-        key = pd.MultiIndex.from_arrays([target, p])
+        key = pd.MultiIndex.from_arrays([target, p], names=["target", "psu"])
         frame = pd.DataFrame(s, index=key)
         res = extra.loc[extra["target"].isin(np.unique(target))].set_index(["target", "psu"])
         merged = frame.join(res, how="outer").fillna(0.0)
