@@ -1,1 +1,57 @@
-"""instruments package."""
+"""Questionnaires as data: load, check and run 创文模拟问卷 instruments.
+
+Pure Python (no Flask, no database, no analysis). The public API:
+
+- ``load_instrument(path) -> Instrument`` and ``loads_instrument(text, source)``: read one
+  instrument (YAML, see docs/instruments.md); raise ``InstrumentError``.
+- ``load_directory(dir) -> dict[str, Instrument]`` keyed by instrument key; raises one
+  ``InstrumentError`` whose message lists ``file:line: where: reason`` for every problem.
+- ``FORMS_DIR``: the packaged standard forms (``household`` = 入户模拟问卷).
+- ``relevant_items(instrument, answers) -> list[str]``,
+  ``validate_answers(instrument, answers) -> list[AnswerError]``,
+  ``drop_irrelevant(instrument, answers) -> dict``.
+- ``indicator_values(instrument, answers) -> dict[str, int | None]`` (知晓率 / 支持率 /
+  满意率 / per-area satisfaction coded 1/0/None), ``profile_values`` (weighting profile),
+  ``feedback_items`` (问需/问计/问效 texts).
+- ``Instrument.to_client_dict()``: JSON for the browser, expressions as ASTs;
+  ``Instrument.content_hash``: ``"sha256:..."`` of the canonical content.
+- ``xlsform.import_xlsform(path, key=..., version=...)``: XLSForm workbook -> YAML text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .answers import AnswerError, drop_irrelevant, relevant_items, validate_answers
+from .coding import feedback_items, indicator_values, profile_values
+from .expr import Expression, ExpressionError, evaluate, parse
+from .loader import InstrumentError, Problem, load_directory, load_instrument, loads_instrument
+from .model import Choice, Indicator, Instrument, Item, ItemType, Label
+
+FORMS_DIR: Path = Path(__file__).parent / "forms"
+
+__all__ = [
+    "FORMS_DIR",
+    "AnswerError",
+    "Choice",
+    "Expression",
+    "ExpressionError",
+    "Indicator",
+    "Instrument",
+    "InstrumentError",
+    "Item",
+    "ItemType",
+    "Label",
+    "Problem",
+    "drop_irrelevant",
+    "evaluate",
+    "feedback_items",
+    "indicator_values",
+    "load_directory",
+    "load_instrument",
+    "loads_instrument",
+    "parse",
+    "profile_values",
+    "relevant_items",
+    "validate_answers",
+]
