@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ._types import json_column, timestamp
@@ -70,7 +70,11 @@ class IndicatorTotal(SQLModel, table=True):
     """Running sums per wave × indicator × community × building (PSU), kept as responses
     arrive, so result pages never re-read every response (unweighted, design weight 1)."""
 
-    __table_args__ = (UniqueConstraint("wave_id", "indicator", "building_id"),)
+    __table_args__ = (
+        UniqueConstraint("wave_id", "indicator", "building_id"),
+        # Covering index for counting each street's sampled PSUs (n_h) per wave.
+        Index("ix_indicatortotal_wave_street_psu", "wave_id", "street_id", "building_id", "n"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     wave_id: int = Field(foreign_key="wave.id", index=True)
