@@ -265,7 +265,7 @@ def estimate_from_totals(
     _check_options(method, level, target, lonely_psu)
     missing = [c for c in _REQUIRED if c not in totals.columns]
     if missing:
-        raise AnalysisInputError(f"totals lack column {missing[0]!r}", column=missing[0])
+        raise AnalysisInputError("missing from the totals", column=missing[0])
     table = _with_whole_sample(totals)
 
     ind_code, ind_labels = pd.factorize(table["indicator"], sort=False)
@@ -418,8 +418,8 @@ def _psu_counts(table, s_code, s_labels, psu_counts) -> np.ndarray:
     bad = np.flatnonzero(~(n_h >= seen))
     if len(bad):
         raise AnalysisInputError(
-            f"psu_counts for stratum {s_labels[bad[0]]!r} is {n_h[bad[0]]}, but the totals "
-            f"have {seen[bad[0]]} PSUs there",
+            f"psu_counts gives {n_h[bad[0]]} PSUs for stratum {s_labels[bad[0]]!r}, but the "
+            f"totals have {seen[bad[0]]} there",
             column="psu",
         )
     return n_h.astype(np.int64)
@@ -432,7 +432,7 @@ def _fpc_factor(fpc, s_labels, n_h):
     big_n = np.array([given.get(label, np.nan) for label in s_labels], dtype=float)
     if not np.all(big_n >= n_h):
         raise AnalysisInputError(
-            "fpc: population PSUs per stratum must be ≥ sampled PSUs", column="fpc"
+            "population PSUs per stratum must be at least the sampled PSUs", column="fpc"
         )
     return (big_n - n_h) / big_n
 
@@ -454,7 +454,7 @@ def _check_data(data, indicators, weight, strata, cluster, by, fpc):
         raise AnalysisInputError("no data rows")
     for col in [*indicators, weight, strata, cluster, by, fpc]:
         if col is not None and col not in data.columns:
-            raise AnalysisInputError(f"no column {col!r}", column=col)
+            raise AnalysisInputError("no such column", column=col)
     if not indicators:
         raise AnalysisInputError("give at least one indicator")
     for col in indicators:
@@ -463,8 +463,7 @@ def _check_data(data, indicators, weight, strata, cluster, by, fpc):
         bad = np.flatnonzero(~raw_missing & ~((values == 0) | (values == 1)))
         if len(bad):
             raise AnalysisInputError(
-                f"column {col!r}: value {data[col].iloc[bad[0]]!r} at data row {bad[0] + 1} "
-                "is not 0, 1 or blank",
+                f"value {_show(data[col].iloc[bad[0]])} is not 0, 1 or blank",
                 column=col,
                 row=int(bad[0]) + 1,
             )
@@ -473,10 +472,19 @@ def _check_data(data, indicators, weight, strata, cluster, by, fpc):
     if len(bad):
         what = "missing" if pd.isna(data[weight].iloc[bad[0]]) else "not a weight ≥ 0"
         raise AnalysisInputError(
-            f"column {weight!r}: weight at data row {bad[0] + 1} is {what}",
+            f"weight is {what}",
             column=weight,
             row=int(bad[0]) + 1,
         )
+
+
+def _show(value) -> str:
+    """A cell value as the user typed it (numbers without numpy's repr)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _plain(value):

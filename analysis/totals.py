@@ -211,7 +211,7 @@ def _no_blanks(code: np.ndarray, column: str) -> None:
     bad = np.flatnonzero(code < 0)
     if len(bad):
         raise AnalysisInputError(
-            f"column {column!r} is blank at data row {bad[0] + 1} (1-based, header not counted)",
+            "blank value",
             column=column,
             row=int(bad[0]) + 1,
         )

@@ -109,7 +109,7 @@ def read_population_csv(path: str | Path, *, count: str = "count") -> pd.DataFra
     """
     table = pd.read_csv(path, dtype=str)
     if count not in table.columns:
-        raise AnalysisInputError(f"population file has no column {count!r}", column=count)
+        raise AnalysisInputError("missing from the population file", column=count)
     table[count] = pd.to_numeric(table[count], errors="raise")
     return table
 
@@ -230,12 +230,12 @@ def _calibrate(data, weight, margins, population, count, max_iter, tol, trim, me
 
 def _base_weights(data: pd.DataFrame, weight: str) -> np.ndarray:
     if weight not in data.columns:
-        raise AnalysisInputError(f"no weight column {weight!r}", column=weight)
+        raise AnalysisInputError("no such column", column=weight)
     w0 = pd.to_numeric(data[weight], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~(w0 > 0))
     if len(bad):
         raise AnalysisInputError(
-            f"column {weight!r}: weight at data row {bad[0] + 1} is not a positive number",
+            "weight is not a positive number",
             column=weight,
             row=int(bad[0]) + 1,
         )
@@ -257,11 +257,9 @@ def _match_cells(data, variables, table, count):
     """Each row's cell number in ``table`` and the table's totals, checked both ways."""
     for v in variables:
         if v not in data.columns:
-            raise AnalysisInputError(
-                f"no column {v!r} in the data for margin {variables}", column=v
-            )
+            raise AnalysisInputError(f"no such column in the data (margin {variables})", column=v)
         if v not in table.columns:
-            raise AnalysisInputError(f"population table has no column {v!r}", column=v)
+            raise AnalysisInputError("missing from the population table", column=v)
     table = table.groupby(variables, sort=True, observed=True)[count].sum().reset_index()
     keys = pd.MultiIndex.from_arrays([table[v].astype(str) for v in variables])
     units = pd.MultiIndex.from_arrays([data[v].astype(str) for v in variables])
@@ -271,7 +269,7 @@ def _match_cells(data, variables, table, count):
         row = int(missing[0])
         cell = ", ".join(f"{v}={data[v].iloc[row]!r}" for v in variables)
         raise AnalysisInputError(
-            f"data row {row + 1} ({cell}) has no population count in margin {variables}",
+            f"({cell}) has no population count in margin {variables}",
             column=variables[0],
             row=row + 1,
         )

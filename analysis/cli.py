@@ -1,0 +1,216 @@
+"""``survey-estimate``: design-based estimates from a CSV export (DESIGN.md contract).
+
+::
+
+    survey-estimate DATA.csv --weight COL [--strata COL] [--cluster COL] [--by COL]
+                    --indicator COL [--indicator COL ...]
+                    [--method korn-graubard|beta|logit|wilson|mean]
+                    [--level 0.95] [--target 0.99] [--format json|csv|table]
+                    [--fpc COL] [--lonely-psu adjust|certainty|fail]
+
+``--format json`` prints ``{"design": {...}, "results": [{indicator, domain, n, estimate,
+se, ci_low, ci_high, df, deff, n_eff, verdict, needed_n, flags}, ...]}``: one row per
+indicator per domain plus one per indicator with ``"domain": null`` (whole sample).
+
+Bad input exits with status 2 and one line on stderr naming the column and the first bad
+row, counted both as a 1-based data row (header not counted) and as a file line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+PROG = "survey-estimate"
+EXIT_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    from analysis.intervals import METHODS
+    from analysis.variance import LONELY_PSU
+
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("data", help="CSV file, one row per respondent, with a header line")
+    p.add_argument("--weight", required=True, help="weight column (≥ 0)")
+    p.add_argument("--strata", help="stratum column, e.g. street")
+    p.add_argument("--cluster", help="PSU column, e.g. building (nested in strata)")
+    p.add_argument("--by", help="domain column, e.g. community")
+    p.add_argument(
+        "--indicator", action="append", required=True, help="0/1 column (blank: not asked)"
+    )
+    p.add_argument("--method", choices=METHODS, default="korn-graubard")
+    p.add_argument("--level", type=float, default=0.95)
+    p.add_argument("--target", type=float, default=0.99)
+    p.add_argument("--format", choices=("json", "csv", "table"), default="json")
+    p.add_argument("--fpc", help="column with the number of PSUs in the population stratum")
+    p.add_argument("--lonely-psu", choices=LONELY_PSU, default="adjust")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit status (0 ok, 2 bad input, 1 internal error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        text = run(args)
+    except _InputProblem as e:
+        return _fail(str(e), EXIT_INPUT)
+    except Exception as e:  # noqa: BLE001 - one line, never a traceback
+        from analysis.errors import AnalysisInputError, LonelyPSUError
+
+        if isinstance(e, AnalysisInputError):
+            return _fail(e.describe(header_lines=1), EXIT_INPUT)
+        if isinstance(e, LonelyPSUError | ValueError):
+            return _fail(str(e), EXIT_INPUT)
+        return _fail(f"internal error: {type(e).__name__}: {e}", EXIT_INTERNAL)
+    sys.stdout.write(text)
+    return 0
+
+
+class _InputProblem(Exception):
+    pass
+
+
+def _fail(message: str, status: int) -> int:
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    print(f"{PROG}: error: {first}", file=sys.stderr)
+    return status
+
+
+def run(args: argparse.Namespace) -> str:
+    """Read, check, estimate and format; raises on bad input."""
+    import analysis
+
+    data = read_data(args)
+    if args.by is not None:
+        _no_blank(data, args.by)
+    result = analysis.estimate(
+        data,
+        indicators=args.indicator,
+        weight=args.weight,
+        strata=args.strata,
+        cluster=args.cluster,
+        by=args.by,
+        method=args.method,
+        level=args.level,
+        target=args.target,
+        fpc=args.fpc,
+        lonely_psu=args.lonely_psu,
+    )
+    return FORMATS[args.format](result)
+
+
+def read_data(args: argparse.Namespace):
+    """Read only the needed columns; design identifiers as text ("001" stays "001")."""
+    import pandas as pd
+
+    path = Path(args.data)
+    if not path.is_file():
+        raise _InputProblem(f"{args.data}: no such file")
+    if path.stat().st_size == 0 or not path.read_bytes()[:4096].strip():
+        raise _InputProblem(f"{args.data}: the file is empty")
+    ids = [c for c in (args.strata, args.cluster, args.by) if c]
+    wanted = list(
+        dict.fromkeys([args.weight, *args.indicator, *ids, *([args.fpc] if args.fpc else [])])
+    )
+    header = pd.read_csv(path, nrows=0).columns
+    for col in wanted:
+        if col not in header:
+            raise _InputProblem(
+                f"column {col!r}: not in {args.data} (columns: {', '.join(map(str, header))})"
+            )
+    try:
+        data = pd.read_csv(path, engine="pyarrow", usecols=wanted, dtype={c: str for c in ids})
+    except Exception:  # noqa: BLE001 - mixed types etc.: let the python engine say where
+        data = pd.read_csv(path, usecols=wanted, dtype={c: str for c in ids}, low_memory=False)
+    if len(data) == 0:
+        raise _InputProblem(f"{args.data}: no data rows after the header")
+    return data
+
+
+def _no_blank(data, column: str) -> None:
+    import numpy as np
+
+    from analysis.errors import AnalysisInputError
+
+    values = data[column]
+    blank = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+    bad = np.flatnonzero(blank)
+    if len(bad):
+        raise AnalysisInputError(
+            "blank domain value (every row needs one for --by)", column=column, row=int(bad[0]) + 1
+        )
+
+
+def to_json(result) -> str:
+    return json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n"
+
+
+def to_csv(result) -> str:
+    frame = result.to_frame()
+    frame["flags"] = [";".join(f) for f in frame["flags"]]
+    return frame.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+
+
+def to_table(result) -> str:
+    d = result.design
+    pct = int(round(d.level * 100))
+    head = (
+        f"method {d.method}, {pct}% intervals, target {d.target:.4g}; "
+        f"{d.n_strata} strata, {d.n_psu} PSUs"
+    )
+    cols = [
+        "indicator",
+        "domain",
+        "n",
+        "estimate",
+        f"{pct}% CI",
+        "se",
+        "df",
+        "deff",
+        "n_eff",
+        "verdict",
+        "needed_n",
+        "flags",
+    ]
+    lines = []
+    for r in result.rows:
+        lines.append(
+            [
+                str(r.indicator),
+                "(all)" if r.domain is None else str(r.domain),
+                str(r.n),
+                _pct(r.estimate),
+                f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}]",
+                _num(r.se, 4),
+                str(r.df),
+                _num(r.deff, 2),
+                _num(r.n_eff, 1),
+                r.verdict,
+                "never" if r.needed_n is None else str(r.needed_n),
+                ",".join(r.flags),
+            ]
+        )
+    widths = [max(len(c), *(len(x[i]) for x in lines)) for i, c in enumerate(cols)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [head, fmt.format(*cols), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*x).rstrip() for x in lines]
+    return "\n".join(out) + "\n"
+
+
+def _pct(x: float) -> str:
+    return "-" if x != x else f"{100 * x:.2f}%"
+
+
+def _num(x: float, digits: int) -> str:
+    return "-" if x != x else f"{x:.{digits}f}"
+
+
+FORMATS = {"json": to_json, "csv": to_csv, "table": to_table}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
