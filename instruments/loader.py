@@ -459,6 +459,8 @@ class _Builder:
         codes = {"yes": None, "no": None} if item.type is ItemType.YESNO else {
             c.code: c for c in choices.get(item.choices or "", ())
         }  # fmt: skip
+        if item.type is not ItemType.YESNO and item.choices not in choices:
+            positive = []  # the missing list is reported on the item already
         for code in positive:
             if code not in codes:
                 self.problem(
