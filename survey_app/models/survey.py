@@ -31,7 +31,7 @@ class InstrumentVersion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=64)
     version: str = Field(max_length=32)
-    content_hash: str = Field(max_length=64)
+    content_hash: str = Field(max_length=80)  # "sha256:" + 64 hex digits
     content: dict[str, Any] = json_column()
     published_at: datetime = timestamp()
 
