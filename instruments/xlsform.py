@@ -58,7 +58,7 @@ class _Sheet:
     errors: list[str] = field(default_factory=list)
 
     def cell(self, row: int, column: str) -> str:
-        col = self.columns.get(column)
+        col = self.columns.get(column, self.columns.get(f"{column}::zh"))
         return f"{self.title}!{get_column_letter(col + 1) if col is not None else 'A'}{row}"
 
     def get(self, values: list[str], column: str) -> str:

@@ -1,0 +1,53 @@
+"""survey-instrument: one line per error, non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+from instruments import FORMS_DIR
+from instruments.cli import main
+
+from .conftest import base, item, write
+from .test_xlsform import workbook
+
+
+def test_check_ok(capsys):
+    assert main(["check", str(FORMS_DIR / "household.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "household.yaml: OK (household v1, " in out and "sha256:" in out
+
+
+def test_check_reports_every_problem_one_per_line(tmp_path, capsys):
+    data = base()
+    item(data, "sat")["relevant"] = "nope = 'yes'"
+    data["choices"]["area"].append({"code": "a", "label": "重复"})
+    good = write(tmp_path, base(), "good.yaml")
+    bad = write(tmp_path, data, "bad.yaml")
+    assert main(["check", str(good), str(bad)]) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"{bad}:") for line in lines)
+    assert "Traceback" not in captured.err
+    assert f"{good}: OK" in captured.out
+
+
+def test_check_missing_file(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "nope.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read the file" in err
+
+
+def test_import_xlsform_writes_a_checked_file(tmp_path, capsys):
+    out = tmp_path / "out.yaml"
+    form = workbook(tmp_path)
+    assert main(["import-xlsform", str(form), "-o", str(out), "--key", "k", "--version", "3"]) == 0
+    assert main(["check", str(out)]) == 0
+    assert "(k v3, draft, " in capsys.readouterr().out
+
+
+def test_import_xlsform_errors(tmp_path, capsys):
+    form = workbook(
+        tmp_path, survey=[["geopoint", "where", "位置"]], header=["type", "name", "label"]
+    )
+    out = tmp_path / "out.yaml"
+    assert main(["import-xlsform", str(form), "-o", str(out)]) == 1
+    assert capsys.readouterr().err == "survey!A2: type 'geopoint' is not supported\n"
+    assert not out.exists()
