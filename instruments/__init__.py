@@ -6,6 +6,8 @@ Pure Python (no Flask, no database, no analysis). The public API:
   instrument (YAML, see docs/instruments.md); raise ``InstrumentError``.
 - ``load_directory(dir) -> dict[str, Instrument]`` keyed by instrument key; raises one
   ``InstrumentError`` whose message lists ``file:line: where: reason`` for every problem.
+- ``publish_instrument(path) -> (Instrument, bool)``: record a version in the directory's
+  ``_published.yaml`` register; a published version may never change afterwards.
 - ``FORMS_DIR``: the packaged standard forms (``household`` = 入户模拟问卷).
 - ``relevant_items(instrument, answers) -> list[str]``,
   ``validate_answers(instrument, answers) -> list[AnswerError]``,
@@ -25,7 +27,14 @@ from pathlib import Path
 from .answers import AnswerError, drop_irrelevant, relevant_items, validate_answers
 from .coding import feedback_items, indicator_values, profile_values
 from .expr import Expression, ExpressionError, evaluate, parse
-from .loader import InstrumentError, Problem, load_directory, load_instrument, loads_instrument
+from .loader import (
+    InstrumentError,
+    Problem,
+    load_directory,
+    load_instrument,
+    loads_instrument,
+    publish_instrument,
+)
 from .model import Choice, Indicator, Instrument, Item, ItemType, Label
 
 FORMS_DIR: Path = Path(__file__).parent / "forms"
@@ -52,6 +61,7 @@ __all__ = [
     "loads_instrument",
     "parse",
     "profile_values",
+    "publish_instrument",
     "relevant_items",
     "validate_answers",
 ]

@@ -1,6 +1,7 @@
 """``survey-instrument``: check instrument files and import XLSForm workbooks.
 
     survey-instrument check FILE...
+    survey-instrument publish FILE
     survey-instrument import-xlsform FORM.xlsx -o OUT.yaml [--key K] [--version V]
 
 Errors are printed one per line on stderr and the exit status is 1; never a traceback.
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .loader import InstrumentError, load_instrument
+from .loader import InstrumentError, load_instrument, publish_instrument
 
 __all__ = ["main"]
 
@@ -31,6 +32,18 @@ def _check(files: Sequence[str]) -> int:
         state = "published" if inst.published else "draft"
         print(f"{file}: OK ({inst.key} v{inst.version}, {state}, {inst.content_hash})")
     return status
+
+
+def _publish(file: str) -> int:
+    try:
+        inst, new = publish_instrument(file)
+    except InstrumentError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    what = "published" if new else "already published"
+    print(f"{file}: {inst.key} v{inst.version} {what} ({inst.content_hash})")
+    return 0
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -57,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="load and check instrument files")
     check.add_argument("files", nargs="+", metavar="FILE")
+    pub = sub.add_parser("publish", help="record a version as published (it may never change)")
+    pub.add_argument("file", metavar="FILE")
     imp = sub.add_parser("import-xlsform", help="turn an XLSForm workbook into an instrument file")
     imp.add_argument("form", metavar="FORM.xlsx")
     imp.add_argument("-o", "--output", required=True, metavar="OUT.yaml")
@@ -70,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args.files)
+        if args.command == "publish":
+            return _publish(args.file)
         return _import(args)
     except KeyboardInterrupt:
         return 130

@@ -179,6 +179,9 @@ class Instrument:
     published: bool = field(default=False, compare=False)
     source: str = field(default="", compare=False)
 
+    def __hash__(self) -> int:  # the dict fields are not hashable; the hash names the content
+        return hash((self.key, self.version, self.content_hash))
+
     def item(self, name: str) -> Item:
         """The item called ``name``; KeyError if none."""
         for it in self.items:

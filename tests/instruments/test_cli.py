@@ -51,3 +51,33 @@ def test_import_xlsform_errors(tmp_path, capsys):
     assert main(["import-xlsform", str(form), "-o", str(out)]) == 1
     assert capsys.readouterr().err == "survey!A2: type 'geopoint' is not supported\n"
     assert not out.exists()
+
+
+def test_publish_records_the_version_and_freezes_it(tmp_path, capsys):
+    path = write(tmp_path, base())
+    assert main(["publish", str(path)]) == 0
+    assert "mini v1 published (sha256:" in capsys.readouterr().out
+    register = (tmp_path / "_published.yaml").read_text(encoding="utf-8")
+    assert "mini:\n  1: sha256:" in register
+    assert main(["publish", str(path)]) == 0
+    assert "already published" in capsys.readouterr().out
+
+    data = base()
+    item(data, "sat")["label"] = "改过的题目"
+    write(tmp_path, data)
+    assert main(["check", str(path)]) == 1
+    assert "a published version never changes" in capsys.readouterr().err
+    data["version"] = 2
+    write(tmp_path, data)
+    assert main(["publish", str(path)]) == 0
+    register = (tmp_path / "_published.yaml").read_text(encoding="utf-8")
+    assert "  1: sha256:" in register and "  2: sha256:" in register
+
+
+def test_bad_arguments_exit_non_zero(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

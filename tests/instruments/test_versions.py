@@ -91,3 +91,11 @@ indicators:
     assert inst.choice_codes(inst.item("q")) == ("01", "on")
     assert inst.indicator("knows").positive == ("yes",)
     assert inst.indicator("first").positive == ("01",)
+
+
+def test_instruments_are_hashable_and_frozen(mini):
+    import dataclasses
+
+    assert {mini: 1}[mini] == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mini.version = 2
