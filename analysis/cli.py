@@ -123,9 +123,15 @@ def read_data(args: argparse.Namespace):
                 f"column {col!r}: not in {args.data} (columns: {', '.join(map(str, header))})"
             )
     try:
-        data = pd.read_csv(path, engine="pyarrow", usecols=wanted, dtype={c: str for c in ids})
-    except Exception:  # noqa: BLE001 - mixed types etc.: let the python engine say where
-        data = pd.read_csv(path, usecols=wanted, dtype={c: str for c in ids}, low_memory=False)
+        data = pd.read_csv(path, engine="pyarrow", usecols=wanted)
+    except Exception:  # noqa: BLE001 - ragged rows etc.: the python engine says where
+        data = pd.read_csv(path, usecols=wanted, low_memory=False)
+    # Identifiers must stay text ("001" is not 1): re-read any that came out as numbers.
+    numeric_ids = [c for c in ids if not pd.api.types.is_string_dtype(data[c])]
+    if numeric_ids:
+        text = pd.read_csv(path, usecols=numeric_ids, dtype=str, keep_default_na=False)
+        for c in numeric_ids:
+            data[c] = text[c].where(text[c].str.strip() != "")
     if len(data) == 0:
         raise _InputProblem(f"{args.data}: no data rows after the header")
     return data

@@ -25,9 +25,11 @@ import pandas as pd
 from analysis.errors import AnalysisInputError
 from analysis.intervals import METHODS, proportion_interval
 from analysis.planning import required_total_n
-from analysis.totals import PsuTotals, aggregate_totals
+from analysis.totals import PsuTotals, _factorize_first, aggregate_totals
 from analysis.variance import LONELY_PSU, group_variance
 
+#: The stratum label used when a design has no strata (missing ``stratum`` in totals).
+SINGLE_STRATUM = "(one stratum)"
 VERDICTS = ("met", "not_met", "undetermined")
 _REQUIRED = ("indicator", "domain", "stratum", "psu", "n", "sum_w", "sum_wy")
 
@@ -121,7 +123,7 @@ class EstimateResult:
         """JSON-ready ``{"design": {...}, "results": [...]}`` (NaN becomes None)."""
         return {
             "design": {k: _plain(v) for k, v in asdict(self.design).items()},
-            "results": [{k: _plain(v) for k, v in asdict(r).items()} for r in self.rows],
+            "results": [{k: _plain(getattr(r, k)) for k in _ROW_FIELDS} for r in self.rows],
         }
 
 
@@ -276,22 +278,23 @@ def estimate_from_totals(
     n_dom = len(dom_labels) + 1  # slot 0: whole sample
     group_raw = ind_code * n_dom + (dom_code + 1)
 
-    s_code, s_labels = pd.factorize(
-        table["stratum"].astype(object), sort=True, use_na_sentinel=False
-    )
+    s_code, s_labels = pd.factorize(_single_stratum(table["stratum"]), sort=True)
     n_h = _psu_counts(table, s_code, s_labels, psu_counts)
-    psu_key = pd.MultiIndex.from_arrays([s_code, table["psu"].to_numpy()])
-    psu_code, psu_uniques = pd.factorize(psu_key)
-    psu_stratum = np.asarray(psu_uniques.get_level_values(0), dtype=np.int64)
+    label_code, label_uniques = pd.factorize(table["psu"])
+    psu_code, first = _factorize_first(
+        s_code.astype(np.int64) * (len(label_uniques) + 1) + label_code
+    )
+    psu_stratum = s_code[first].astype(np.int64)
+    n_psu = len(first)
 
-    cell_code, cells = pd.factorize(group_raw * len(psu_uniques) + psu_code)
-    cell_group_raw = cells // len(psu_uniques)
+    cell_code, cells = pd.factorize(group_raw * n_psu + psu_code)
+    cell_group_raw = cells // n_psu
     used_groups, cell_group = np.unique(cell_group_raw, return_inverse=True)
     sums = _cell_sums(table, cell_code, len(cells))
     f_h = _fpc_factor(fpc, s_labels, n_h)
     gv = group_variance(
         cell_group,
-        np.asarray(cells % len(psu_uniques)),
+        np.asarray(cells % n_psu),
         psu_stratum,
         n_h,
         sums,
@@ -330,8 +333,10 @@ def _rows(gv, used_groups, n_dom, ind_labels, dom_labels, method, level, target)
     verdict = np.where(low >= target, "met", np.where(high < target, "not_met", "undetermined"))
     verdict = np.where(empty, "undetermined", verdict)
     needed = _needed_n(p, n, deff, df, verdict == "undetermined", target, level, method, ~empty)
+    dom_labels = [_plain(x) for x in dom_labels]
+    ind_labels = list(ind_labels)
     rows = []
-    for i, g in enumerate(used_groups):
+    for i, g in enumerate(used_groups.tolist()):
         ind, dom = divmod(int(g), n_dom)
         flags = []
         if empty[i]:
@@ -349,7 +354,7 @@ def _rows(gv, used_groups, n_dom, ind_labels, dom_labels, method, level, target)
         rows.append(
             EstimateRow(
                 indicator=ind_labels[ind],
-                domain=None if dom == 0 else _plain(dom_labels[dom - 1]),
+                domain=None if dom == 0 else dom_labels[dom - 1],
                 n=int(n[i]),
                 estimate=float(p[i]) if not empty[i] else float("nan"),
                 se=float(np.sqrt(var[i])) if not empty[i] else float("nan"),
@@ -414,6 +419,7 @@ def _psu_counts(table, s_code, s_labels, psu_counts) -> np.ndarray:
     if psu_counts is None:
         return seen.astype(np.int64)
     given = pd.Series(psu_counts)
+    given.index = _single_stratum(given.index.to_series())
     n_h = np.array([given.get(label, np.nan) for label in s_labels], dtype=float)
     bad = np.flatnonzero(~(n_h >= seen))
     if len(bad):
@@ -429,12 +435,19 @@ def _fpc_factor(fpc, s_labels, n_h):
     if fpc is None:
         return None
     given = pd.Series(fpc)
+    given.index = _single_stratum(given.index.to_series())
     big_n = np.array([given.get(label, np.nan) for label in s_labels], dtype=float)
     if not np.all(big_n >= n_h):
         raise AnalysisInputError(
             "population PSUs per stratum must be at least the sampled PSUs", column="fpc"
         )
     return (big_n - n_h) / big_n
+
+
+def _single_stratum(values: pd.Series) -> np.ndarray:
+    """Stratum labels with a missing label (no strata) made a real one."""
+    values = values.astype(object)
+    return np.where(values.isna(), SINGLE_STRATUM, values)
 
 
 def _check_options(method, level, target, lonely_psu):

@@ -195,20 +195,28 @@ def required_total_n(
         low, high = _bounds(p, n_total, deff, df_per_n, level, method)
         return np.where(above, low >= target, high < target)
 
-    lo = np.maximum(np.broadcast_to(np.asarray(n_start, dtype=float), p.shape), 1.0).copy()
+    start = np.maximum(np.broadcast_to(np.asarray(n_start, dtype=float), p.shape), 1.0)
+    # Bracket around the normal-approximation answer (t ≈ 2.5 to be generous), then bisect.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        guess = deff * 6.25 * p * (1 - p) / (p - target) ** 2
+    guess = np.where(np.isfinite(guess), guess, start)
+    lo = np.maximum(start, np.floor(guess / 2))
+    lo_ok = settled(lo)
+    lo = np.where(lo_ok, start, lo)  # the guess overshot: search from the start
     ok = settled(lo)
-    hi = lo.copy()
-    # lo: last n known not to settle (or the start when it already settles)
+    hi = np.where(ok, lo, np.minimum(np.maximum(lo * 2, guess), MAX_N))
     while True:
-        todo = ~ok & ~never & (hi < MAX_N)
+        todo = ~ok & ~never & (hi <= MAX_N)
         if not todo.any():
             break
-        lo = np.where(todo, hi, lo)
-        hi = np.where(todo, np.minimum(hi * 2, MAX_N), hi)
         ok = np.where(todo, settled(hi), ok)
-    result = np.where(ok, hi, np.inf)
-    search = ok & (hi > lo)
+        grow = todo & ~ok
+        lo = np.where(grow, hi, lo)
+        hi = np.where(grow, hi * 2, hi)
+        if np.all(hi[grow] > MAX_N):
+            break
     start_ok = ok & (hi == lo)
+    search = ok & (hi - lo > 1)
     while search.any():
         mid = np.floor((lo + hi) / 2)
         mid_ok = settled(mid)

@@ -131,14 +131,27 @@ def aggregate_totals(
     psu_index = np.arange(n_psu)
 
     frames = []
+    complete = None  # Σ1, Σw, Σw² per pair are shared by indicators answered by everyone
     for name in indicators:
         y = data[name].to_numpy(dtype=float)
         valid = ~np.isnan(y)
-        wv = np.where(valid, w, 0.0)
-        wy = np.where(valid, w * y, 0.0)
-        groups = [(pair, len(first), wv[in_dom], wy[in_dom], valid[in_dom], w_dom)]
-        groups.append((codes.psu, n_psu, wv, wy, valid, w))
-        sums = [_sums(*g) for g in groups]
+        everyone = bool(valid.all())
+        wv = w if everyone else np.where(valid, w, 0.0)
+        wy = w * y if everyone else np.where(valid, w * y, 0.0)
+        if everyone and complete is not None:
+            pair_sums = dict(complete, sum_wy=np.bincount(pair, wy[in_dom], len(first)))
+        else:
+            pair_sums = _sums(pair, len(first), wv[in_dom], wy[in_dom], valid[in_dom], w_dom)
+            if everyone:
+                complete = pair_sums
+        # The whole sample per PSU: the domain sums added up, plus rows in no domain.
+        whole = {k: np.bincount(pair_psu, weights=v, minlength=n_psu) for k, v in pair_sums.items()}
+        if not in_dom.all():
+            out = ~in_dom
+            rest = _sums(codes.psu[out], n_psu, wv[out], wy[out], valid[out], w[out])
+            whole = {k: whole[k] + rest[k] for k in whole}
+        whole["n"] = whole["n"].round().astype(np.int64)
+        sums = [pair_sums, whole]
         dom_of = [pair_dom, np.full(n_psu, -1)]
         psu_of = [pair_psu, psu_index]
         if calibration is not None:

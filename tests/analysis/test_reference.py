@@ -52,7 +52,7 @@ def test_estimates_ses_df_equal_r(config, respondents, population, r_reference):
     result = _estimate(config, respondents, population)
     assert len(result.rows) == 3 * 6
     for row in result.rows:
-        ref = lambda q: r_reference[_key(config, row, q)]  # noqa: E731
+        ref = lambda q, row=row: r_reference[_key(config, row, q)]  # noqa: E731
         assert row.estimate == pytest.approx(ref("estimate"), rel=1e-9)
         assert row.n == ref("n")
         assert row.df == ref("df")
@@ -150,7 +150,9 @@ def test_rake_weights_equal_r_rake(respondents, population, r_reference):
     """Point estimates after raking equal R's rake() (iterative proportional fitting)."""
     result = _estimate("raked", respondents, population)
     for row in result.rows:
-        assert row.estimate == pytest.approx(r_reference[_key("rake_ipf", row, "estimate")], rel=1e-9)
+        assert row.estimate == pytest.approx(
+            r_reference[_key("rake_ipf", row, "estimate")], rel=1e-9
+        )
 
 
 def test_three_routes_to_a_domain_agree(respondents, r_reference):

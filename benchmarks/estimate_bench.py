@@ -1,0 +1,201 @@
+"""Benchmark: ``survey-estimate`` on 1,000,000 responses × 500 communities × 3 indicators.
+
+Generates (once, cached in ``$TMPDIR/survey-estimate-bench/``) a stratified cluster sample: 50
+streets as strata, ~5,000 buildings as PSUs nested in 500 communities (the domains),
+log-normal weights, rates between ~96% and 100% with building-level clustering, 3% of
+``support`` not asked (blank), and 5 communities where everyone answered yes to everything.
+
+Times, best and median of ``--repeat`` runs:
+
+1. ``survey-estimate`` end to end as a subprocess (Python start-up, imports, CSV read,
+   estimation with beta intervals, JSON written to /dev/null) — budget ≤ 1.5 s wall;
+2. in process: ``pandas.read_csv`` + ``analysis.estimate``, and ``estimate`` alone;
+3. ``analysis.estimate_from_totals`` on the PSU totals (the web app's route);
+4. if ``Rscript`` with the survey package is installed: ``svyby(svymean)`` +
+   ``svyby(svyciprop, method="beta")`` on the same CSV (read excluded), and the ratio.
+
+Usage: ``python benchmarks/estimate_bench.py [--repeat 5] [--no-r] [--r-indicators 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DATA_DIR = Path(tempfile.gettempdir()) / "survey-estimate-bench"
+N_ROWS = 1_000_000
+N_COMMUNITIES = 500
+N_STREETS = 50
+INDICATORS = ["aware", "support", "satisfied"]
+ALL_YES = 5  # communities where everyone answers yes
+
+
+def make_data(path: Path, seed: int = 20261124) -> None:
+    """Write the benchmark CSV."""
+    rng = np.random.default_rng(seed)
+    per_comm = rng.integers(6, 15, N_COMMUNITIES)  # buildings per community
+    b_comm = np.repeat(np.arange(N_COMMUNITIES), per_comm)
+    n_b = len(b_comm)
+    size = rng.gamma(4.0, 1.0, n_b)
+    b_rows = rng.multinomial(N_ROWS - n_b, size / size.sum()) + 1
+    comm = np.repeat(b_comm, b_rows)
+    building = np.repeat(np.arange(n_b), b_rows)
+    street = comm // (N_COMMUNITIES // N_STREETS)
+    base = rng.beta(60, 1.2, N_COMMUNITIES)  # community rates, mostly 96%–100%
+    weight = np.round(rng.lognormal(0, 0.45, N_ROWS) * rng.uniform(80, 400, N_COMMUNITIES)[comm], 3)
+    frame = {
+        "street": np.char.add("S", np.char.zfill(street.astype(str), 3)),
+        "community": np.char.add("C", np.char.zfill(comm.astype(str), 4)),
+        "building": np.char.add("B", np.char.zfill(building.astype(str), 5)),
+        "w": weight,
+    }
+    for k, name in enumerate(INDICATORS):
+        p_b = np.clip(base[b_comm] - 0.01 * k + rng.normal(0, 0.006, n_b), 0, 1)
+        y = (rng.uniform(size=N_ROWS) < p_b[building]).astype(float)
+        y[comm < ALL_YES] = 1.0
+        if name == "support":
+            y[rng.uniform(size=N_ROWS) < 0.03] = np.nan
+        frame[name] = y
+    table = pd.DataFrame(frame)
+    for name in INDICATORS:
+        table[name] = table[name].astype("Int8")
+    table.to_csv(path, index=False)
+
+
+def cli_command(path: Path) -> list[str]:
+    exe = Path(sys.executable).with_name("survey-estimate")
+    args = [str(path), "--weight", "w", "--strata", "street", "--cluster", "building"]
+    args += ["--by", "community", "--method", "beta", "--format", "json"]
+    for name in INDICATORS:
+        args += ["--indicator", name]
+    if exe.exists():
+        return [str(exe), *args]
+    return [sys.executable, "-m", "analysis.cli", *args]
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def show(label: str, times: list[float]) -> None:
+    print(f"{label:<58} best {min(times):7.3f} s   median {statistics.median(times):7.3f} s")
+
+
+R_SCRIPT = r"""
+suppressMessages(library(survey))
+args <- commandArgs(TRUE)
+d <- read.csv(args[1], colClasses = c(street = "character", community = "character",
+                                      building = "character"))
+k <- as.integer(args[2])
+des <- svydesign(ids = ~building, strata = ~street, weights = ~w, nest = TRUE, data = d)
+t <- system.time({
+  for (y in c("aware", "support", "satisfied")[seq_len(k)]) {
+    f <- as.formula(paste0("~", y))
+    m <- svyby(f, ~community, des, svymean, na.rm = TRUE)
+    ci <- suppressWarnings(svyby(f, ~community, des, svyciprop, method = "beta",
+                                 vartype = "ci", na.rm = TRUE))
+  }
+})
+cat(t[["elapsed"]], "\n")
+"""
+
+
+def time_r(path: Path, indicators: int) -> float | None:
+    if shutil.which("Rscript") is None:
+        return None
+    check = subprocess.run(
+        ["Rscript", "-e", "library(survey)"], capture_output=True, text=True, check=False
+    )
+    if check.returncode != 0:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as f:
+        f.write(R_SCRIPT)
+    try:
+        run = subprocess.run(
+            ["Rscript", f.name, str(path), str(indicators)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        os.unlink(f.name)
+    return float(run.stdout.split()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-r", action="store_true", help="skip the R comparison")
+    parser.add_argument(
+        "--r-indicators",
+        type=int,
+        default=3,
+        help="indicators to time in R (R's time is scaled up to 3 if fewer)",
+    )
+    args = parser.parse_args()
+
+    DATA_DIR.mkdir(exist_ok=True)
+    path = DATA_DIR / "responses_1m.csv"
+    if not path.exists():
+        t = time.perf_counter()
+        make_data(path)
+        print(f"generated {path} in {time.perf_counter() - t:.1f} s")
+    print(f"data: {path} ({path.stat().st_size / 1e6:.0f} MB), {os.cpu_count()} cores")
+
+    cmd = cli_command(path)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # warm the file cache
+    cli = timed(lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL), args.repeat)
+    show("survey-estimate end to end (subprocess, CSV read, JSON out)", cli)
+
+    import analysis
+    from analysis.cli import build_parser, read_data
+
+    ns = build_parser().parse_args(cmd[-(len(cmd) - cmd.index(str(path))) :])
+    options = dict(indicators=INDICATORS, weight="w", strata="street", cluster="building")
+    options.update(by="community", method="beta")
+    read = timed(lambda: read_data(ns), args.repeat)
+    show("in process: read_csv (pyarrow)", read)
+    data = read_data(ns)
+    est = timed(lambda: analysis.estimate(data, **options), args.repeat)
+    show("in process: analysis.estimate (1,503 rows out)", est)
+    totals = analysis.aggregate_totals(data, **{k: options[k] for k in options if k != "method"})
+    ft = timed(lambda: analysis.estimate_from_totals(totals, method="beta"), args.repeat)
+    show(f"in process: estimate_from_totals ({len(totals.table):,} PSU sums)", ft)
+
+    result = analysis.estimate(data, **options)
+    verdicts = pd.Series([r.verdict for r in result.rows]).value_counts().to_dict()
+    print(f"rows: {len(result.rows)}; verdicts: {verdicts}")
+
+    if args.no_r:
+        return
+    r_time = time_r(path, args.r_indicators)
+    if r_time is None:
+        print("R with the survey package not found: no comparison")
+        return
+    r_all = r_time * len(INDICATORS) / args.r_indicators
+    note = "" if args.r_indicators == 3 else f" (timed {args.r_indicators}, scaled to 3)"
+    print(f"R svyby(svymean) + svyby(svyciprop, beta), read excluded: {r_all:.1f} s{note}")
+    print(
+        f"ratio R / survey-estimate end to end: {r_all / min(cli):.0f}x (best), "
+        f"{r_all / statistics.median(cli):.0f}x (median)"
+    )
+    print(f"ratio R / analysis.estimate in process: {r_all / min(est):.0f}x (best)")
+
+
+if __name__ == "__main__":
+    main()
