@@ -1,6 +1,8 @@
 """The simulated demo city that `make run` seeds once: 示范市文明区, two streets, six
-communities, their buildings and 300+ households, one open wave (target 99%) and one
-demo account per role. Running it again changes nothing."""
+communities, their buildings and 300+ households, one demo account per role, and three
+waves of simulated fieldwork (see :mod:`.demo_waves`): two closed earlier waves and the
+open current one, with completed interviews, residents' 问需/问计 and population margins.
+Running it again changes nothing."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ from datetime import date, timedelta
 from sqlmodel import Session, select
 
 from ..models import Assignment, Building, Community, District, Household, Role, Street, User, Wave
+from . import demo_waves, users
 from . import instruments as instrument_service
-from . import users
 
 DEMO_PASSWORD = "demo12345"
 DISTRICT = ("D01", "文明区")
@@ -48,6 +50,7 @@ def seed_demo(
     """Create the demo city once (see module docstring); report what exists."""
     accounts = [(u, r.value, c or "") for u, _, r, c in DEMO_ACCOUNTS]
     if session.exec(select(District).where(District.code == DISTRICT[0])).first() is not None:
+        demo_waves.simulate(session=session, instrument=instrument, today=today or date.today())
         count = len(session.exec(select(Household.id)).all())
         return SeedReport(created=False, households=count, accounts=accounts)
 
@@ -123,5 +126,6 @@ def seed_demo(
                 )
             )
     session.commit()
+    demo_waves.simulate(session=session, instrument=instrument, today=today, seed=seed)
     total = sum(len(v) for v in households_by_community.values())
     return SeedReport(created=True, households=total, accounts=accounts)

@@ -1,15 +1,69 @@
-"""Community secretary (社区书记): their community's page."""
+"""Results: the community secretary's page (社区书记) and the city overview (创文办).
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+Figures come from ``services.results`` (running sums through ``analysis``); the views
+parse the query string, call one service and render.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from ..auth import roles_required
 from ..db import get_session
 from ..errors import abort_with
-from ..models import Role
-from ..services import NotFound, fieldwork
+from ..instrument_registry import get_instrument
+from ..models import Role, Wave
+from ..services import ServiceError, feedback_loop, fieldwork
+from ..services import results as results_service
+from ..services.indicators import indicator_catalog
 
 bp = Blueprint("results", __name__, url_prefix="/results")
+
+
+class AdvanceFeedbackForm(FlaskForm):
+    """Move one 问需/问计 item to its next step."""
+
+    to_status = HiddenField(validators=[DataRequired()])
+    assignee = StringField(_l("责任人或部门"), validators=[Optional(), Length(max=100)])
+    note = TextAreaField(_l("情况说明"), validators=[Optional(), Length(max=1000)])
+
+
+def step_labels() -> dict[str, str]:
+    """发现 / 交办 / 整改 / 反馈 in the UI's language."""
+    return {"found": _("发现"), "assigned": _("交办"), "fixing": _("整改"), "answered": _("反馈")}
+
+
+def instrument_for(wave: Wave | None):
+    """The wave's questionnaire (its labels and indicator kinds), or the newest version."""
+    if wave is None:
+        return get_instrument("household")
+    return get_instrument(wave.instrument_key, wave.instrument_version) or get_instrument(
+        wave.instrument_key
+    )
+
+
+def wave_from_args(session) -> Wave | None:
+    """``?wave=<id>`` (404 if unknown, 400 if not a number), else the current wave."""
+    raw = request.args.get("wave", "").strip()
+    if not raw:
+        return fieldwork.current_wave(session=session) or _newest_wave(session)
+    if not raw.isdigit():
+        abort_with(400, _("轮次编号应为数字。"))
+    wave = session.get(Wave, int(raw))
+    if wave is None:
+        abort_with(404, _("找不到该测评轮次。"))
+    return wave
+
+
+def _newest_wave(session) -> Wave | None:
+    waves = fieldwork.list_waves(session=session)
+    return waves[0] if waves else None
 
 
 @bp.route("/")
@@ -24,21 +78,87 @@ def my_community():
 @roles_required(Role.SECRETARY, Role.ANALYST, Role.ADMIN)
 def community(community_id: int):
     session = get_session()
+    wave = wave_from_args(session)
     try:
-        community = fieldwork.get_community(
-            session=session, user=current_user, community_id=community_id
+        report = results_service.community_report(
+            session=session,
+            user=current_user,
+            community_id=community_id,
+            wave=wave,
+            instrument=instrument_for(wave),
         )
-    except NotFound as err:
-        abort_with(404, err.message)
-    wave = fieldwork.current_wave(session=session)
-    progress = None
-    if wave is not None:
-        rows = [
-            p
-            for p in fieldwork.progress(session=session, user=current_user, wave=wave)
-            if p.community_id == community.id
-        ]
-        progress = rows[0] if rows else None
+    except ServiceError as err:
+        abort_with(err.status, err.message)
     return render_template(
-        "results/community.html", community=community, wave=wave, progress=progress
+        "results/community.html",
+        report=report,
+        waves=results_service.waves_with_data(session=session),
+        form=AdvanceFeedbackForm(),
+        status_labels=step_labels(),
+        can_advance=current_user.role in (Role.SECRETARY, Role.ADMIN),
     )
+
+
+@bp.route("/feedback/<int:item_id>/advance", methods=["POST"])
+@roles_required(Role.SECRETARY, Role.ADMIN)
+def advance_feedback(item_id: int):
+    form = AdvanceFeedbackForm()
+    if not form.validate_on_submit():
+        abort_with(400, _("请求有误,请检查后重试。"))
+    session = get_session()
+    try:
+        item = feedback_loop.advance(
+            session=session,
+            user=current_user,
+            item_id=item_id,
+            to_status=form.to_status.data,
+            note=form.note.data,
+            assignee=form.assignee.data,
+        )
+    except ServiceError as err:
+        abort_with(err.status, err.message)
+    flash(_("已更新为“%(step)s”。", step=step_labels()[item.status]), "success")
+    target = url_for("results.community", community_id=item.community_id, wave=item.wave_id)
+    return redirect(f"{target}#feedback-{item.id}")
+
+
+@bp.route("/overview")
+@roles_required(Role.ANALYST, Role.ADMIN)
+def overview():
+    session = get_session()
+    wave = wave_from_args(session)
+    choices = results_service.filter_choices(session=session)
+    catalog = indicator_catalog(instrument_for(wave))
+    indicator = request.args.get("indicator", "satisfaction").strip() or "satisfaction"
+    street_id = _int_arg("street")
+    district_id = _int_arg("district")
+    data = None
+    if wave is not None:
+        try:
+            data = results_service.overview(
+                session=session,
+                wave=wave,
+                indicator=indicator,
+                instrument=instrument_for(wave),
+                street_id=street_id,
+                district_id=district_id,
+            )
+        except ServiceError as err:
+            abort_with(err.status, err.message)
+    return render_template(
+        "results/overview.html",
+        data=data,
+        wave=wave,
+        choices=choices,
+        catalog=catalog,
+        selected={"indicator": indicator, "street": street_id, "district": district_id},
+    )
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        abort_with(400, _("参数 %(name)s 应为数字。", name=name))
+    return int(raw)
