@@ -13,6 +13,7 @@ it submits, as ODK does, so one arriving here means a client bug or tampering. C
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -125,7 +126,7 @@ def _check_choice(instrument: Instrument, item: Item, value: Any) -> AnswerError
 
 def _check_number(item: Item, value: Any) -> AnswerError | None:
     number = to_number(value)
-    if number is None:
+    if number is None or not math.isfinite(number):
         return _error(item.name, "not_a_number", "请填写数字", "expected a number")
     if item.integer and number != int(number):
         return _error(item.name, "not_a_number", "请填写整数", "expected a whole number")

@@ -266,6 +266,9 @@ def _survey_row(sheet: _Sheet, row: int, values: list[str], lists: set[str], imp
     raw_type = sheet.get(values, "type")
     kind = re.sub(r"\s+", " ", raw_type.strip().lower())
     type_cell = sheet.cell(row, "type")
+    if not kind:
+        imp.errors.append(f"{type_cell}: the row has no type")
+        return
     if kind in ("begin group", "begin_group"):
         imp.groups.append((row, imp.expression(sheet, row, values, "relevant")))
         label = _label(sheet, values, "label")

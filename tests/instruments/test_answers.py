@@ -70,6 +70,8 @@ def test_unknown_item(mini):
         ("years", "twelve", "not_a_number"),
         ("years", True, "not_a_number"),
         ("years", 2.5, "not_a_number"),
+        ("years", float("nan"), "not_a_number"),
+        ("years", float("inf"), "not_a_number"),
         ("years", -1, "out_of_range"),
         ("years", 101, "out_of_range"),
         ("areas", ["a", "b", "c"], "constraint"),

@@ -243,6 +243,12 @@ def test_problems_found_by_the_loader_name_the_row(tmp_path):
     assert line.startswith("form.xlsx: survey row 2 (a): relevant \"later = 'x'\": refers to item")
 
 
+def test_row_without_type(tmp_path):
+    survey = [["text", "a", "问"], [None, "b", "问二"]]
+    header = ["type", "name", "label"]
+    assert errors(tmp_path, survey=survey, header=header) == ["survey!A3: the row has no type"]
+
+
 def test_unclosed_group(tmp_path):
     survey = [["begin group", "g", None, None, None, None, None, None, None]]
     survey += [["text", "a", "问", None, None, None, None, None, None]]
