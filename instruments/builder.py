@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from .expr import Expression, ExpressionError, parse
+from .fields import FieldReader
 from .model import (
     CHOICE_TYPES,
     DONT_KNOW_POLICIES,
@@ -50,83 +51,9 @@ def build_instrument(data: Any, file: str) -> tuple[Instrument | None, list[Prob
     return (inst if not builder.problems else None), builder.problems
 
 
-class _Builder:
+class _Builder(FieldReader):
     """Turns the YAML data of one file into an Instrument, collecting problems."""
 
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def problem(self, where: str, reason: str, line: int | None = None) -> None:
-        self.problems.append(Problem(self.file, where, reason, line))
-
-    # -- scalar fields -------------------------------------------------------------------
-    def text(self, value: Any, where: str, field: str, line: int | None) -> str | None:
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str):
-            self.problem(where, f"'{field}' must be text", line)
-            return None
-        return value.strip()
-
-    def boolean(self, value: Any, where: str, field: str, line: int | None) -> bool:
-        if value is None or value == "":
-            return False
-        if value in ("true", "false"):
-            return value == "true"
-        self.problem(where, f"'{field}' must be true or false, not {value!r}", line)
-        return False
-
-    def number(self, value: Any, where: str, field: str, line: int | None) -> int | float | None:
-        if value is None or value == "":
-            return None
-        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
-            return int(value)
-        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+\.[0-9]+", value):
-            return float(value)
-        self.problem(where, f"'{field}' must be a number, not {value!r}", line)
-        return None
-
-    def label(
-        self, value: Any, where: str, field: str, line: int | None, required: bool = False
-    ) -> Label | None:
-        if value is None or value == "":
-            if required:
-                self.problem(where, f"'{field}' is missing (a Chinese text is required)", line)
-            return None
-        if isinstance(value, str):
-            return Label(value.strip())
-        if not isinstance(value, dict):
-            self.problem(where, f"'{field}' must be a text or a mapping with zh and en", line)
-            return None
-        for lang in value:
-            if lang not in ("zh", "en"):
-                self.problem(where, f"'{field}' has unknown language '{lang}' (use zh, en)", line)
-        zh, en = value.get("zh"), value.get("en")
-        if not isinstance(zh, str) or not zh.strip():
-            self.problem(where, f"'{field}' has no zh text (Simplified Chinese is required)", line)
-            return None
-        if en is not None and not isinstance(en, str):
-            self.problem(where, f"'{field}.en' must be text", line)
-            en = None
-        return Label(zh.strip(), en.strip() if en and en.strip() else None)
-
-    def fields(self, data: Mapping, allowed: tuple[str, ...], where: str) -> None:
-        for key in data:
-            if key not in allowed:
-                self.problem(
-                    where, f"unknown field '{key}' (allowed: {', '.join(allowed)})", data.line
-                )
-
-    def mapping(self, value: Any, where: str, line: int | None) -> Mapping | None:
-        if value is None or value == "":
-            return None
-        if not isinstance(value, Mapping):
-            self.problem(where, "must be a mapping (name: value lines)", line)
-            return None
-        return value
-
-    # -- the parts of an instrument ------------------------------------------------------
     def build(self, data: Any, source: str) -> Instrument | None:
         if not isinstance(data, Mapping):
             self.problem(
