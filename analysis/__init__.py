@@ -33,26 +33,39 @@ sample. ``verdict`` is ``"met"`` / ``"not_met"`` / ``"undetermined"``. Errors in
 raise :class:`AnalysisInputError` naming the column and row. See docs/methodology.md.
 """
 
-from analysis.errors import AnalysisInputError, LonelyPSUError
-from analysis.estimate import (
-    DesignInfo,
-    EstimateResult,
-    EstimateRow,
-    estimate,
-    estimate_from_totals,
-)
-from analysis.intervals import METHODS, Intervals, proportion_interval
-from analysis.planning import SampleSizePlan, best_lower_bound, plan_sample_size
-from analysis.totals import PsuTotals, aggregate_totals
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# Names are imported on first use (PEP 562) so that ``survey-estimate`` can overlap its
+# heavy imports (scipy) with reading the CSV, and importing ``analysis`` stays cheap.
+_EXPORTS = {
+    "AnalysisInputError": "analysis.errors",
+    "LonelyPSUError": "analysis.errors",
+    "DesignInfo": "analysis.estimation",
+    "EstimateResult": "analysis.estimation",
+    "EstimateRow": "analysis.estimation",
+    "estimate": "analysis.estimation",
+    "estimate_from_totals": "analysis.estimation",
+    "METHODS": "analysis.intervals",
+    "Intervals": "analysis.intervals",
+    "proportion_interval": "analysis.intervals",
+    "SampleSizePlan": "analysis.planning",
+    "best_lower_bound": "analysis.planning",
+    "plan_sample_size": "analysis.planning",
+    "PsuTotals": "analysis.totals",
+    "aggregate_totals": "analysis.totals",
+}
 
 __all__ = [
-    "METHODS",
     "AnalysisInputError",
     "DesignInfo",
     "EstimateResult",
     "EstimateRow",
     "Intervals",
     "LonelyPSUError",
+    "METHODS",
     "PsuTotals",
     "SampleSizePlan",
     "aggregate_totals",
@@ -62,3 +75,29 @@ __all__ = [
     "plan_sample_size",
     "proportion_interval",
 ]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # for type checkers and editors
+    from analysis.errors import AnalysisInputError, LonelyPSUError
+    from analysis.estimation import (
+        DesignInfo,
+        EstimateResult,
+        EstimateRow,
+        estimate,
+        estimate_from_totals,
+    )
+    from analysis.intervals import METHODS, Intervals, proportion_interval
+    from analysis.planning import SampleSizePlan, best_lower_bound, plan_sample_size
+    from analysis.totals import PsuTotals, aggregate_totals

@@ -19,8 +19,10 @@ row, counted both as a 1-based data row (header not counted) and as a file line.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+import threading
 from pathlib import Path
 
 PROG = "survey-estimate"
@@ -82,9 +84,17 @@ def _fail(message: str, status: int) -> int:
 
 def run(args: argparse.Namespace) -> str:
     """Read, check, estimate and format; raises on bad input."""
+    import pandas  # noqa: F401 - needed by both threads below; import it once, first
+
+    # Import the statistics (scipy) while pyarrow parses the CSV: parsing releases the GIL.
+    loader = threading.Thread(target=importlib.import_module, args=("analysis.estimation",))
+    loader.start()
+    try:
+        data = read_data(args)
+    finally:
+        loader.join()
     import analysis
 
-    data = read_data(args)
     if args.by is not None:
         _no_blank(data, args.by)
     result = analysis.estimate(

@@ -288,8 +288,10 @@ def estimate_from_totals(
     n_psu = len(first)
 
     cell_code, cells = pd.factorize(group_raw * n_psu + psu_code)
-    cell_group_raw = cells // n_psu
-    used_groups, cell_group = np.unique(cell_group_raw, return_inverse=True)
+    # Every indicator gets a row for the whole sample and every domain, even one where
+    # nobody answered it (n = 0, flagged no_respondents).
+    cell_group = np.asarray(cells // n_psu)
+    used_groups = np.arange(len(ind_labels) * n_dom)
     sums = _cell_sums(table, cell_code, len(cells))
     f_h = _fpc_factor(fpc, s_labels, n_h)
     gv = group_variance(
@@ -343,14 +345,15 @@ def _rows(gv, used_groups, n_dom, ind_labels, dom_labels, method, level, target)
             flags.append("no_respondents")
         elif ci.degenerate[i]:
             flags.append("all_yes" if p[i] > 0.5 else "all_no")
-        if ci.zero_variance[i] and not empty[i]:
-            flags.append("zero_variance")
-        if ci.df_nonpositive[i]:
-            flags.append("df_nonpositive")
-        if gv.touches_lonely[i]:
-            flags.append("lonely_psu")
-        if needed[i] is None and verdict[i] == "undetermined":
-            flags.append("never_settles")
+        if not empty[i]:
+            if ci.zero_variance[i]:
+                flags.append("zero_variance")
+            if ci.df_nonpositive[i]:
+                flags.append("df_nonpositive")
+            if gv.touches_lonely[i]:
+                flags.append("lonely_psu")
+            if needed[i] is None and verdict[i] == "undetermined":
+                flags.append("never_settles")
         rows.append(
             EstimateRow(
                 indicator=ind_labels[ind],
