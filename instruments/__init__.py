@@ -15,6 +15,8 @@ Pure Python (no Flask, no database, no analysis). The public API:
 - ``indicator_values(instrument, answers) -> dict[str, int | None]`` (知晓率 / 支持率 /
   满意率 / per-area satisfaction coded 1/0/None), ``profile_values`` (weighting profile),
   ``feedback_items`` (问需/问计/问效 texts).
+- ``code_response(instrument, answers) -> CodedResponse``: all of the above in one pass
+  (``errors``, ``indicators``, ``profile``, ``feedback``, ``relevant``) — for the sync path.
 - ``Instrument.to_client_dict()``: JSON for the browser, expressions as ASTs;
   ``Instrument.content_hash``: ``"sha256:..."`` of the canonical content.
 - ``xlsform.import_xlsform(path, key=..., version=...)``: XLSForm workbook -> YAML text.
@@ -25,7 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .answers import AnswerError, drop_irrelevant, relevant_items, validate_answers
-from .coding import feedback_items, indicator_values, profile_values
+from .coding import CodedResponse, code_response, feedback_items, indicator_values, profile_values
 from .expr import Expression, ExpressionError, evaluate, parse
 from .loader import (
     InstrumentError,
@@ -42,6 +44,7 @@ FORMS_DIR: Path = Path(__file__).parent / "forms"
 __all__ = [
     "FORMS_DIR",
     "AnswerError",
+    "CodedResponse",
     "Choice",
     "Expression",
     "ExpressionError",
@@ -52,6 +55,7 @@ __all__ = [
     "ItemType",
     "Label",
     "Problem",
+    "code_response",
     "drop_irrelevant",
     "evaluate",
     "feedback_items",

@@ -28,6 +28,7 @@ __all__ = [
     "validate_answers",
     "drop_irrelevant",
     "visible_values",
+    "check_visible",
 ]
 
 ERROR_CODES = (
@@ -102,7 +103,6 @@ def _error(item: str, code: str, zh: str, en: str) -> AnswerError:
 
 
 def _check_choice(instrument: Instrument, item: Item, value: Any) -> AnswerError | None:
-    codes = instrument.choice_codes(item)
     if item.type is ItemType.MULTIPLE:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return _error(
@@ -111,15 +111,15 @@ def _check_choice(instrument: Instrument, item: Item, value: Any) -> AnswerError
                 "多选题的答案须为选项代码列表",
                 "expected a list of codes",
             )
-        unknown = [v for v in value if v not in codes]
         if len(set(value)) != len(value):
             return _error(item.name, "unknown_choice", "选项重复", "a code is given twice")
+        unknown = [v for v in value if not instrument.is_code(item, v)]
     else:
         if not isinstance(value, str):
             return _error(item.name, "invalid_type", "答案须为一个选项代码", "expected one code")
-        unknown = [] if value in codes else [value]
+        unknown = [] if instrument.is_code(item, value) else [value]
     if unknown:
-        shown = ", ".join(map(str, unknown))
+        shown = ", ".join(unknown)
         return _error(item.name, "unknown_choice", f"无此选项:{shown}", f"unknown choice: {shown}")
     return None
 
@@ -154,13 +154,22 @@ def _check_value(instrument: Instrument, item: Item, value: Any) -> AnswerError 
 
 def validate_answers(instrument: Instrument, answers: Mapping[str, Any]) -> list[AnswerError]:
     """Every problem with ``answers``, in item order (unknown items first); [] if valid."""
-    names = {it.name for it in instrument.items if it.has_value}
+    relevance, values = visible_values(instrument, answers)
+    return check_visible(instrument, answers, relevance, values)
+
+
+def check_visible(
+    instrument: Instrument,
+    answers: Mapping[str, Any],
+    relevance: Mapping[str, bool],
+    values: Mapping[str, Any],
+) -> list[AnswerError]:
+    """``validate_answers`` given the result of ``visible_values`` for the same answers."""
     errors = [
         _error(k, "unknown_item", "问卷中没有这一题", "no such item in this questionnaire")
         for k in answers
-        if k not in names
+        if not instrument.has_item(k)
     ]
-    relevance, values = visible_values(instrument, answers)
     for item in instrument.items:
         if not item.has_value:
             continue

@@ -1,18 +1,51 @@
 """What a response means for analysis: indicators, the weighting profile, feedback.
 
-All three read answers through the skip logic (answers to non-relevant items are ignored)
-and expect answers that ``validate_answers`` accepted.
+All read answers through the skip logic (answers to non-relevant items are ignored) and
+expect answers that ``validate_answers`` accepted. ``code_response`` does the checking
+and all three codings in one pass over the skip logic — the call for the sync path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from .answers import visible_values
+from .answers import AnswerError, check_visible, visible_values
 from .model import Instrument, ItemType
 
-__all__ = ["indicator_values", "profile_values", "feedback_items"]
+__all__ = [
+    "CodedResponse",
+    "code_response",
+    "indicator_values",
+    "profile_values",
+    "feedback_items",
+]
+
+
+@dataclass(frozen=True)
+class CodedResponse:
+    """A response checked and coded: see the functions of the same names."""
+
+    errors: tuple[AnswerError, ...]
+    indicators: dict[str, int | None]
+    profile: dict[str, Any]
+    feedback: tuple[tuple[str, str], ...]
+    relevant: tuple[str, ...]
+
+
+def code_response(instrument: Instrument, answers: Mapping[str, Any]) -> CodedResponse:
+    """``validate_answers``, ``indicator_values``, ``profile_values``, ``feedback_items`` and
+    ``relevant_items`` at once (the skip logic runs once). Use the codings only when
+    ``errors`` is empty."""
+    relevance, values = visible_values(instrument, answers)
+    return CodedResponse(
+        errors=tuple(check_visible(instrument, answers, relevance, values)),
+        indicators=_indicators(instrument, values),
+        profile=_profile(instrument, values),
+        feedback=tuple(_feedback(instrument, values)),
+        relevant=tuple(name for name, shown in relevance.items() if shown),
+    )
 
 
 def indicator_values(instrument: Instrument, answers: Mapping[str, Any]) -> dict[str, int | None]:
@@ -23,12 +56,27 @@ def indicator_values(instrument: Instrument, answers: Mapping[str, Any]) -> dict
     code the item does not have. A 说不清 answer under ``dont_know: negative`` (the
     default) is 0. E.g. 满意率: 满意 or 比较满意 -> 1; 一般, 不满意, 说不清 -> 0.
     """
-    _, values = visible_values(instrument, answers)
+    return _indicators(instrument, visible_values(instrument, answers)[1])
+
+
+def profile_values(instrument: Instrument, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The respondent profile for weighting, e.g. {"age_group": "a45_59", "sex": "female",
+    "residence_years": "r10_plus"}: the code (or number) answered, None if unanswered."""
+    return _profile(instrument, visible_values(instrument, answers)[1])
+
+
+def feedback_items(instrument: Instrument, answers: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The residents' open 问需/问计/问效 answers as (kind, text), in item order."""
+    return _feedback(instrument, visible_values(instrument, answers)[1])
+
+
+def _indicators(instrument: Instrument, values: Mapping[str, Any]) -> dict[str, int | None]:
     out: dict[str, int | None] = {}
     for ind in instrument.indicators:
-        item = instrument.item(ind.item)
         code = values.get(ind.item)
-        choice = instrument.choice(item, code) if isinstance(code, str) else None
+        choice = (
+            instrument.choice(instrument.item(ind.item), code) if isinstance(code, str) else None
+        )
         if choice is None:
             out[ind.key] = None
         elif code in ind.positive:
@@ -40,16 +88,11 @@ def indicator_values(instrument: Instrument, answers: Mapping[str, Any]) -> dict
     return out
 
 
-def profile_values(instrument: Instrument, answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The respondent profile for weighting, e.g. {"age_group": "a35_49", "sex": "female",
-    "residence_years": "y5_10"}: the code (or number) answered, None if unanswered."""
-    _, values = visible_values(instrument, answers)
+def _profile(instrument: Instrument, values: Mapping[str, Any]) -> dict[str, Any]:
     return {field: values.get(item) for field, item in instrument.profile.items()}
 
 
-def feedback_items(instrument: Instrument, answers: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The residents' open 问需/问计/问效 answers as (kind, text), in item order."""
-    _, values = visible_values(instrument, answers)
+def _feedback(instrument: Instrument, values: Mapping[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for item in instrument.items:
         if item.feedback and item.type is ItemType.TEXT:

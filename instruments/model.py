@@ -182,12 +182,22 @@ class Instrument:
     def __hash__(self) -> int:  # the dict fields are not hashable; the hash names the content
         return hash((self.key, self.version, self.content_hash))
 
+    @cached_property
+    def _item_index(self) -> dict[str, Item]:
+        return {it.name: it for it in self.items}
+
+    @cached_property
+    def _choice_index(self) -> dict[tuple[str, str], Choice]:
+        return {(name, c.code): c for name, cs in self.choice_lists.items() for c in cs}
+
     def item(self, name: str) -> Item:
         """The item called ``name``; KeyError if none."""
-        for it in self.items:
-            if it.name == name:
-                return it
-        raise KeyError(name)
+        return self._item_index[name]
+
+    def has_item(self, name: str) -> bool:
+        """True when ``name`` is an item that takes an answer (not a note)."""
+        item = self._item_index.get(name)
+        return item is not None and item.has_value
 
     def indicator(self, key: str) -> Indicator:
         for ind in self.indicators:
@@ -203,6 +213,12 @@ class Instrument:
             return ()
         return tuple(c.code for c in self.choice_lists.get(item.choices, ()))
 
+    def is_code(self, item: Item, code: object) -> bool:
+        """True when ``code`` is one of the item's answer codes."""
+        if item.type is ItemType.YESNO:
+            return code in (YES, NO)
+        return isinstance(code, str) and (item.choices or "", code) in self._choice_index
+
     def choice(self, item: Item, code: str) -> Choice | None:
         if item.type is ItemType.YESNO:
             labels = {
@@ -210,10 +226,7 @@ class Instrument:
                 NO: item.no_label or Label("否", "No"),
             }
             return Choice(code, labels[code]) if code in labels else None
-        for c in self.choice_lists.get(item.choices or "", ()):
-            if c.code == code:
-                return c
-        return None
+        return self._choice_index.get((item.choices or "", code))
 
     def canonical_dict(self) -> dict[str, Any]:
         """Everything that defines the questionnaire's meaning, as plain JSON data."""

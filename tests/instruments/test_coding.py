@@ -69,3 +69,23 @@ def test_feedback_items(mini):
     assert feedback_items(mini, {"consent": "yes", "sat": "no", "why": "   "}) == []
     # hidden by skip logic: not feedback
     assert feedback_items(mini, {"consent": "yes", "sat": "fairly", "why": "x"}) == []
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"consent": "yes", "sat": "no", "why": "吵", "age": "old", "years": 3},
+        {"consent": "no", "sat": "satisfied"},
+        {"consent": "yes", "sat": "great", "extra": 1},
+        {},
+    ],
+)
+def test_code_response_is_the_four_functions_in_one(mini, answers):
+    from instruments import code_response, relevant_items, validate_answers
+
+    coded = code_response(mini, answers)
+    assert list(coded.errors) == validate_answers(mini, answers)
+    assert coded.indicators == indicator_values(mini, answers)
+    assert coded.profile == profile_values(mini, answers)
+    assert list(coded.feedback) == feedback_items(mini, answers)
+    assert list(coded.relevant) == relevant_items(mini, answers)
