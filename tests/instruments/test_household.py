@@ -104,3 +104,10 @@ def test_no_names_or_phone_numbers_are_asked():
     for item in household().items:
         if item.has_value:  # the opening note says none are recorded
             assert not any(w in item.label.zh for w in words), item.name
+
+
+def test_household_v1_is_published_and_unchanged():
+    # A published version never changes: edit the form only under a new version number.
+    inst = household()
+    assert inst.published
+    assert (instruments.FORMS_DIR / "_published.yaml").is_file()
