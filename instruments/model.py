@@ -229,7 +229,11 @@ class Instrument:
         return self._choice_index.get((item.choices or "", code))
 
     def canonical_dict(self) -> dict[str, Any]:
-        """Everything that defines the questionnaire's meaning, as plain JSON data."""
+        """Everything that defines the questionnaire's meaning, as plain JSON data.
+
+        The content hash is taken over this, so changing its shape changes every published
+        version's hash: add a new field only when it differs from its default.
+        """
         return {
             "format": FORMAT_VERSION,
             "key": self.key,
