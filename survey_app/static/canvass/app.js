@@ -1,0 +1,439 @@
+/* The canvasser's tablet app: assigned households, visit outcomes, the questionnaire and
+   the outbox. Offline-first: every answer is written to IndexedDB as it is given, finished
+   interviews and visits wait in the outbox until the server accepts them (docs/offline.md). */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("canvass-config").textContent);
+  var T = cfg.strings, X = window.CanvassExpr;
+  var db = new window.CanvassStore("canvass-" + cfg.user);
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var view = document.getElementById("view");
+  var S = { data: null, inst: null, outbox: [], drafts: [], syncing: false, lastSync: null,
+            authError: false, timer: null, enter: 0, showing: null, message: null };
+  var OUTCOMES = ["not_home", "refused", "vacant", "ineligible"];
+  var BATCH = 100, MAX_BACKOFF = 5 * 60 * 1000;
+
+  /* --- helpers ------------------------------------------------------------------------ */
+  function fmt(s, p) { return s.replace(/\{(\w+)\}/g, function (_, k) { return p[k]; }); }
+  function L(label) { return label ? (cfg.lang === "en" && label.en ? label.en : label.zh) : ""; }
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function h(tag, attrs, body) {
+    var a = "";
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (attrs[k] !== false && attrs[k] != null) a += " " + k + '="' + esc(attrs[k]) + '"';
+    });
+    return "<" + tag + a + ">" + (body || "") + "</" + tag + ">";
+  }
+  function hhmm(t) { var d = new Date(t); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16)), s = "";  // plain-HTTP fallback
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    for (var i = 0; i < 16; i++) s += (i === 4 || i === 6 || i === 8 || i === 10 ? "-" : "") + (b[i] + 256).toString(16).slice(1);
+    return s;
+  }
+  function households() {
+    var out = [];
+    (S.data && S.data.buildings || []).forEach(function (b) { out = out.concat(b.households); });
+    return out;
+  }
+  function household(aid) { return households().filter(function (x) { return x.assignment_id === aid; })[0]; }
+  function draftFor(aid) { return S.drafts.filter(function (d) { return d.assignment_id === aid; })[0]; }
+  function draft(id) { return S.drafts.filter(function (d) { return d.uuid === id; })[0]; }
+
+  /* A household's state: what the server knows plus what waits in this device's outbox. */
+  function state(x) {
+    var mine = S.outbox.filter(function (o) { return o.assignment_id === x.assignment_id && o.state !== "failed"; });
+    var visits = mine.filter(function (o) { return o.kind === "visit"; });
+    var answered = mine.some(function (o) { return o.kind === "response"; });
+    var attempts = x.attempts + visits.length;
+    return {
+      attempts: attempts, visits: visits, draft: draftFor(x.assignment_id),
+      last: visits.length ? visits[visits.length - 1].payload.outcome : x.last_outcome,
+      done: x.completed || answered, pending: answered && !x.completed,
+      blocked: !x.completed && !answered && attempts >= S.data.wave.max_attempts
+    };
+  }
+
+  /* --- data --------------------------------------------------------------------------- */
+  function load() {
+    return Promise.all([db.all("outbox"), db.all("drafts")]).then(function (r) {
+      S.outbox = r[0].sort(function (a, b) { return a.created - b.created; });
+      S.drafts = r[1];
+    });
+  }
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok || r.redirected) throw new Error(r.status); return r.json(); });
+  }
+  function instrumentUrl(w) {
+    return cfg.urls.instrument.replace("KEY", encodeURIComponent(w.instrument_key))
+      .replace("VERSION", encodeURIComponent(w.instrument_version));
+  }
+  /* Network first (the service worker falls back to its cache), then this device's copy. */
+  function refresh() {
+    return getJSON(cfg.urls.assignments).then(function (data) {
+      S.data = data;
+      return db.put("meta", data, "assignments");
+    }).catch(function () {
+      return db.get("meta", "assignments").then(function (d) { if (d && !S.data) S.data = d; });
+    }).then(function () {
+      var w = S.data && S.data.wave;
+      if (!w || (S.inst && S.inst.key === w.instrument_key && String(S.inst.version) === w.instrument_version)) return;
+      var key = "instrument:" + w.instrument_key + ":" + w.instrument_version;
+      return db.get("meta", key).then(function (inst) {
+        if (inst) { S.inst = inst; return; }
+        return getJSON(instrumentUrl(w)).then(function (inst) { S.inst = inst; return db.put("meta", inst, key); });
+      }).catch(function () {});
+    });
+  }
+
+  /* --- outbox and sync ---------------------------------------------------------------- */
+  function enqueue(kind, payload, household) {
+    return {
+      uuid: payload.uuid, kind: kind, payload: payload, assignment_id: payload.assignment_id,
+      household: household, state: "pending", tries: 0, next: 0, error: null, created: Date.now()
+    };
+  }
+  function backoff(item) {
+    item.tries += 1;
+    var wait = Math.min(MAX_BACKOFF, 2000 * Math.pow(2, item.tries - 1));
+    item.next = Date.now() + Math.round(wait * (0.75 + Math.random() / 2));  // jitter
+    return db.put("outbox", item);
+  }
+  function schedule() {
+    clearTimeout(S.timer);
+    var next = S.outbox.filter(function (o) { return o.state === "pending"; })
+      .reduce(function (m, o) { return Math.min(m, o.next); }, Infinity);
+    if (next < Infinity) S.timer = setTimeout(function () { sync(false); }, Math.max(1000, next - Date.now()));
+  }
+  function apply(item, result) {
+    if (result.status === 200 || result.status === 201) return db.del("outbox", item.uuid);
+    if (result.status >= 500) return backoff(item);
+    item.state = "failed";  // refused for good: kept, and shown, until the canvasser acts
+    item.error = result.error || String(result.status);
+    return db.put("outbox", item);
+  }
+  function sync(manual) {
+    if (S.syncing) return Promise.resolve();
+    var now = Date.now();
+    var due = S.outbox.filter(function (o) { return o.state === "pending" && (manual || o.next <= now); }).slice(0, BATCH);
+    if (!due.length || (!manual && !navigator.onLine)) { schedule(); return Promise.resolve(); }
+    var visits = due.filter(function (o) { return o.kind === "visit"; });
+    var responses = due.filter(function (o) { return o.kind === "response"; });
+    S.syncing = true; bar();
+    return fetch(cfg.urls.sync, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({
+        visits: visits.map(function (o) { return o.payload; }),
+        responses: responses.map(function (o) { return o.payload; })
+      })
+    }).then(function (r) {
+      S.authError = r.status === 401 || r.status === 400 || r.redirected;
+      if (!r.ok || r.redirected) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(function (res) {
+      S.lastSync = Date.now();
+      return Promise.all(visits.map(function (o, i) { return apply(o, res.visits[i]); })
+        .concat(responses.map(function (o, i) { return apply(o, res.responses[i]); })))
+        .then(refresh);
+    }).catch(function () {
+      return Promise.all(due.map(backoff));
+    }).then(load).then(function () {
+      S.syncing = false;
+      if (current()) bar(); else render();  // never redraw a question under the canvasser's finger
+      var more = S.outbox.some(function (o) { return o.state === "pending" && o.next <= Date.now(); });
+      return more && !S.authError ? sync(false) : schedule();
+    });
+  }
+
+  /* --- the sync bar (always visible) --------------------------------------------------- */
+  function bar() {
+    var pending = S.outbox.filter(function (o) { return o.state === "pending"; });
+    var r = pending.filter(function (o) { return o.kind === "response"; }).length;
+    var failed = S.outbox.length - pending.length;
+    var net = document.getElementById("net");
+    net.textContent = S.syncing ? T.syncing : navigator.onLine ? T.online : T.offline;
+    net.className = "net " + (navigator.onLine ? "on" : "off");
+    var box = document.getElementById("outbox-count");
+    box.dataset.responses = r; box.dataset.visits = pending.length - r; box.dataset.failed = failed;
+    var text = pending.length ? T.outbox + ":" + fmt(T.n_responses, { n: r }) + " · " + fmt(T.n_visits, { n: pending.length - r }) : T.outbox_empty;
+    if (failed) text += " · " + fmt(T.failed, { n: failed });
+    if (S.lastSync) text += " · " + fmt(T.last_sync, { t: hhmm(S.lastSync) });
+    box.innerHTML = h("a", { href: "#/outbox" }, esc(text)) + (S.authError ? h("span", { "class": "warn" }, esc(T.need_login)) : "");
+    document.getElementById("sync-now").disabled = S.syncing || !S.outbox.length;
+  }
+
+  /* --- views -------------------------------------------------------------------------- */
+  function listView() {
+    if (!S.data) return h("p", { "class": "card muted" }, "…");
+    if (!S.data.wave) return h("p", { "class": "card" }, esc(T.no_wave));
+    var out = h("h1", {}, esc(T.today) + " " + h("small", { "class": "muted" }, esc(S.data.today))) +
+      h("p", { "class": "muted" }, esc(S.data.wave.name));
+    S.drafts.forEach(function (d) {
+      out += h("a", { "class": "banner", href: "#/q/" + d.uuid }, esc(T.draft_found + ":" + d.household + " — " + T.resume));
+    });
+    if (!S.data.buildings.length) return out + h("p", { "class": "card" }, esc(T.no_households));
+    S.data.buildings.forEach(function (b) {
+      var items = b.households.map(function (x) {
+        var s = state(x), cls = "todo", label = T.todo;
+        if (s.done) { cls = "done"; label = s.pending ? T.done_pending : T.done; }
+        else if (s.draft) { cls = "draft"; label = T.in_progress; }
+        else if (s.blocked) { cls = "blocked"; label = T.limit_reached + " · " + T.outcomes[s.last]; }
+        else if (s.attempts) { cls = "visited"; label = fmt(T.attempts, { n: s.attempts }) + " · " + T.outcomes[s.last]; }
+        return h("li", {}, h("a", { "class": "household state-" + cls, href: "#/h/" + x.assignment_id, "data-code": x.household_code },
+          h("span", { "class": "code" }, esc(x.household_code)) + h("span", { "class": "state" }, esc(label))));
+      });
+      out += h("section", { "class": "card" }, h("h2", {}, esc(b.code)) + h("ul", { "class": "households" }, items.join("")));
+    });
+    return out;
+  }
+
+  function householdView(aid) {
+    var x = household(aid);
+    if (!x) return listView();
+    var s = state(x), max = S.data.wave.max_attempts;
+    var out = h("a", { href: "#/", "class": "back" }, "‹ " + esc(T.back_to_list)) +
+      h("h1", {}, esc(x.building_code + " · " + x.household_code));
+    var history = [];
+    if (x.attempts) history.push(fmt(T.attempts, { n: x.attempts }) + " · " + (T.outcomes[x.last_outcome] || ""));
+    s.visits.forEach(function (o) { history.push(T.outcomes[o.payload.outcome] + " · " + hhmm(o.created) + " · " + T.pending); });
+    if (history.length) out += h("section", { "class": "card" }, h("h2", {}, esc(T.history)) + h("ul", { "class": "plain" }, history.map(function (t) { return h("li", {}, esc(t)); }).join("")));
+    if (s.done) return out + h("p", { "class": "card done" }, esc(s.pending ? T.done_pending : T.done));
+    if (s.draft) return out + h("a", { "class": "button primary big block", href: "#/q/" + s.draft.uuid }, esc(T.resume));
+    if (s.blocked) return out + h("p", { "class": "card" }, esc(T.limit_reached));
+    out += h("p", { "class": "lead" }, esc(fmt(T.attempt_of, { n: s.attempts + 1, m: max })));
+    out += h("h2", {}, esc(T.choose_outcome));
+    out += h("div", { "class": "outcomes" },
+      h("button", { type: "button", "class": "primary big", "data-start": aid }, esc(T.start)) +
+      OUTCOMES.map(function (o) { return h("button", { type: "button", "class": "big", "data-outcome": o, "data-aid": aid }, esc(T.outcomes[o])); }).join(""));
+    return out;
+  }
+
+  function relevantItems(d) {
+    var vis = X.visible(S.inst, d.answers);
+    return S.inst.items.filter(function (it) { return vis.relevant[it.name]; });
+  }
+  function choicesOf(item) {
+    if (item.type === "yesno") return [{ code: "yes", label: item.yes_label }, { code: "no", label: item.no_label }];
+    return S.inst.choices[item.choices] || [];
+  }
+  function problem(item, answers) {
+    var v = answers[item.name];
+    if (X.empty(v)) return item.required ? T.required : null;
+    if (item.type === "number") {
+      var n = X.toNumber(v);
+      if (n === null) return T.not_number;
+      if (item.integer && n !== Math.floor(n)) return T.not_integer;
+      if ((item.min != null && n < item.min) || (item.max != null && n > item.max)) {
+        return fmt(T.range, { min: item.min == null ? "" : item.min, max: item.max == null ? "" : item.max });
+      }
+    }
+    return X.constraintOk(S.inst, item, answers) ? null : (L(item.constraint_message) || T.constraint);
+  }
+
+  function questionView(d) {
+    var items = relevantItems(d);
+    var k = items.map(function (it) { return it.name; }).indexOf(d.at);
+    if (k < 0) { k = 0; d.at = items[0].name; }
+    var item = items[k], v = d.answers[item.name], input = "";
+    if (item.type === "single" || item.type === "yesno" || item.type === "multiple") {
+      var multi = item.type === "multiple";
+      input = h("div", { "class": "choices", role: multi ? "group" : "radiogroup" }, choicesOf(item).map(function (c) {
+        var on = multi ? (v || []).indexOf(c.code) >= 0 : v === c.code;
+        return h("button", { type: "button", "class": "choice", role: multi ? "checkbox" : "radio", "aria-checked": on ? "true" : "false", "data-code": c.code }, esc(L(c.label)));
+      }).join(""));
+    } else if (item.type === "number") {
+      input = h("input", { id: "answer", type: "text", inputmode: "decimal", value: v == null ? "" : v, autocomplete: "off" });
+    } else if (item.type === "text") {
+      input = h("textarea", { id: "answer", rows: 5 }, esc(v || ""));
+    }
+    var last = k === items.length - 1;
+    return h("div", { "class": "progress", role: "progressbar", "aria-valuenow": k + 1, "aria-valuemax": items.length },
+        h("span", { style: "width:" + Math.round(100 * (k + 1) / items.length) + "%" })) +
+      h("p", { "class": "muted step" }, esc(d.household + " · " + fmt(T.question_of, { k: k + 1, n: items.length }))) +
+      h("section", { "class": "question card", "data-item": item.name, "data-type": item.type },
+        h("h1", {}, esc(L(item.label)) + (item.required ? h("span", { "class": "req" }, " *") : "")) +
+        (item.hint ? h("p", { "class": "muted" }, esc(L(item.hint))) : "") + input +
+        h("p", { "class": "error", id: "problem", role: "alert" }, "")) +
+      h("div", { "class": "nav-buttons" },
+        h("button", { type: "button", "class": "big", id: "prev", disabled: k === 0 ? "disabled" : false }, "‹ " + esc(T.prev)) +
+        h("button", { type: "button", "class": "big primary", id: "next" }, esc(last ? T.to_review : T.next) + " ›")) +
+      abortPanel();
+  }
+  function abortPanel() {
+    return h("details", { "class": "abort" }, h("summary", {}, esc(T.abort)) + h("p", {}, esc(T.abort_as)) +
+      ["refused", "ineligible"].map(function (o) { return h("button", { type: "button", "data-abort": o }, esc(T.outcomes[o])); }).join(" "));
+  }
+
+  function display(item, v) {
+    if (X.empty(v)) return T.unanswered;
+    if (item.type === "single" || item.type === "yesno" || item.type === "multiple") {
+      var codes = Array.isArray(v) ? v : [v];
+      return choicesOf(item).filter(function (c) { return codes.indexOf(c.code) >= 0; }).map(function (c) { return L(c.label); }).join("、");
+    }
+    return String(v);
+  }
+  function reviewView(d) {
+    var rows = relevantItems(d).filter(function (it) { return it.type !== "note"; }).map(function (it) {
+      return h("li", {}, h("a", { href: "#/q/" + d.uuid, "data-goto": it.name },
+        h("span", { "class": "q" }, esc(L(it.label))) + h("span", { "class": "a" }, esc(display(it, d.answers[it.name])))));
+    });
+    return h("h1", {}, esc(T.review + " · " + d.household)) + h("p", { "class": "muted" }, esc(T.review_hint)) +
+      h("ol", { "class": "review card" }, rows.join("")) +
+      h("p", { "class": "error", id: "problem", role: "alert" }, "") +
+      h("div", { "class": "nav-buttons" },
+        h("button", { type: "button", "class": "big", "data-goto": d.at }, "‹ " + esc(T.prev)) +
+        h("button", { type: "button", "class": "big primary", id: "submit" }, esc(T.submit))) + abortPanel();
+  }
+
+  function outboxView() {
+    var rows = S.outbox.map(function (o) {
+      var what = o.kind === "response" ? T.outcomes.completed : T.outcomes[o.payload.outcome];
+      var status = o.state === "failed" ? T.error + ":" + o.error : o.tries ? fmt(T.retry_at, { t: hhmm(o.next) }) : T.pending;
+      return h("li", { "class": "outbox-item " + o.state }, esc(o.household + " · " + what + " · " + status) +
+        (o.state === "failed" ? " " + h("button", { type: "button", "data-discard": o.uuid }, esc(T.discard)) : ""));
+    });
+    return h("a", { href: "#/", "class": "back" }, "‹ " + esc(T.back_to_list)) + h("h1", {}, esc(T.outbox)) +
+      (rows.length ? h("ul", { "class": "card plain" }, rows.join("")) : h("p", { "class": "card" }, esc(T.outbox_empty)));
+  }
+
+  /* --- routing and rendering ---------------------------------------------------------- */
+  function route() {
+    var m = location.hash.match(/^#\/(h|q|r|outbox)\/?([\w-]*)/);
+    return m ? { name: m[1], arg: m[2] } : { name: "list" };
+  }
+  function render() {
+    bar();
+    var r = route(), d = (r.name === "q" || r.name === "r") && draft(r.arg), html;
+    if (d && !S.inst) html = h("p", { "class": "card muted" }, "…");
+    else if (d && r.name === "q") html = questionView(d);
+    else if (d && r.name === "r") html = reviewView(d);
+    else if (r.name === "h") html = householdView(Number(r.arg));
+    else if (r.name === "outbox") html = outboxView();
+    else html = listView();
+    if (S.message) { html = h("p", { "class": "flash success", role: "status" }, esc(S.message)) + html; S.message = null; }
+    view.innerHTML = html;
+    var showing = d && r.name === "q" ? d.uuid + d.at : null;
+    if (showing !== S.showing) { S.showing = showing; S.enter = Date.now(); }
+    var input = document.getElementById("answer");
+    if (input) input.addEventListener("input", onInput);
+  }
+
+  function current() { var r = route(); return (r.name === "q" || r.name === "r") && draft(r.arg); }
+  function save(d) { d.updated = Date.now(); return db.put("drafts", d); }
+  /* Time on the question on screen, added to the draft's timings (ms per item). */
+  function clock(d) {
+    var now = Date.now();
+    if (route().name === "q" && d.at) d.timings[d.at] = (d.timings[d.at] || 0) + (now - S.enter);
+    S.enter = now;
+  }
+  function onInput(e) {
+    var d = current(); if (!d) return;
+    var v = e.target.value;
+    if (d.at && S.inst && S.inst.items.filter(function (it) { return it.name === d.at; })[0].type === "number") {
+      var n = X.toNumber(v.trim()); v = n === null ? v.trim() : n;
+    }
+    if (X.empty(v)) delete d.answers[d.at]; else d.answers[d.at] = v;
+    save(d);
+  }
+  function choose(d, code) {
+    var item = S.inst.items.filter(function (it) { return it.name === d.at; })[0];
+    if (item.type === "multiple") {
+      var v = (d.answers[d.at] || []).slice(), i = v.indexOf(code);
+      if (i >= 0) v.splice(i, 1); else v.push(code);
+      if (v.length) d.answers[d.at] = v; else delete d.answers[d.at];
+    } else d.answers[d.at] = code;
+    clock(d);
+    save(d).then(render);
+  }
+  function step(d, delta) {
+    var items = relevantItems(d), names = items.map(function (it) { return it.name; });
+    var k = names.indexOf(d.at), item = items[k];
+    if (delta > 0) {
+      var p = problem(item, d.answers);
+      if (p) { document.getElementById("problem").textContent = p; return; }
+    }
+    clock(d);
+    if (delta > 0 && k === items.length - 1) { save(d).then(function () { location.hash = "#/r/" + d.uuid; }); return; }
+    d.at = names[Math.max(0, Math.min(items.length - 1, k + delta))];
+    save(d).then(render);
+  }
+  function start(aid) {
+    var x = household(aid);
+    var d = { uuid: uuid(), assignment_id: aid, household: x.building_code + " · " + x.household_code,
+              answers: {}, timings: {}, at: null, started_at: new Date().toISOString(), updated: Date.now() };
+    S.drafts.push(d);
+    save(d).then(function () { location.hash = "#/q/" + d.uuid; });
+  }
+  function recordVisit(aid, outcome, draftUuid) {
+    var x = household(aid);
+    var item = enqueue("visit", { uuid: uuid(), assignment_id: aid, outcome: outcome, visited_at: new Date().toISOString() },
+                       x.building_code + " · " + x.household_code);
+    var done = draftUuid ? db.finish(draftUuid, item) : db.put("outbox", item);
+    return done.then(load).then(function () {
+      S.message = fmt(T.visit_saved, { o: T.outcomes[outcome] });
+      location.hash = "#/"; render(); sync(true);
+    });
+  }
+  function submit(d) {
+    var items = relevantItems(d), answers = {};
+    for (var i = 0; i < items.length; i++) {
+      var it = items[i], p = it.type === "note" ? null : problem(it, d.answers);
+      if (p) { d.at = it.name; location.hash = "#/q/" + d.uuid; render(); document.getElementById("problem").textContent = p; return; }
+      if (it.type !== "note" && !X.empty(d.answers[it.name])) answers[it.name] = d.answers[it.name];
+    }
+    var payload = {
+      uuid: d.uuid, assignment_id: d.assignment_id, instrument_key: S.inst.key,
+      instrument_version: String(S.inst.version), answers: answers, started_at: d.started_at,
+      submitted_at: new Date().toISOString(), timings: d.timings,
+      device: (navigator.userAgent + " " + screen.width + "x" + screen.height).slice(0, 255)
+    };
+    db.finish(d.uuid, enqueue("response", payload, d.household)).then(load).then(function () {
+      S.message = T.saved; location.hash = "#/"; render(); sync(true);
+    });
+  }
+
+  view.addEventListener("click", function (e) {
+    var t = e.target.closest("button, a[data-goto]"), d = current();
+    if (!t) return;
+    if (t.dataset.start) return start(Number(t.dataset.start));
+    if (t.dataset.outcome) return recordVisit(Number(t.dataset.aid), t.dataset.outcome);
+    if (t.dataset.discard) {
+      if (window.confirm(T.discard_confirm)) db.del("outbox", t.dataset.discard).then(load).then(render);
+      return;
+    }
+    if (!d) return;
+    if (t.dataset.abort) { if (window.confirm(T.abort_confirm)) recordVisit(d.assignment_id, t.dataset.abort, d.uuid); return; }
+    if (t.dataset.code) return choose(d, t.dataset.code);
+    if (t.dataset.goto) { e.preventDefault(); clock(d); d.at = t.dataset.goto; save(d).then(function () { location.hash = "#/q/" + d.uuid; render(); }); return; }
+    if (t.id === "next") return step(d, 1);
+    if (t.id === "prev") return step(d, -1);
+    if (t.id === "submit") return submit(d);
+  });
+  document.getElementById("sync-now").addEventListener("click", function () { sync(true); });
+  window.addEventListener("hashchange", render);
+  window.addEventListener("online", function () { bar(); sync(true); });
+  window.addEventListener("offline", bar);
+  document.addEventListener("visibilitychange", function () {
+    var d = current();
+    if (document.hidden && d) { clock(d); save(d); } else S.enter = Date.now();
+  });
+  /* Signing out: drop this user's cached pages (their unsent work stays in IndexedDB). */
+  var logout = document.querySelector('form[action$="/logout"]');
+  if (logout && window.caches) logout.addEventListener("submit", function () {
+    caches.keys().then(function (keys) { keys.forEach(function (k) { if (k.indexOf("canvass-") === 0) caches["delete"](k); }); });
+  });
+
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register(cfg.urls.sw, { scope: cfg.urls.scope }).catch(function () {});
+  load().then(function () { render(); return refresh(); }).then(function () {
+    render();
+    document.documentElement.dataset.ready = "1";
+    return sync(false);
+  });
+})();
