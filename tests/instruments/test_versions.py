@@ -99,3 +99,14 @@ def test_instruments_are_hashable_and_frozen(mini):
     assert {mini: 1}[mini] == 1
     with pytest.raises(dataclasses.FrozenInstanceError):
         mini.version = 2
+
+
+def test_the_documented_example_loads():
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "instruments.md"
+    blocks = re.findall(r"```yaml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    example = next(b for b in blocks if b.startswith("key:"))
+    inst = loads_instrument(example, source="docs/instruments.md")
+    assert inst.indicator("satisfaction").positive == ("satisfied", "fairly_satisfied")
