@@ -1,0 +1,186 @@
+"""``survey-estimate``: the DESIGN.md contract, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from analysis.cli import main
+from tests.analysis.conftest import REFERENCE
+
+KEYS = [
+    "indicator",
+    "domain",
+    "n",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "deff",
+    "n_eff",
+    "verdict",
+    "needed_n",
+]
+ARGS = [
+    "--weight",
+    "w",
+    "--strata",
+    "street",
+    "--cluster",
+    "building",
+    "--by",
+    "community",
+    "--indicator",
+    "y1",
+    "--indicator",
+    "y2",
+]
+
+
+def run(capsys, *argv):
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_json_contract(capsys):
+    status, out, err = run(capsys, REFERENCE / "respondents.csv", *ARGS, "--format", "json")
+    assert status == 0 and err == ""
+    doc = json.loads(out)
+    assert set(doc) == {"design", "results"}
+    rows = doc["results"]
+    assert len(rows) == 2 * 6
+    assert all(list(r)[: len(KEYS)] == KEYS for r in rows)
+    assert [r["domain"] for r in rows if r["indicator"] == "y1"] == [
+        None,
+        "C1",
+        "C2",
+        "C3",
+        "C4",
+        "C5",
+    ]
+    assert {r["verdict"] for r in rows} <= {"met", "not_met", "undetermined"}
+    c5 = next(r for r in rows if r["indicator"] == "y1" and r["domain"] == "C5")
+    assert (
+        c5["estimate"] == 1
+        and c5["deff"] is None
+        and c5["ci_low"] == pytest.approx(0.025 ** (1 / 73))
+    )
+    assert doc["design"]["method"] == "korn-graubard" and doc["design"]["target"] == 0.99
+
+
+def test_options_reach_the_estimate(capsys):
+    argv = [
+        REFERENCE / "respondents.csv",
+        *ARGS,
+        "--method",
+        "beta",
+        "--level",
+        "0.9",
+        "--target",
+        "0.9",
+        "--lonely-psu",
+        "certainty",
+        "--fpc",
+        "N_street",
+    ]
+    status, out, _ = run(capsys, *argv)
+    design = json.loads(out)["design"]
+    assert status == 0
+    assert (design["method"], design["level"], design["target"]) == ("beta", 0.9, 0.9)
+    assert (design["lonely_psu"], design["fpc"]) == ("certainty", "N_street")
+
+
+def test_csv_and_table(capsys):
+    status, out, _ = run(capsys, REFERENCE / "respondents.csv", *ARGS, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert status == 0 and len(rows) == 12 and list(rows[0])[: len(KEYS)] == KEYS
+    assert rows[0]["domain"] == ""
+    status, out, _ = run(capsys, REFERENCE / "respondents.csv", *ARGS, "--format", "table")
+    assert status == 0 and "undetermined" in out and "(all)" in out and "95% CI" in out
+
+
+def write(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = "community,w,y\nA,1,1\nA,2,0\nB,1,1\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "argv", "expected"),
+    [
+        (GOOD, ["--indicator", "nope"], "column 'nope': not in"),
+        (
+            "community,w,y\nA,1,1\nA,2,2\n",
+            [],
+            "column 'y': value 2 is not 0, 1 or blank (data row 2, file line 3)",
+        ),
+        (
+            "community,w,y\nA,1,yes\n",
+            [],
+            "column 'y': value 'yes' is not 0, 1 or blank (data row 1, file line 2)",
+        ),
+        (
+            "community,w,y\nA,1,1\nA,-1,0\n",
+            [],
+            "column 'w': weight is not a weight ≥ 0 (data row 2, file line 3)",
+        ),
+        (
+            "community,w,y\nA,1,1\nA,,0\n",
+            [],
+            "column 'w': weight is missing (data row 2, file line 3)",
+        ),
+        ("community,w,y\nA,1,1\n,1,0\n", [], "column 'community': blank domain value"),
+        ("", [], "the file is empty"),
+        ("community,w,y\n", [], "no data rows"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path, capsys, text, argv, expected):
+    path = write(tmp_path, text)
+    base = ["--weight", "w", "--by", "community"]
+    if "--indicator" not in argv:
+        base += ["--indicator", "y"]
+    status, out, err = run(capsys, path, *base, *argv)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("survey-estimate: error: ")
+    assert expected in err
+
+
+def test_blank_by_value_names_the_row(tmp_path, capsys):
+    path = write(tmp_path, "community,w,y\nA,1,1\nB,1,0\n ,1,1\n")
+    _, _, err = run(capsys, path, "--weight", "w", "--by", "community", "--indicator", "y")
+    assert "(data row 3, file line 4)" in err
+
+
+def test_identifiers_stay_text(tmp_path, capsys):
+    path = write(tmp_path, "community,w,y\n001,1,1\n002,1,0\n001,2,1\n")
+    _, out, _ = run(capsys, path, "--weight", "w", "--by", "community", "--indicator", "y")
+    assert [r["domain"] for r in json.loads(out)["results"]] == [None, "001", "002"]
+
+
+def test_blank_indicator_means_not_asked(tmp_path, capsys):
+    path = write(tmp_path, "community,w,y\nA,1,1\nA,1,\nB,1,0\n")
+    _, out, _ = run(capsys, path, "--weight", "w", "--by", "community", "--indicator", "y")
+    assert [r["n"] for r in json.loads(out)["results"]] == [2, 1, 1]
+
+
+def test_no_traceback_from_the_console_script(tmp_path):
+    path = tmp_path / "garbage.csv"
+    path.write_bytes(b"\x00\x01\x02binary\xff\xfe")
+    run_ = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", str(path), "--weight", "w", "--indicator", "y"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run_.returncode != 0
+    assert "Traceback" not in run_.stderr and run_.stderr.count("\n") == 1

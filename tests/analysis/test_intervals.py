@@ -1,0 +1,67 @@
+"""Interval methods against statsmodels' proportion_confint and the textbook formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from analysis import METHODS, proportion_interval
+
+COUNTS = [(3, 10), (37, 40), (96, 100), (395, 400), (1, 30)]
+
+
+@pytest.mark.parametrize(("x", "n"), COUNTS)
+def test_wilson_on_simple_random_sample_equals_statsmodels(x, n):
+    p = x / n
+    ci = proportion_interval([p], [p * (1 - p) / n], [n], [np.inf], method="wilson")
+    low, high = proportion_confint(x, n, alpha=0.05, method="wilson")
+    assert (ci.low[0], ci.high[0]) == pytest.approx((low, high), rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["beta", "korn-graubard"])
+@pytest.mark.parametrize(("x", "n"), COUNTS)
+def test_beta_with_n_eff_n_and_df_n_minus_1_is_clopper_pearson(method, x, n):
+    p = x / n
+    ci = proportion_interval([p], [p * (1 - p) / n], [n], [n - 1], method=method, level=0.9)
+    low, high = proportion_confint(x, n, alpha=0.1, method="beta")
+    assert (ci.low[0], ci.high[0]) == pytest.approx((low, high), rel=1e-10)
+
+
+def test_logit_and_mean_formulas():
+    p, se, df = 0.9, 0.03, 12
+    from scipy import stats
+
+    t = stats.t.ppf(0.975, df)
+    logit = proportion_interval([p], [se**2], [200], [df], method="logit")
+    half = t * se / (p * (1 - p))
+    expected = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + np.array([-half, half]))))
+    assert (logit.low[0], logit.high[0]) == pytest.approx(tuple(expected), rel=1e-12)
+    mean = proportion_interval([0.98], [0.02**2], [50], [df], method="mean")
+    assert mean.low[0] == pytest.approx(0.98 - t * 0.02) and mean.high[0] == 1.0  # clipped
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_degenerate_cases_use_clopper_pearson_on_n(method):
+    ci = proportion_interval([1.0, 0.0], [0.0, 1e-40], [40, 40], [3, 3], method=method)
+    edge = 0.025 ** (1 / 40)
+    assert ci.low == pytest.approx([edge, 0.0]) and ci.high == pytest.approx([1.0, 1 - edge])
+    assert list(ci.n_eff) == [40, 40] and ci.degenerate.all()
+
+
+def test_korn_graubard_caps_n_eff_at_n():
+    # deff 0.5: n_eff = 2n. beta uses it; korn-graubard caps it at n
+    p, n = 0.97, 300
+    var = 0.5 * p * (1 - p) / n
+    beta = proportion_interval([p], [var], [n], [n - 1], method="beta")
+    kg = proportion_interval([p], [var], [n], [n - 1], method="korn-graubard")
+    cp = proportion_interval([p], [p * (1 - p) / n], [n], [n - 1], method="beta")
+    assert beta.n_eff[0] == pytest.approx(2 * n)
+    assert kg.low[0] == pytest.approx(cp.low[0]) and kg.low[0] < beta.low[0]
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="method"):
+        proportion_interval([0.5], [0.01], [10], [9], method="wald")
+    with pytest.raises(ValueError, match="level"):
+        proportion_interval([0.5], [0.01], [10], [9], level=95)
