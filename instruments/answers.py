@@ -120,7 +120,7 @@ def _check_choice(instrument: Instrument, item: Item, value: Any) -> AnswerError
         unknown = [] if instrument.is_code(item, value) else [value]
     if unknown:
         shown = ", ".join(unknown)
-        return _error(item.name, "unknown_choice", f"无此选项:{shown}", f"unknown choice: {shown}")
+        return _error(item.name, "unknown_choice", f"无此选项：{shown}", f"unknown choice: {shown}")
     return None
 
 
@@ -132,13 +132,13 @@ def _check_number(item: Item, value: Any) -> AnswerError | None:
         return _error(item.name, "not_a_number", "请填写整数", "expected a whole number")
     low, high = item.minimum, item.maximum
     if (low is not None and number < low) or (high is not None and number > high):
-        zh_range = f"{'' if low is None else low}–{'' if high is None else high}"
-        return _error(
-            item.name,
-            "out_of_range",
-            f"数值须在 {zh_range} 之间",
-            f"must be between {'-∞' if low is None else low} and {'∞' if high is None else high}",
-        )
+        if low is None:
+            zh, en = f"数值不能大于 {high}", f"must be at most {high}"
+        elif high is None:
+            zh, en = f"数值不能小于 {low}", f"must be at least {low}"
+        else:
+            zh, en = f"数值须在 {low} 到 {high} 之间", f"must be between {low} and {high}"
+        return _error(item.name, "out_of_range", zh, en)
     return None
 
 
