@@ -113,8 +113,9 @@ def simulate(*, session: Session, instrument, today: date, seed: int = 2026) -> 
         select(Household, Building).join(Building, Household.building_id == Building.id)
     ).all()
     for index, wave in [*closed, (2, current)]:
-        _fieldwork(session, instrument, rng, wave, index, households, communities, canvassers,
-                   today)  # fmt: skip
+        _fieldwork(
+            session, instrument, rng, wave, index, households, communities, canvassers, today
+        )
         session.flush()
         _follow_up(session, rng, wave, index, secretaries, today)
     _margins(session, households)
@@ -163,7 +164,7 @@ def _fieldwork(session, instrument, rng, wave, index, households, communities, c
                     outcome=outcome,
                     visited_at=at,
                     canvasser_id=who,
-                )  # fmt: skip
+                )
             )
             continue
         aware, support, sat = RATES.get(community.code, RATES["C0101"])[index]
@@ -213,7 +214,7 @@ def _follow_up(session, rng, wave, index, secretaries, today):
                     user_id=secretary.id,
                     note=notes[step],
                     at=at,
-                )  # fmt: skip
+                )
             )
             item.status = step
             item.updated_at = at
@@ -234,13 +235,16 @@ def _margins(session, households):
     for community_id, n in sorted(sizes.items()):
         people = round(n * 2.4)
         for variable, shares in (("age_group", AGE_SHARE), ("sex", SEX_SHARE)):
-            for category, share in shares.items():
+            counts = {c: round(people * share) for c, share in shares.items()}
+            last = list(counts)[-1]
+            counts[last] = people - sum(v for c, v in counts.items() if c != last)  # same total
+            for category, count in counts.items():
                 if (community_id, variable, category) not in have:
                     session.add(
                         PopulationMargin(
                             community_id=community_id,
                             variable=variable,
                             category=category,
-                            count=round(people * share),
-                        )  # fmt: skip
+                            count=count,
+                        )
                     )

@@ -175,8 +175,22 @@ def to_rate(
     """An :class:`analysis.EstimateRow` (or None: no interviews) as a :class:`Rate`."""
     if row is None or row.n == 0:
         reason = _never_reason(None, None, households, level, target)
-        return Rate(info, domain, 0, None, None, None, None, None, 0, VERDICT_NO_DATA, None,
-                    reason, level, target)  # fmt: skip
+        return Rate(
+            info,
+            domain,
+            0,
+            None,
+            None,
+            None,
+            None,
+            None,
+            0,
+            VERDICT_NO_DATA,
+            None,
+            reason,
+            level,
+            target,
+        )
     reason = None
     if row.verdict == "undetermined":
         reason = _never_reason(row.n, row.needed_n, households, level, target)
@@ -284,8 +298,7 @@ def overview(
     rows = estimate_domains(parts, counts, level=level, target=target) if len(totals) else {}
 
     def rate(label):
-        return to_rate(rows.get((indicator, label)), info, domain=label, level=level,
-                       target=target)  # fmt: skip
+        return to_rate(rows.get((indicator, label)), info, domain=label, level=level, target=target)
 
     community_rows = [
         (c, s, rate(f"c{c.id}")) for c, s in places if street_id is None or s.id == street_id
@@ -354,9 +367,11 @@ def community_rates(
         return {}
     wave_ids = [w.id for w in waves]
     totals = totals_frame(
-        session=session, wave_ids=wave_ids, indicators=[i.key for i in catalog],
+        session=session,
+        wave_ids=wave_ids,
+        indicators=[i.key for i in catalog],
         community_id=community.id,
-    )  # fmt: skip
+    )
     counts = psu_counts(session=session, wave_ids=wave_ids, street_ids=[community.street_id])
     out: dict[int, dict[str, Rate]] = {}
     groups: dict[tuple[float, float], list[Wave]] = {}
@@ -377,7 +392,7 @@ def community_rates(
                     level=level,
                     target=target,
                     households=households,
-                )  # fmt: skip
+                )
                 for info in catalog
             }
     return out
@@ -416,9 +431,12 @@ def community_report(
         return CommunityReport(community, street, None, households, None, [], [], [], [])
     waves = waves_with_data(session=session, upto=wave)
     rates = community_rates(
-        session=session, community=community, waves=waves, catalog=catalog,
+        session=session,
+        community=community,
+        waves=waves,
+        catalog=catalog,
         households=households,
-    )  # fmt: skip
+    )
     current = rates.get(wave.id, {})
     head = [current[i.key] for i in headline(catalog) if i.key in current]
     area_rates = [current[i.key] for i in areas(catalog) if i.key in current]
@@ -435,7 +453,7 @@ def community_report(
         trend=trend,
         feedback=feedback_loop.list_items(
             session=session, user=user, community_id=community.id, wave_id=wave.id
-        ),  # fmt: skip
+        ),
     )
 
 
