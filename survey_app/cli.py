@@ -5,6 +5,7 @@ Errors print one line and exit non-zero; never a traceback.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -17,6 +18,8 @@ from .services import ServiceError
 from .services import frame as frame_service
 from .services import seed as seed_service
 from .services import users as user_service
+
+DEMO_MARKER = "demo_accounts.json"
 
 
 def _session() -> Session:
@@ -52,9 +55,20 @@ def seed_demo() -> None:
             _fail(err.message)
     click.echo("演示数据已创建。" if report.created else "演示数据已存在,未重复创建。")
     click.echo(f"户数: {report.households}")
+    _write_demo_marker(report.accounts)
     click.echo(f"演示账号(密码均为 {seed_service.DEMO_PASSWORD}):")
     for username, role, community in report.accounts:
         click.echo(f"  {username:<12} {role:<10} {community}")
+
+
+def _write_demo_marker(accounts) -> None:
+    """Let the sign-in page list the demo accounts (delete the file to hide them)."""
+    path = Path(current_app.instance_path) / DEMO_MARKER
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"username": u, "role": r, "community": c} for u, r, c in accounts]
+    path.write_text(
+        json.dumps({"password": seed_service.DEMO_PASSWORD, "accounts": rows}, ensure_ascii=False)
+    )
 
 
 @click.command("create-user")

@@ -12,7 +12,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from flask_login import current_user
 
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -50,4 +50,14 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _languages():
-        return {"LANGUAGES": LANGUAGES, "current_lang": select_locale()}
+        return {"LANGUAGES": LANGUAGES, "current_lang": select_locale(), "role_names": role_names()}
+
+
+def role_names() -> dict[str, str]:
+    """Role codes in the reader's language."""
+    return {
+        "canvasser": gettext("入户调查员"),
+        "secretary": gettext("社区书记"),
+        "analyst": gettext("创文办分析员"),
+        "admin": gettext("管理员"),
+    }

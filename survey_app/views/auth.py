@@ -1,6 +1,9 @@
 """Sign in and out."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import json
+from pathlib import Path
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
 
@@ -9,6 +12,15 @@ from ..services import users
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
+
+
+def _demo_accounts() -> dict | None:
+    """The demo accounts written by ``flask seed-demo``, shown on the sign-in page."""
+    path = Path(current_app.instance_path) / "demo_accounts.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -26,8 +38,8 @@ def login():
                 target = url_for("main.home")
             return redirect(target)
         flash(_("用户名或密码不正确。"), "error")
-        return render_template("auth/login.html", form=form), 401
-    return render_template("auth/login.html", form=form)
+        return render_template("auth/login.html", form=form, demo=_demo_accounts()), 401
+    return render_template("auth/login.html", form=form, demo=_demo_accounts())
 
 
 @bp.route("/logout", methods=["POST"])

@@ -29,6 +29,8 @@ def test_seed_demo_creates_the_city_once(runner, session):
         "canvasser",
     }
     assert _count(session, Assignment) > 0
+    login_page = runner.app.test_client().get("/login").get_data(as_text=True)
+    assert "演示账号" in login_page and "secretary2" in login_page and "demo12345" in login_page
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "已存在" in again.output
     session.expire_all()
