@@ -25,11 +25,9 @@ import pandas as pd
 from analysis.errors import AnalysisInputError
 from analysis.intervals import METHODS, proportion_interval
 from analysis.planning import required_total_n
-from analysis.totals import PsuTotals, _factorize_first, aggregate_totals
+from analysis.totals import SINGLE_STRATUM, PsuTotals, _factorize_first, aggregate_totals
 from analysis.variance import LONELY_PSU, group_variance
 
-#: The stratum label used when a design has no strata (missing ``stratum`` in totals).
-SINGLE_STRATUM = "(one stratum)"
 VERDICTS = ("met", "not_met", "undetermined")
 _REQUIRED = ("indicator", "domain", "stratum", "psu", "n", "sum_w", "sum_wy")
 
@@ -274,18 +272,17 @@ def estimate_from_totals(
     dom_code, dom_labels = pd.factorize(table["domain"], sort=_domains is None)
     if _domains is not None:
         dom_labels = pd.Index(_domains, dtype=object)
-        dom_code = dom_labels.get_indexer(table["domain"])
+        dom_code = _codes_in(table["domain"], dom_labels)
     n_dom = len(dom_labels) + 1  # slot 0: whole sample
     group_raw = ind_code * n_dom + (dom_code + 1)
 
     s_code, s_labels = pd.factorize(_single_stratum(table["stratum"]), sort=True)
-    n_h = _psu_counts(table, s_code, s_labels, psu_counts)
     label_code, label_uniques = pd.factorize(table["psu"])
-    psu_code, first = _factorize_first(
-        s_code.astype(np.int64) * (len(label_uniques) + 1) + label_code
-    )
+    key = s_code.astype(np.int64) * (len(label_uniques) + 1) + label_code
+    psu_code, first = _factorize_first(key)
     psu_stratum = s_code[first].astype(np.int64)
     n_psu = len(first)
+    n_h = _psu_counts(np.bincount(psu_stratum, minlength=len(s_labels)), s_labels, psu_counts)
 
     cell_code, cells = pd.factorize(group_raw * n_psu + psu_code)
     # Every indicator gets a row for the whole sample and every domain, even one where
@@ -410,15 +407,8 @@ def _cell_sums(table, cell_code, size):
     return sums
 
 
-def _psu_counts(table, s_code, s_labels, psu_counts) -> np.ndarray:
-    seen = (
-        pd.DataFrame({"s": s_code, "psu": table["psu"].to_numpy()})
-        .drop_duplicates()
-        .groupby("s")
-        .size()
-        .reindex(range(len(s_labels)), fill_value=0)
-        .to_numpy()
-    )
+def _psu_counts(seen: np.ndarray, s_labels, psu_counts) -> np.ndarray:
+    """n_h: given, or the distinct PSUs per stratum seen in the totals (``seen``)."""
     if psu_counts is None:
         return seen.astype(np.int64)
     given = pd.Series(psu_counts)
@@ -434,6 +424,14 @@ def _psu_counts(table, s_code, s_labels, psu_counts) -> np.ndarray:
     return n_h.astype(np.int64)
 
 
+def _codes_in(values: pd.Series, labels: pd.Index) -> np.ndarray:
+    """Position of each value in ``labels`` (-1 if missing); fast for categoricals."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        remap = np.append(labels.get_indexer(values.cat.categories), -1)
+        return remap[values.cat.codes.to_numpy()]
+    return labels.get_indexer(values)
+
+
 def _fpc_factor(fpc, s_labels, n_h):
     if fpc is None:
         return None
@@ -447,10 +445,12 @@ def _fpc_factor(fpc, s_labels, n_h):
     return (big_n - n_h) / big_n
 
 
-def _single_stratum(values: pd.Series) -> np.ndarray:
+def _single_stratum(values: pd.Series) -> pd.Series:
     """Stratum labels with a missing label (no strata) made a real one."""
+    if not values.isna().any():
+        return values
     values = values.astype(object)
-    return np.where(values.isna(), SINGLE_STRATUM, values)
+    return values.where(values.notna(), SINGLE_STRATUM)
 
 
 def _check_options(method, level, target, lonely_psu):

@@ -30,6 +30,8 @@ from analysis.errors import AnalysisInputError
 if TYPE_CHECKING:
     from analysis.weighting import Calibration
 
+#: Stratum label of a design without strata.
+SINGLE_STRATUM = "(one stratum)"
 TOTALS_COLUMNS = ("indicator", "domain", "stratum", "psu", "n", "sum_w", "sum_wy", "sum_w2")
 
 
@@ -59,7 +61,8 @@ class _Codes:
     psu: np.ndarray  # per row, global PSU number
     psu_stratum: np.ndarray  # per PSU
     strata_labels: pd.Index
-    psu_labels: np.ndarray  # per PSU
+    psu_labels: pd.Index  # unique PSU labels (a label may recur in several strata)
+    psu_label: np.ndarray  # per PSU, its label's code
     domain: np.ndarray  # per row, -1 when outside every domain
     domain_labels: pd.Index
 
@@ -70,26 +73,26 @@ def design_codes(
     """Integer codes for strata, PSUs (nested in strata) and domains."""
     n = len(data)
     if strata is None:
-        s_code, s_labels = np.zeros(n, dtype=np.int64), pd.Index([None], dtype=object)
+        s_code, s_labels = np.zeros(n, dtype=np.int64), pd.Index([SINGLE_STRATUM], dtype=object)
     else:
         s_code, s_labels = pd.factorize(data[strata], sort=True)
         _no_blanks(s_code, strata)
     if cluster is None:
         psu = np.arange(n, dtype=np.int64)
-        psu_labels = np.arange(1, n + 1)
+        psu_labels, psu_label = pd.RangeIndex(1, n + 1), psu
         psu_stratum = s_code
     else:
         c_code, c_labels = pd.factorize(data[cluster])
         _no_blanks(c_code, cluster)
         key = s_code.astype(np.int64) * (len(c_labels) + 1) + c_code
         psu, first = _factorize_first(key)
-        psu_labels = np.asarray(c_labels)[c_code[first]]
+        psu_labels, psu_label = pd.Index(c_labels), c_code[first]
         psu_stratum = s_code[first]
     if by is None:
         d_code, d_labels = np.full(n, -1, dtype=np.int64), pd.Index([])
     else:
         d_code, d_labels = pd.factorize(data[by], sort=True)
-    return _Codes(s_code, psu, psu_stratum, s_labels, psu_labels, d_code, d_labels)
+    return _Codes(s_code, psu, psu_stratum, s_labels, psu_labels, psu_label, d_code, d_labels)
 
 
 def aggregate_totals(
@@ -120,7 +123,7 @@ def aggregate_totals(
     """
     codes = design_codes(data, strata=strata, cluster=cluster, by=by)
     w = data[weight].to_numpy(dtype=float)
-    n_psu = len(codes.psu_labels)
+    n_psu = len(codes.psu_label)
     n_dom = len(codes.domain_labels)
     in_dom = codes.domain >= 0
     pair_key = codes.domain[in_dom] * n_psu + codes.psu[in_dom]
@@ -132,7 +135,7 @@ def aggregate_totals(
 
     frames = []
     complete = None  # Σ1, Σw, Σw² per pair are shared by indicators answered by everyone
-    for name in indicators:
+    for k, name in enumerate(indicators):
         y = data[name].to_numpy(dtype=float)
         valid = ~np.isnan(y)
         everyone = bool(valid.all())
@@ -163,7 +166,7 @@ def aggregate_totals(
             sums, dom_of, psu_of = _merge_residuals(sums, dom_of, psu_of, extra, n_dom)
         for s, d, p in zip(sums, dom_of, psu_of, strict=True):
             keep = (s["n"] > 0) | (s.get("res_w", s["n"]) != 0) | (s.get("res_wy", s["n"]) != 0)
-            frames.append(_frame(name, s, d, p, keep, codes))
+            frames.append(_frame(k, indicators, s, d, p, keep, codes))
     table = pd.concat(frames, ignore_index=True)
     counts = np.bincount(codes.psu_stratum, minlength=len(codes.strata_labels))
     psu_counts = pd.Series(counts, index=codes.strata_labels, name="n_h")
@@ -196,17 +199,14 @@ def _merge_residuals(sums, dom_of, psu_of, extra, n_dom):
     return out_s, out_d, out_p
 
 
-def _frame(name, s, dom, psu, keep, codes):
+def _frame(k, indicators, s, dom, psu, keep, codes):
+    """A block of the totals table; labels as categoricals (cheap for a million PSUs)."""
     dom, psu = dom[keep], psu[keep]
-    domain = np.empty(len(dom), dtype=object)
-    labels = np.asarray(codes.domain_labels, dtype=object)
-    inside = dom >= 0
-    domain[inside] = labels[dom[inside]]
     out = {
-        "indicator": np.full(len(dom), name, dtype=object),
-        "domain": domain,
-        "stratum": np.asarray(codes.strata_labels, dtype=object)[codes.psu_stratum[psu]],
-        "psu": codes.psu_labels[psu],
+        "indicator": pd.Categorical.from_codes(np.full(len(dom), k), list(indicators)),
+        "domain": pd.Categorical.from_codes(dom, codes.domain_labels),
+        "stratum": pd.Categorical.from_codes(codes.psu_stratum[psu], codes.strata_labels),
+        "psu": pd.Categorical.from_codes(codes.psu_label[psu], codes.psu_labels),
     }
     out.update({k: v[keep] for k, v in s.items()})
     return pd.DataFrame(out)
