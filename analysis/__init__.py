@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING
 _EXPORTS = {
     "AnalysisInputError": "analysis.errors",
     "LonelyPSUError": "analysis.errors",
-    "DesignInfo": "analysis.estimation",
-    "EstimateResult": "analysis.estimation",
-    "EstimateRow": "analysis.estimation",
+    "DesignInfo": "analysis.results",
+    "EstimateResult": "analysis.results",
+    "EstimateRow": "analysis.results",
     "estimate": "analysis.estimation",
     "estimate_from_totals": "analysis.estimation",
     "METHODS": "analysis.intervals",
@@ -91,13 +91,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and editors
     from analysis.errors import AnalysisInputError, LonelyPSUError
-    from analysis.estimation import (
-        DesignInfo,
-        EstimateResult,
-        EstimateRow,
-        estimate,
-        estimate_from_totals,
-    )
+    from analysis.estimation import estimate, estimate_from_totals
     from analysis.intervals import METHODS, Intervals, proportion_interval
     from analysis.planning import SampleSizePlan, best_lower_bound, plan_sample_size
+    from analysis.results import DesignInfo, EstimateResult, EstimateRow
     from analysis.totals import PsuTotals, aggregate_totals

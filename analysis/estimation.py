@@ -17,115 +17,23 @@ describes the design.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
-from analysis.intervals import METHODS, proportion_interval
+from analysis.intervals import proportion_interval
 from analysis.planning import required_total_n
-from analysis.totals import SINGLE_STRATUM, PsuTotals, _factorize_first, aggregate_totals
-from analysis.variance import LONELY_PSU, group_variance
+from analysis.results import DesignInfo, EstimateResult, EstimateRow, plain_value
+from analysis.totals import SINGLE_STRATUM, PsuTotals, aggregate_totals, factorize_first
+from analysis.validate import check_data, check_options
+from analysis.variance import group_variance
 
-VERDICTS = ("met", "not_met", "undetermined")
+if TYPE_CHECKING:
+    from analysis.weighting import Calibration
+
 _REQUIRED = ("indicator", "domain", "stratum", "psu", "n", "sum_w", "sum_wy")
-
-
-@dataclass(frozen=True)
-class EstimateRow:
-    """One indicator in one domain (``domain=None``: the whole sample).
-
-    Attributes
-    ----------
-    indicator : str
-        Indicator name (e.g. ``"满意率"`` or a column name).
-    domain : object or None
-        Domain label (e.g. community), None for the whole sample.
-    n : int
-        Respondents in the domain with an answer (0/1) to the indicator.
-    estimate : float
-        Weighted proportion p̂ = Σwy / Σw (NaN when n = 0).
-    se : float
-        Taylor-linearised standard error.
-    ci_low, ci_high : float
-        Confidence interval (method and level in ``EstimateResult.design``).
-    df : int
-        Design degrees of freedom: PSUs with a respondent in the domain minus the strata
-        they are in.
-    deff : float
-        Design effect V̂ / (p̂(1 − p̂)/n); NaN when p̂ is 0 or 1.
-    n_eff : float
-        Effective sample size p̂(1 − p̂)/V̂ (n when p̂ is 0 or 1 or V̂ is 0).
-    verdict : str
-        ``"met"`` (ci_low ≥ target, 达标), ``"not_met"`` (ci_high < target, 未达标) or
-        ``"undetermined"`` (待定).
-    needed_n : int or None
-        More completed interviews that would settle an undetermined verdict at the current
-        p̂ and design effect; 0 when settled; None when it can never be settled (then
-        ``"never_settles"`` is in ``flags``).
-    flags : tuple of str
-        Any of ``all_yes``, ``all_no`` (exact Clopper–Pearson interval on n used),
-        ``zero_variance``, ``df_nonpositive``, ``lonely_psu``, ``never_settles``,
-        ``no_respondents``.
-    """
-
-    indicator: str
-    domain: object
-    n: int
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    df: int
-    deff: float
-    n_eff: float
-    verdict: str
-    needed_n: int | None
-    flags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DesignInfo:
-    """The design and options behind an :class:`EstimateResult`."""
-
-    weight: str | None
-    strata: str | None
-    cluster: str | None
-    by: str | None
-    fpc: str | None
-    method: str
-    level: float
-    target: float
-    lonely_psu: str
-    n_strata: int
-    n_psu: int
-    lonely_strata: tuple
-    calibrated: bool
-    n_rows: int | None = None
-    deff_w: float | None = None
-
-
-@dataclass(frozen=True)
-class EstimateResult:
-    """Estimates for all indicators and domains."""
-
-    rows: tuple[EstimateRow, ...]
-    design: DesignInfo
-
-    def to_frame(self) -> pd.DataFrame:
-        """The rows as a DataFrame (one column per :class:`EstimateRow` field)."""
-        return pd.DataFrame([asdict(r) for r in self.rows], columns=list(_ROW_FIELDS))
-
-    def to_dict(self) -> dict:
-        """JSON-ready ``{"design": {...}, "results": [...]}`` (NaN becomes None)."""
-        return {
-            "design": {k: _plain(v) for k, v in asdict(self.design).items()},
-            "results": [{k: _plain(getattr(r, k)) for k in _ROW_FIELDS} for r in self.rows],
-        }
-
-
-_ROW_FIELDS = tuple(EstimateRow.__dataclass_fields__)
 
 
 def estimate(
@@ -141,7 +49,7 @@ def estimate(
     target: float = 0.99,
     fpc: str | None = None,
     lonely_psu: str = "adjust",
-    calibration=None,
+    calibration: Calibration | None = None,
 ) -> EstimateResult:
     """Weighted proportions with design-based SEs, intervals and verdicts, by domain.
 
@@ -185,7 +93,7 @@ def estimate(
         Missing column, indicator values other than 0/1/NaN, negative or missing weights,
         blank strata/cluster; the message names the column and the 1-based data row.
     """
-    _check_data(data, indicators, weight, strata, cluster, by, fpc)
+    check_data(data, indicators, weight, strata, cluster, by, fpc)
     totals = aggregate_totals(
         data,
         indicators=list(indicators),
@@ -262,7 +170,7 @@ def estimate_from_totals(
         psu_counts = totals.psu_counts if psu_counts is None else psu_counts
         _domains = totals.domains
         totals = totals.table
-    _check_options(method, level, target, lonely_psu)
+    check_options(method, level, target, lonely_psu)
     missing = [c for c in _REQUIRED if c not in totals.columns]
     if missing:
         raise AnalysisInputError("missing from the totals", column=missing[0])
@@ -279,7 +187,7 @@ def estimate_from_totals(
     s_code, s_labels = pd.factorize(_single_stratum(table["stratum"]), sort=True)
     label_code, label_uniques = pd.factorize(table["psu"])
     key = s_code.astype(np.int64) * (len(label_uniques) + 1) + label_code
-    psu_code, first = _factorize_first(key)
+    psu_code, first = factorize_first(key)
     psu_stratum = s_code[first].astype(np.int64)
     n_psu = len(first)
     n_h = _psu_counts(np.bincount(psu_stratum, minlength=len(s_labels)), s_labels, psu_counts)
@@ -303,7 +211,7 @@ def estimate_from_totals(
         stratum_labels=list(s_labels),
     )
     rows = _rows(gv, used_groups, n_dom, ind_labels, dom_labels, method, level, target)
-    lonely = tuple(_plain(s_labels[i]) for i in np.flatnonzero(n_h == 1))
+    lonely = tuple(plain_value(s_labels[i]) for i in np.flatnonzero(n_h == 1))
     info = {"weight": None, "strata": None, "cluster": None, "by": None, "fpc": None}
     info.update(_describe or {})
     design = DesignInfo(
@@ -332,7 +240,7 @@ def _rows(gv, used_groups, n_dom, ind_labels, dom_labels, method, level, target)
     verdict = np.where(low >= target, "met", np.where(high < target, "not_met", "undetermined"))
     verdict = np.where(empty, "undetermined", verdict)
     needed = _needed_n(p, n, deff, df, verdict == "undetermined", target, level, method, ~empty)
-    dom_labels = [_plain(x) for x in dom_labels]
+    dom_labels = [plain_value(x) for x in dom_labels]
     ind_labels = list(ind_labels)
     rows = []
     for i, g in enumerate(used_groups.tolist()):
@@ -451,64 +359,3 @@ def _single_stratum(values: pd.Series) -> pd.Series:
         return values
     values = values.astype(object)
     return values.where(values.notna(), SINGLE_STRATUM)
-
-
-def _check_options(method, level, target, lonely_psu):
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, not {level!r}")
-    if not 0 < target < 1:
-        raise ValueError(f"target must be between 0 and 1, not {target!r}")
-    if lonely_psu not in LONELY_PSU:
-        raise ValueError(f"lonely_psu must be one of {', '.join(LONELY_PSU)}, not {lonely_psu!r}")
-
-
-def _check_data(data, indicators, weight, strata, cluster, by, fpc):
-    """Validate respondent data; messages name the column and the 1-based data row."""
-    if len(data) == 0:
-        raise AnalysisInputError("no data rows")
-    for col in [*indicators, weight, strata, cluster, by, fpc]:
-        if col is not None and col not in data.columns:
-            raise AnalysisInputError("no such column", column=col)
-    if not indicators:
-        raise AnalysisInputError("give at least one indicator")
-    for col in indicators:
-        values = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
-        raw_missing = data[col].isna().to_numpy()
-        bad = np.flatnonzero(~raw_missing & ~((values == 0) | (values == 1)))
-        if len(bad):
-            raise AnalysisInputError(
-                f"value {_show(data[col].iloc[bad[0]])} is not 0, 1 or blank",
-                column=col,
-                row=int(bad[0]) + 1,
-            )
-    w = pd.to_numeric(data[weight], errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~(w >= 0) | ~np.isfinite(w))
-    if len(bad):
-        what = "missing" if pd.isna(data[weight].iloc[bad[0]]) else "not a weight ≥ 0"
-        raise AnalysisInputError(
-            f"weight is {what}",
-            column=weight,
-            row=int(bad[0]) + 1,
-        )
-
-
-def _show(value) -> str:
-    """A cell value as the user typed it (numbers without numpy's repr)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def _plain(value):
-    """numpy scalars to Python, NaN to None (for JSON)."""
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value

@@ -85,7 +85,7 @@ def design_codes(
         c_code, c_labels = pd.factorize(data[cluster])
         _no_blanks(c_code, cluster)
         key = s_code.astype(np.int64) * (len(c_labels) + 1) + c_code
-        psu, first = _factorize_first(key)
+        psu, first = factorize_first(key)
         psu_labels, psu_label = pd.Index(c_labels), c_code[first]
         psu_stratum = s_code[first]
     if by is None:
@@ -127,7 +127,7 @@ def aggregate_totals(
     n_dom = len(codes.domain_labels)
     in_dom = codes.domain >= 0
     pair_key = codes.domain[in_dom] * n_psu + codes.psu[in_dom]
-    pair, first = _factorize_first(pair_key)
+    pair, first = factorize_first(pair_key)
     pair_psu = codes.psu[in_dom][first]
     pair_dom = codes.domain[in_dom][first]
     w_dom = w[in_dom]
@@ -212,7 +212,7 @@ def _frame(k, indicators, s, dom, psu, keep, codes):
     return pd.DataFrame(out)
 
 
-def _factorize_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def factorize_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``key`` and the position of each code's first occurrence."""
     code, uniques = pd.factorize(key)
     first = np.full(len(uniques), len(key), dtype=np.int64)

@@ -75,7 +75,7 @@ def test_nonpositive_df_is_flagged_not_nan():
     assert row.df == 0
     assert "df_nonpositive" in row.flags
     assert 0 <= row.ci_low <= row.estimate <= row.ci_high <= 1
-    assert row.verdict in analysis.estimation.VERDICTS
+    assert row.verdict in analysis.results.VERDICTS
 
 
 def test_lonely_psu_options():

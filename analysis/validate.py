@@ -1,0 +1,60 @@
+"""Checks of respondent data and options, with messages that name column and row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisInputError
+from analysis.intervals import METHODS
+from analysis.variance import LONELY_PSU
+
+
+def check_options(method, level, target, lonely_psu):
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, not {level!r}")
+    if not 0 < target < 1:
+        raise ValueError(f"target must be between 0 and 1, not {target!r}")
+    if lonely_psu not in LONELY_PSU:
+        raise ValueError(f"lonely_psu must be one of {', '.join(LONELY_PSU)}, not {lonely_psu!r}")
+
+
+def check_data(data, indicators, weight, strata, cluster, by, fpc):
+    """Validate respondent data; messages name the column and the 1-based data row."""
+    if len(data) == 0:
+        raise AnalysisInputError("no data rows")
+    for col in [*indicators, weight, strata, cluster, by, fpc]:
+        if col is not None and col not in data.columns:
+            raise AnalysisInputError("no such column", column=col)
+    if not indicators:
+        raise AnalysisInputError("give at least one indicator")
+    for col in indicators:
+        values = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
+        raw_missing = data[col].isna().to_numpy()
+        bad = np.flatnonzero(~raw_missing & ~((values == 0) | (values == 1)))
+        if len(bad):
+            raise AnalysisInputError(
+                f"value {_show(data[col].iloc[bad[0]])} is not 0, 1 or blank",
+                column=col,
+                row=int(bad[0]) + 1,
+            )
+    w = pd.to_numeric(data[weight], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~(w >= 0) | ~np.isfinite(w))
+    if len(bad):
+        what = "missing" if pd.isna(data[weight].iloc[bad[0]]) else "not a weight ≥ 0"
+        raise AnalysisInputError(
+            f"weight is {what}",
+            column=weight,
+            row=int(bad[0]) + 1,
+        )
+
+
+def _show(value) -> str:
+    """A cell value as the user typed it (numbers without numpy's repr)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value) if isinstance(value, str) else str(value)
