@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import FloatField, RadioField, SelectField, SelectMultipleField
+from wtforms import FloatField, RadioField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from analysis import METHODS
@@ -48,18 +48,18 @@ class EstimateForm(FlaskForm):
     weighting = RadioField(
         _l("加权"),
         choices=[
-            ("none", _l("不加权")),
-            ("poststratify", _l("事后分层")),
-            ("rake", _l("迭代比例加权(raking)")),
+            SelectChoice("none", _l("不加权")),
+            SelectChoice("poststratify", _l("事后分层")),
+            SelectChoice("rake", _l("迭代比例加权(raking)")),
         ],
         default="none",
     )
     ps_variable = SelectField(_l("事后分层变量"), validators=[Optional()], validate_choice=False)
     method = SelectField(
-        _l("置信区间方法"), choices=[(m, m) for m in METHODS], default="korn-graubard"
+        _l("置信区间方法"), choices=[SelectChoice(m) for m in METHODS], default="korn-graubard"
     )
     level = SelectField(
-        _l("置信水平"), choices=[(v, f"{float(v):.0%}") for v in LEVELS], default="0.95"
+        _l("置信水平"), choices=[SelectChoice(v, f"{float(v):.0%}") for v in LEVELS], default="0.95"
     )
     target = FloatField(
         _l("目标(%)"), validators=[InputRequired(), NumberRange(min=50, max=99.99)], default=99
@@ -73,10 +73,10 @@ class MarginsForm(FlaskForm):
 def _estimate_form(session, wave: Wave | None, catalog) -> EstimateForm:
     form = EstimateForm(request.args)
     waves = results_service.waves_with_data(session=session)[::-1]
-    form.wave.choices = [(w.id, w.name) for w in waves]
-    form.indicators.choices = [(i.key, i.label(_lang())) for i in catalog]
+    form.wave.choices = [SelectChoice(w.id, w.name) for w in waves]
+    form.indicators.choices = [SelectChoice(i.key, i.label(_lang())) for i in catalog]
     variables = weighting.margin_variables(session=session)
-    form.ps_variable.choices = [("", _("自动"))] + [(v, v) for v in variables]
+    form.ps_variable.choices = [SelectChoice("", _("自动"))] + [SelectChoice(v) for v in variables]
     if not request.args and wave is not None:
         form.wave.data = wave.id
         form.indicators.data = ["awareness", "support", "satisfaction"]
