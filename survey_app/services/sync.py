@@ -87,11 +87,19 @@ def _visit_body(visit: Visit, replayed: bool) -> dict[str, Any]:
     }
 
 
+def _lock(session: Session, assignment_id: int) -> Assignment | None:
+    """The assignment, its row locked until the transaction ends (PostgreSQL; SQLite has
+    taken its database-wide write lock already): submissions for one household queue up,
+    so attempt numbers never collide and a replay sees the row its twin stored."""
+    return session.exec(
+        select(Assignment).where(Assignment.id == assignment_id).with_for_update()
+    ).first()
+
+
 def _check_assignment(
-    session: Session, user: User, assignment_id: int, uuid: str
+    session: Session, user: User, assignment: Assignment | None, uuid: str
 ) -> tuple[Assignment, Wave, list[Visit]] | Result:
     """The assignment, its wave and its visits so far, or the refusal to give."""
-    assignment = session.get(Assignment, assignment_id)
     if assignment is None or assignment.canvasser_id != user.id:
         return _refused(403, uuid, "该户不在分配给您的任务中。", item="assignment_id")
     wave = session.get(Wave, assignment.wave_id)
@@ -116,12 +124,13 @@ def _check_assignment(
 
 
 def _store_visit(session: Session, user: User, sub: VisitSubmission) -> Result:
+    assignment = _lock(session, sub.assignment_id)
     stored = session.exec(select(Visit).where(Visit.uuid == sub.uuid)).first()
     if stored is not None:
         if stored.canvasser_id == user.id and same_visit(stored, sub):
             return Result(200, _visit_body(stored, replayed=True))
         return _refused(409, sub.uuid, "该 UUID 已用于另一条走访记录,内容不同。", reason="conflict")
-    checked = _check_assignment(session, user, sub.assignment_id, sub.uuid)
+    checked = _check_assignment(session, user, assignment, sub.uuid)
     if isinstance(checked, Result):
         return checked
     assignment, _wave, visits = checked
@@ -178,6 +187,7 @@ def quality_flags(sub: ResponseSubmission, received_at) -> list[str]:
 
 
 def _store_response(session: Session, user: User, sub: ResponseSubmission) -> Result:
+    assignment = _lock(session, sub.assignment_id)
     stored = session.exec(select(Response).where(Response.uuid == sub.uuid)).first()
     if stored is not None:
         if stored.canvasser_id == user.id and stored.content_hash == sub.content_hash:
@@ -185,7 +195,7 @@ def _store_response(session: Session, user: User, sub: ResponseSubmission) -> Re
         return _refused(409, sub.uuid, "该 UUID 已用于另一份问卷,内容不同。", reason="conflict")
     if session.exec(select(Visit.id).where(Visit.uuid == sub.uuid)).first() is not None:
         return _refused(409, sub.uuid, "该 UUID 已用于一条走访记录。", reason="conflict")
-    checked = _check_assignment(session, user, sub.assignment_id, sub.uuid)
+    checked = _check_assignment(session, user, assignment, sub.uuid)
     if isinstance(checked, Result):
         return checked
     assignment, wave, visits = checked
@@ -304,6 +314,7 @@ def _one(session: Session, user: User, data: Any, parse: Parser, store: Store) -
         return _invalid(err, data.get("uuid") if isinstance(data, dict) else None)
     for _ in range(3):
         try:
+            _begin_write(session)
             result = store(session, user, sub)
             session.commit()
             return result
@@ -331,11 +342,7 @@ def _begin_write(session: Session) -> None:
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _nested(session: Session, user: User, data: Any, parse: Parser, store: Store) -> Result:
-    try:
-        sub = parse(data)
-    except Invalid as err:
-        return _invalid(err, data.get("uuid") if isinstance(data, dict) else None)
+def _nested(session: Session, user: User, sub: Any, store: Store) -> Result:
     for _ in range(3):
         try:
             with session.begin_nested():
@@ -346,21 +353,36 @@ def _nested(session: Session, user: User, data: Any, parse: Parser, store: Store
 
 
 def sync_batch(*, session: Session, user: User, visits: list, responses: list) -> dict:
-    """Store a whole outbox — visits first, then responses — in one transaction, each item
-    in its own savepoint so one refusal does not undo the others. Returns per-item results
-    ``{"visits": [...], "responses": [...]}``, each body with its ``status``."""
+    """Store a whole outbox in one transaction, each item in its own savepoint so one
+    refusal does not undo the others. Returns per-item results in the order sent,
+    ``{"visits": [...], "responses": [...]}``, each body with its ``status``.
+
+    Items are stored household by household (a visit before a response, otherwise in the
+    order sent), so row locks are always taken in the same order and two batches for
+    overlapping households cannot deadlock."""
     if len(visits) + len(responses) > BATCH_MAX:
         raise Invalid("body", f"一次最多同步 {BATCH_MAX} 条,请分批上传。")
-    out: dict[str, list] = {"visits": [], "responses": []}
-    _begin_write(session)
-    try:
-        for key, items, parse, store in (
+    out: dict[str, list] = {"visits": [None] * len(visits), "responses": [None] * len(responses)}
+    tasks = []
+    for order, (key, items, parse, store) in enumerate(
+        (
             ("visits", visits, parse_visit, _store_visit),
             ("responses", responses, parse_response, _store_response),
-        ):
-            for data in items:
-                result = _nested(session, user, data, parse, store)
-                out[key].append({"status": result.status, **result.body})
+        )
+    ):
+        for index, data in enumerate(items):
+            try:
+                sub = parse(data)
+            except Invalid as err:
+                result = _invalid(err, data.get("uuid") if isinstance(data, dict) else None)
+                out[key][index] = {"status": result.status, **result.body}
+                continue
+            tasks.append((sub.assignment_id, order, index, key, sub, store))
+    _begin_write(session)
+    try:
+        for _aid, _order, index, key, sub, store in sorted(tasks, key=lambda t: t[:3]):
+            result = _nested(session, user, sub, store)
+            out[key][index] = {"status": result.status, **result.body}
         session.commit()
     except BaseException:
         session.rollback()

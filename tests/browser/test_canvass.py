@@ -5,6 +5,9 @@ interpreter agrees with the server's on the same cases."""
 
 from __future__ import annotations
 
+import itertools
+import json
+import random
 from pathlib import Path
 
 from sqlalchemy import func
@@ -110,7 +113,7 @@ def test_canvasser_offline_day(page, context, live_server):
     click_choice(page, "no")
     next_question(page)
     assert current_item(page) == "not_eligible"  # screen_age hidden, the end note shown
-    assert "1" in page.locator(".step").inner_text()
+    assert "第 3 题" in page.locator(".step").inner_text()
     shot(page, "canvass-04-skip-not-eligible")
     page.click("#prev")
     click_choice(page, "yes")
@@ -186,3 +189,92 @@ def test_canvasser_offline_day(page, context, live_server):
     assert replay[0] == 200
     assert [x["status"] for x in replay[1]["responses"]] == [200]
     assert db_counts(live_server) == (responses0 + 2, visits0 + 3)
+
+
+EXPRESSIONS = [
+    "q = 'yes'",
+    "q != 'yes'",
+    "q = 1",
+    "q = '1'",
+    "q = n",
+    "n >= 16",
+    "n < 16",
+    "n <= 2.5",
+    "n > m",
+    "not (n >= 16)",
+    "selected(m3, 'a')",
+    "selected(q, 'yes')",
+    "count_selected(m3) <= 2",
+    "count_selected(q) = 1",
+    "answered(q)",
+    "answered(m3) and not answered(n)",
+    "q = 'yes' or n = 3 or selected(m3, 'b')",
+    "q = '' and n != ''",
+    "t = 'x' and (n > 1 or m < 1)",
+    "n = m",
+]
+VALUE_SETS = [
+    {},
+    {"q": "yes", "n": 16, "m": "16", "m3": ["a", "b"], "t": "x"},
+    {"q": "no", "n": "15", "m": 2.5, "m3": [], "t": ""},
+    {"q": "1", "n": "abc", "m": 1, "m3": ["b"]},
+    {"q": "", "n": 3, "m": "3.0", "m3": ["a", "b", "c"], "t": "x"},
+    {"q": "yes", "n": -1, "m": "-1", "t": "y"},
+]
+
+
+def test_browser_skip_logic_agrees_with_the_server(page, live_server):
+    """expr.js and instruments/expr.py + answers.py give the same results, case by case."""
+    import instruments
+    from instruments.answers import visible_values
+
+    page.goto(live_server.url + "/healthz")
+    page.add_script_tag(path=str(STATIC / "expr.js"))
+    cases = [
+        (instruments.parse(src), values)
+        for src, values in itertools.product(EXPRESSIONS, VALUE_SETS)
+    ]
+    expected = [instruments.evaluate(ast, values) for ast, values in cases]
+    got = page.evaluate(
+        "cases => cases.map(([ast, v]) => CanvassExpr.evaluate(ast, v))",
+        [[instruments.expr.to_json(ast), values] for ast, values in cases],
+    )
+    assert got == expected
+
+    # Relevance and constraints of the household form over random answer sets.
+    with live_server.app.app_context():
+        from survey_app.instrument_registry import get_instrument
+
+        form = get_instrument("household")
+    client_form = json.loads(json.dumps(form.to_client_dict()))
+    rng = random.Random(7)
+    answer_sets = []
+    for _ in range(60):
+        answers = {}
+        for item in form.items:
+            if item.type == "note" or rng.random() < 0.2:
+                continue
+            codes = form.choice_codes(item)
+            if item.type == "multiple":
+                answers[item.name] = rng.sample(codes, rng.randint(0, 5))
+            elif item.type == "yesno":  # mostly yes, so later questions are reached
+                answers[item.name] = rng.choice(["yes", "yes", "yes", "no", "bogus"])
+            elif codes:
+                answers[item.name] = rng.choice([*codes, "bogus"])
+            else:
+                answers[item.name] = rng.choice(["", "some text"])
+        answer_sets.append(answers)
+    expected = [
+        [
+            visible_values(form, a)[0],
+            [e.item for e in instruments.validate_answers(form, a) if e.code == "constraint"],
+        ]
+        for a in answer_sets
+    ]
+    got = page.evaluate(
+        """([form, sets]) => sets.map(a => [CanvassExpr.visible(form, a).relevant,
+            form.items.filter(it => !CanvassExpr.constraintOk(form, it, a)).map(it => it.name)])""",
+        [client_form, answer_sets],
+    )
+    assert got == expected
+    assert any(broken for _, broken in expected)  # the cases do exercise constraints

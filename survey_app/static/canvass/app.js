@@ -61,9 +61,10 @@
 
   /* --- data --------------------------------------------------------------------------- */
   function load() {
-    return Promise.all([db.all("outbox"), db.all("drafts")]).then(function (r) {
+    return Promise.all([db.all("outbox"), db.all("drafts"), db.get("meta", "lastSync")]).then(function (r) {
       S.outbox = r[0].sort(function (a, b) { return a.created - b.created; });
       S.drafts = r[1];
+      S.lastSync = r[2] || null;
     });
   }
   function getJSON(url) {
@@ -139,6 +140,7 @@
       return r.json();
     }).then(function (res) {
       S.lastSync = Date.now();
+      db.put("meta", S.lastSync, "lastSync");
       return Promise.all(visits.map(function (o, i) { return apply(o, res.visits[i]); })
         .concat(responses.map(function (o, i) { return apply(o, res.responses[i]); })))
         .then(refresh);
@@ -254,9 +256,12 @@
       input = h("textarea", { id: "answer", rows: 5 }, esc(v || ""));
     }
     var last = k === items.length - 1;
-    return h("div", { "class": "progress", role: "progressbar", "aria-valuenow": k + 1, "aria-valuemax": items.length },
-        h("span", { style: "width:" + Math.round(100 * (k + 1) / items.length) + "%" })) +
-      h("p", { "class": "muted step" }, esc(d.household + " · " + fmt(T.question_of, { k: k + 1, n: items.length }))) +
+    /* Skip logic decides later questions as answers come in, so progress is the position
+       in the whole questionnaire, not "k of n relevant". */
+    var pct = (100 * (S.inst.items.indexOf(item) + 1) / S.inst.items.length).toFixed(1);
+    return h("div", { "class": "progress", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
+        h("span", { style: "width:" + pct + "%" })) +
+      h("p", { "class": "muted step" }, esc(d.household + " · " + fmt(T.question_of, { k: k + 1, p: pct + "%" }))) +
       h("section", { "class": "question card", "data-item": item.name, "data-type": item.type },
         h("h1", {}, esc(L(item.label)) + (item.required ? h("span", { "class": "req" }, " *") : "")) +
         (item.hint ? h("p", { "class": "muted" }, esc(L(item.hint))) : "") + input +
