@@ -110,7 +110,7 @@ def estimate(
         if strata is None:
             fpc_map = pd.Series([float(data[fpc].iloc[0])], index=totals.psu_counts.index)
     w = data[weight].to_numpy(dtype=float)
-    return estimate_from_totals(
+    return _from_totals(
         totals.table,
         psu_counts=totals.psu_counts,
         method=method,
@@ -118,7 +118,7 @@ def estimate(
         target=target,
         fpc=fpc_map,
         lonely_psu=lonely_psu,
-        _describe={
+        describe={
             "weight": weight,
             "strata": strata,
             "cluster": cluster,
@@ -127,7 +127,7 @@ def estimate(
             "n_rows": len(data),
             "deff_w": float(len(w) * np.sum(w * w) / np.sum(w) ** 2) if len(w) else None,
         },
-        _domains=totals.domains,
+        domains=totals.domains,
     )
 
 
@@ -140,8 +140,6 @@ def estimate_from_totals(
     target: float = 0.99,
     fpc: Mapping | pd.Series | None = None,
     lonely_psu: str = "adjust",
-    _describe: dict | None = None,
-    _domains: tuple | None = None,
 ) -> EstimateResult:
     """Estimates from per-(indicator, domain, stratum, PSU) sums.
 
@@ -166,9 +164,33 @@ def estimate_from_totals(
     -------
     EstimateResult
     """
+    return _from_totals(
+        totals,
+        psu_counts=psu_counts,
+        method=method,
+        level=level,
+        target=target,
+        fpc=fpc,
+        lonely_psu=lonely_psu,
+    )
+
+
+def _from_totals(
+    totals,
+    *,
+    psu_counts,
+    method,
+    level,
+    target,
+    fpc,
+    lonely_psu,
+    describe: dict | None = None,
+    domains: tuple | None = None,
+) -> EstimateResult:
+    """``estimate_from_totals`` plus what ``estimate`` knows about the design."""
     if isinstance(totals, PsuTotals):
         psu_counts = totals.psu_counts if psu_counts is None else psu_counts
-        _domains = totals.domains
+        domains = totals.domains
         totals = totals.table
     check_options(method, level, target, lonely_psu)
     missing = [c for c in _REQUIRED if c not in totals.columns]
@@ -177,9 +199,9 @@ def estimate_from_totals(
     table = _with_whole_sample(totals)
 
     ind_code, ind_labels = pd.factorize(table["indicator"], sort=False)
-    dom_code, dom_labels = pd.factorize(table["domain"], sort=_domains is None)
-    if _domains is not None:
-        dom_labels = pd.Index(_domains, dtype=object)
+    dom_code, dom_labels = pd.factorize(table["domain"], sort=domains is None)
+    if domains is not None:
+        dom_labels = pd.Index(domains, dtype=object)
         dom_code = _codes_in(table["domain"], dom_labels)
     n_dom = len(dom_labels) + 1  # slot 0: whole sample
     group_raw = ind_code * n_dom + (dom_code + 1)
@@ -213,7 +235,7 @@ def estimate_from_totals(
     rows = _rows(gv, used_groups, n_dom, ind_labels, dom_labels, method, level, target)
     lonely = tuple(plain_value(s_labels[i]) for i in np.flatnonzero(n_h == 1))
     info = {"weight": None, "strata": None, "cluster": None, "by": None, "fpc": None}
-    info.update(_describe or {})
+    info.update(describe or {})
     design = DesignInfo(
         method=method,
         level=level,

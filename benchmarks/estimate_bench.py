@@ -72,15 +72,19 @@ def make_data(path: Path, seed: int = 20261124) -> None:
     table.to_csv(path, index=False)
 
 
-def cli_command(path: Path) -> list[str]:
-    exe = Path(sys.executable).with_name("survey-estimate")
+def cli_arguments(path: Path) -> list[str]:
     args = [str(path), "--weight", "w", "--strata", "street", "--cluster", "building"]
     args += ["--by", "community", "--method", "beta", "--format", "json"]
     for name in INDICATORS:
         args += ["--indicator", name]
+    return args
+
+
+def cli_command(path: Path) -> list[str]:
+    exe = Path(sys.executable).with_name("survey-estimate")
     if exe.exists():
-        return [str(exe), *args]
-    return [sys.executable, "-m", "analysis.cli", *args]
+        return [str(exe), *cli_arguments(path)]
+    return [sys.executable, "-m", "analysis.cli", *cli_arguments(path)]
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -165,7 +169,7 @@ def main() -> None:
     import analysis
     from analysis.cli import build_parser, read_data
 
-    ns = build_parser().parse_args(cmd[-(len(cmd) - cmd.index(str(path))) :])
+    ns = build_parser().parse_args(cli_arguments(path))
     options = dict(indicators=INDICATORS, weight="w", strata="street", cluster="building")
     options.update(by="community", method="beta")
     read = timed(lambda: read_data(ns), args.repeat)
