@@ -1,0 +1,325 @@
+"""Benchmark: the secretary page and the city overview with 1,000,000 responses stored.
+
+Budget (docs: DESIGN.md, "Budgets"): each page ≤ 200 ms server time.
+
+The database is an SQLite file (WAL), migrated with Alembic and filled with bulk inserts
+(cached in ``$TMPDIR/survey-pages-bench/`` unless ``--fresh``): 5 districts, 25 streets,
+500 communities, 5,000 buildings, 500,000 households; three waves — two closed
+(300,000 completed interviews each) and the open one (400,000, with its 500,000
+assignments and their visits) — so 1,000,000 responses with full answers to the
+standard household questionnaire, ~40,000 问需/问计 items, and ``IndicatorTotal`` filled
+from the very indicator values of the stored answers (``instruments.indicator_values``),
+as ``aggregates.add_response`` would have.
+
+Pages are timed in process through the Flask test client (server time: routing, queries,
+``analysis.estimate_from_totals``, template; no network), after two warm-up requests:
+median and p95 of ``--repeat`` requests each.
+
+Usage: ``python benchmarks/pages_bench.py [--repeat 30] [--fresh] [--scale 1.0]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATA_DIR = Path(tempfile.gettempdir()) / "survey-pages-bench"
+BUDGET_MS = 200.0
+DISTRICTS, STREETS_PER_DISTRICT, COMMUNITIES_PER_STREET = 5, 5, 20
+BUILDINGS_PER_COMMUNITY, HOUSEHOLDS_PER_BUILDING = 10, 100
+WAVES = (("2026年第二季度模拟测评", "closed", 0.6), ("2026年第三季度模拟测评", "closed", 0.6),
+         ("2026年第四季度模拟测评", "open", 0.8))  # fmt: skip
+TEMPLATES_PER_PROFILE, PROFILES = 400, 8
+STAMP = "2026-11-20 10:00:00.000000"
+PASSWORD = "bench-password"
+
+
+def build(path: Path, scale: float, seed: int = 20261124) -> dict:
+    """Create and fill the benchmark database; returns its shape."""
+    from survey_app import migrate
+
+    migrate.upgrade(f"sqlite:///{path}")
+    import instruments
+
+    instrument = instruments.load_directory(instruments.FORMS_DIR)["household"]
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("PRAGMA cache_size=-400000")
+    n_comm = max(2, int(DISTRICTS * STREETS_PER_DISTRICT * COMMUNITIES_PER_STREET * scale))
+    shape = _geography(con, n_comm)
+    templates = _templates(instrument, rng)
+    keys = [i.key for i in instrument.indicators]
+    values = np.array([[(-1 if t[1].get(k) is None else t[1][k]) for k in keys] for t in templates])
+    n_hh = shape["households"]
+    hh_building = np.arange(n_hh) // HOUSEHOLDS_PER_BUILDING
+    hh_comm = hh_building // BUILDINGS_PER_COMMUNITY
+    comm_street = np.arange(n_comm) // COMMUNITIES_PER_STREET
+    profile = (np.arange(n_comm) * 7919) % PROFILES  # each community its own level of rates
+    next_response = 1
+    responses = 0
+    for w, (name, status, share) in enumerate(WAVES, start=1):
+        con.execute(
+            "INSERT INTO wave (id, name, instrument_key, instrument_version, target, confidence,"
+            " max_attempts, starts_on, ends_on, status, created_at)"
+            " VALUES (?, ?, 'household', ?, 0.99, 0.95, 3, ?, ?, ?, ?)",
+            (w, name, str(instrument.version), f"2026-{3 * w + 2:02d}-01", f"2026-{3 * w + 2:02d}-28",
+             status, STAMP),
+        )  # fmt: skip
+        done = nrng.random(n_hh) < share
+        hh_done = np.flatnonzero(done)
+        tmpl = profile[hh_comm[hh_done]] * TEMPLATES_PER_PROFILE + nrng.integers(
+            0, TEMPLATES_PER_PROFILE, len(hh_done)
+        )
+        ids = np.arange(next_response, next_response + len(hh_done))
+        next_response += len(hh_done)
+        is_open = status == "open"
+        if is_open:
+            _assignments_and_visits(con, w, n_hh, hh_comm, done, ids, nrng)
+        _responses(con, w, hh_done, hh_comm, tmpl, templates, ids, is_open, instrument)
+        _totals(con, w, hh_building[hh_done], tmpl, values, keys, comm_street, shape)
+        _feedback(con, w, hh_comm[hh_done], ids, nrng)
+        responses += len(hh_done)
+        con.commit()
+        print(f"  wave {w}: {len(hh_done):,} responses", flush=True)
+    con.execute("CREATE TABLE bench_done (responses INTEGER)")
+    con.execute("INSERT INTO bench_done VALUES (?)", (responses,))
+    con.commit()
+    con.close()
+    shape["responses"] = responses
+    return shape
+
+
+def _geography(con, n_comm: int) -> dict:
+    n_streets = -(-n_comm // COMMUNITIES_PER_STREET)
+    n_districts = -(-n_streets // STREETS_PER_DISTRICT)
+    con.executemany(
+        "INSERT INTO district (id, code, name) VALUES (?, ?, ?)",
+        [(d + 1, f"D{d:02d}", f"第{d + 1}区") for d in range(n_districts)],
+    )
+    con.executemany(
+        "INSERT INTO street (id, code, name, district_id) VALUES (?, ?, ?, ?)",
+        [(s + 1, f"S{s:03d}", f"第{s + 1}街道", s // STREETS_PER_DISTRICT + 1) for s in range(n_streets)],
+    )  # fmt: skip
+    con.executemany(
+        "INSERT INTO community (id, code, name, street_id) VALUES (?, ?, ?, ?)",
+        [(c + 1, f"C{c:04d}", f"第{c + 1}社区", c // COMMUNITIES_PER_STREET + 1) for c in range(n_comm)],
+    )  # fmt: skip
+    n_b = n_comm * BUILDINGS_PER_COMMUNITY
+    con.executemany(
+        "INSERT INTO building (id, community_id, code) VALUES (?, ?, ?)",
+        [(b + 1, b // BUILDINGS_PER_COMMUNITY + 1, f"{b % BUILDINGS_PER_COMMUNITY + 1}栋") for b in range(n_b)],
+    )  # fmt: skip
+    n_hh = n_b * HOUSEHOLDS_PER_BUILDING
+    con.executemany(
+        "INSERT INTO household (id, community_id, building_id, code, active) VALUES (?, ?, ?, ?, 1)",
+        ((h + 1, h // (HOUSEHOLDS_PER_BUILDING * BUILDINGS_PER_COMMUNITY) + 1,
+          h // HOUSEHOLDS_PER_BUILDING + 1,
+          f"{h // HOUSEHOLDS_PER_BUILDING % BUILDINGS_PER_COMMUNITY + 1}-{h % HOUSEHOLDS_PER_BUILDING + 1}")
+         for h in range(n_hh)),
+    )  # fmt: skip
+    return {"communities": n_comm, "streets": n_streets, "buildings": n_b, "households": n_hh}
+
+
+def _templates(instrument, rng) -> list[tuple[str, dict, dict]]:
+    """Answer sets (JSON, indicator values, profile) at PROFILES levels of rates."""
+    import instruments
+
+    from survey_app.services.simulate import Rates, simulated_answers
+
+    out = []
+    for p in range(PROFILES):
+        level = 0.90 + 0.0125 * p  # 90%–98.75%
+        rates = Rates(awareness=min(1, level + 0.05), support=min(1, level + 0.03), satisfaction=level,
+                      feedback=0.0)  # fmt: skip
+        for _ in range(TEMPLATES_PER_PROFILE):
+            answers = simulated_answers(rng, rates)
+            values = instruments.indicator_values(instrument, answers)
+            profile = instruments.profile_values(instrument, answers)
+            out.append((json.dumps(answers, ensure_ascii=False), values, profile))
+    return out
+
+
+def _assignments_and_visits(con, wave, n_hh, hh_comm, done, response_ids, nrng):
+    con.executemany(
+        "INSERT INTO assignment (id, wave_id, household_id, community_id, assigned_on, created_at)"
+        " VALUES (?, ?, ?, ?, '2026-11-01', ?)",
+        ((h + 1, wave, h + 1, int(hh_comm[h]) + 1, STAMP) for h in range(n_hh)),
+    )
+    outcome = nrng.choice(["not_home", "refused", "vacant", "ineligible", None], n_hh,
+                          p=[0.4, 0.2, 0.1, 0.05, 0.25])  # fmt: skip
+    rid = iter(response_ids.tolist())
+    rows = []
+    for h in range(n_hh):
+        if done[h]:
+            rows.append((_uuid(next(rid)), h + 1, "completed"))
+        elif outcome[h] is not None:
+            rows.append((f"v{h:035d}", h + 1, outcome[h]))
+    con.executemany(
+        "INSERT INTO visit (uuid, assignment_id, attempt, outcome, visited_at) VALUES (?, ?, 1, ?, ?)",
+        ((u, a, o, STAMP) for u, a, o in rows),
+    )
+
+
+def _uuid(i: int) -> str:
+    return f"00000000-0000-4000-8000-{i:012x}"
+
+
+def _responses(con, wave, hh_done, hh_comm, tmpl, templates, ids, is_open, instrument):
+    version = str(instrument.version)
+
+    def rows():
+        for rid, h, t in zip(ids.tolist(), hh_done.tolist(), tmpl.tolist(), strict=True):
+            answers, _, prof = templates[t]
+            yield (rid, _uuid(rid), wave, int(hh_comm[h]) + 1, h + 1, h + 1 if is_open else None,
+                   version, answers, STAMP, STAMP, STAMP, prof["age_group"], prof["sex"],
+                   prof["residence_years"])  # fmt: skip
+
+    con.executemany(
+        "INSERT INTO response (id, uuid, wave_id, community_id, household_id, assignment_id,"
+        " instrument_key, instrument_version, answers, content_hash, started_at, submitted_at,"
+        " received_at, device, review_state, age_group, sex, residence_years)"
+        " VALUES (?, ?, ?, ?, ?, ?, 'household', ?, ?, 'bench', ?, ?, ?, 'bench', 'accepted', ?, ?, ?)",
+        rows(),
+    )
+
+
+def _totals(con, wave, building, tmpl, values, keys, comm_street, shape):
+    """IndicatorTotal from the stored answers' indicator values, per building."""
+    n_b = shape["buildings"]
+    v = values[tmpl]  # responses × indicators, -1 = not applicable
+    rows = []
+    for j, key in enumerate(keys):
+        n = np.bincount(building, weights=v[:, j] >= 0, minlength=n_b).astype(int)
+        pos = np.bincount(building, weights=v[:, j] == 1, minlength=n_b).astype(int)
+        for b in np.flatnonzero(n):
+            c = b // BUILDINGS_PER_COMMUNITY
+            rows.append((wave, key, int(c) + 1, int(comm_street[c]) + 1, int(b) + 1, int(n[b]),
+                         int(pos[b])))  # fmt: skip
+    con.executemany(
+        "INSERT INTO indicatortotal (wave_id, indicator, community_id, street_id, building_id, n,"
+        " positive) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def _feedback(con, wave, comm, response_ids, nrng):
+    from survey_app.services.simulate import ADVICE, NEEDS
+
+    pick = np.flatnonzero(nrng.random(len(response_ids)) < 0.04)
+    texts = NEEDS + ADVICE
+    con.executemany(
+        "INSERT INTO feedbackitem (community_id, wave_id, response_id, kind, text, status,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'found', ?, ?)",
+        ((int(comm[i]) + 1, wave, int(response_ids[i]), "问需" if i % 3 else "问计",
+          texts[i % len(texts)], STAMP, STAMP) for i in pick),
+    )  # fmt: skip
+
+
+def time_pages(path: Path, repeat: int) -> list[tuple[str, float, float]]:
+    from sqlmodel import Session, select
+
+    from survey_app import create_app
+    from survey_app.config import Settings
+    from survey_app.models import Community, User
+    from survey_app.services import users
+
+    settings = Settings(
+        database_url=f"sqlite:///{path}",
+        secret_key="bench",
+        instance_path=path.parent / "instance",
+        csrf_enabled=False,
+        log_level="WARNING",
+    )
+    app = create_app(settings)
+    with Session(app.extensions["engine"]) as s:
+        community = s.exec(select(Community).order_by(Community.id.desc())).first()
+        for name, role, code in (
+            ("bench_sec", "secretary", community.code),
+            ("bench_ana", "analyst", None),
+        ):
+            if s.exec(select(User).where(User.username == name)).first() is None:
+                users.create_user(session=s, username=name, password=PASSWORD, role=role,
+                                  community_code=code)  # fmt: skip
+        community_id = community.id
+    pages = [
+        ("secretary page /results/community/<id>", "bench_sec", f"/results/community/{community_id}"),
+        ("overview, whole city, 满意率", "bench_ana", "/results/overview"),
+        ("overview, one street, 知晓率", "bench_ana", "/results/overview?indicator=awareness&street=1"),
+    ]  # fmt: skip
+    out = []
+    for label, user, url in pages:
+        client = app.test_client()
+        client.post("/login", data={"username": user, "password": PASSWORD})
+        times = []
+        for i in range(repeat + 2):
+            t0 = time.perf_counter()
+            response = client.get(url)
+            elapsed = (time.perf_counter() - t0) * 1000
+            assert response.status_code == 200, (url, response.status_code)
+            if i >= 2:
+                times.append(elapsed)
+        times.sort()
+        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        out.append((label, statistics.median(times), p95))
+    app.extensions["engine"].dispose()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--fresh", action="store_true", help="rebuild the database")
+    parser.add_argument("--scale", type=float, default=1.0, help="share of the 500 communities")
+    parser.add_argument("--dir", type=Path, default=DATA_DIR)
+    args = parser.parse_args(argv)
+    args.dir.mkdir(parents=True, exist_ok=True)
+    path = args.dir / f"pages-{args.scale:g}.db"
+    ready = False
+    if path.exists() and not args.fresh:
+        with sqlite3.connect(path) as con:
+            ready = (
+                con.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'bench_done'"
+                ).fetchone()[0]
+                == 1
+            )
+    if not ready:
+        for p in args.dir.glob(f"{path.name}*"):
+            p.unlink()
+        print(f"filling {path} …", flush=True)
+        t0 = time.perf_counter()
+        build(path, args.scale)
+        print(f"  filled in {time.perf_counter() - t0:.0f} s", flush=True)
+    with sqlite3.connect(path) as con:
+        stored = con.execute("SELECT count(*) FROM response").fetchone()[0]
+        totals = con.execute("SELECT count(*) FROM indicatortotal").fetchone()[0]
+    print(f"database: {path} ({path.stat().st_size / 2**20:.0f} MiB), {stored:,} responses, "
+          f"{totals:,} IndicatorTotal rows")  # fmt: skip
+    print(f"{'page':<42} {'median':>9} {'p95':>9}  budget")
+    ok = True
+    for label, median, p95 in time_pages(path, args.repeat):
+        within = p95 <= BUDGET_MS
+        ok &= within
+        print(
+            f"{label:<42} {median:7.1f}ms {p95:7.1f}ms  ≤ {BUDGET_MS:.0f} ms {'ok' if within else 'OVER'}"
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
