@@ -138,7 +138,6 @@ def _geography(con, n_comm: int) -> dict:
 def _templates(instrument, rng) -> list[tuple[str, dict, dict]]:
     """Answer sets (JSON, indicator values, profile) at PROFILES levels of rates."""
     import instruments
-
     from survey_app.services.simulate import Rates, simulated_answers
 
     out = []
