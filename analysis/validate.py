@@ -43,7 +43,8 @@ def check_data(data, indicators, weight, strata, cluster, by, fpc):
     w = pd.to_numeric(data[weight], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~(w >= 0) | ~np.isfinite(w))
     if len(bad):
-        what = "missing" if pd.isna(data[weight].iloc[bad[0]]) else "not a weight ≥ 0"
+        raw = data[weight].iloc[bad[0]]
+        what = "missing" if pd.isna(raw) else f"{_show(raw)}, not a number ≥ 0"
         raise AnalysisInputError(
             f"weight is {what}",
             column=weight,

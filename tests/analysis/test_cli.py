@@ -132,7 +132,7 @@ GOOD = "community,w,y\nA,1,1\nA,2,0\nB,1,1\n"
         (
             "community,w,y\nA,1,1\nA,-1,0\n",
             [],
-            "column 'w': weight is not a weight ≥ 0 (data row 2, file line 3)",
+            "column 'w': weight is -1, not a number ≥ 0 (data row 2, file line 3)",
         ),
         (
             "community,w,y\nA,1,1\nA,,0\n",

@@ -156,7 +156,7 @@ def test_zero_variance_inside_zero_one_is_flagged():
     [
         ("y", 2, r"column 'y': value 2 is not 0, 1 or blank \(data row 3\)"),
         ("y", "yes", r"column 'y': value 'yes' is not 0, 1 or blank \(data row 3\)"),
-        ("w", -1.0, r"column 'w': weight is not a weight ≥ 0 \(data row 3\)"),
+        ("w", -1.0, r"column 'w': weight is -1, not a number ≥ 0 \(data row 3\)"),
         ("w", np.nan, r"column 'w': weight is missing \(data row 3\)"),
         ("street", np.nan, r"column 'street': blank value \(data row 3\)"),
     ],
