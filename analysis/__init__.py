@@ -24,8 +24,15 @@ method="korn-graubard", *, population=None) -> SampleSizePlan``
     The best lower bound n interviews can ever give (all yes).
 ``proportion_interval(p, var, n, df, *, method, level) -> Intervals``
     The interval methods, vectorised.
-``analysis.weighting.rake(...)``, ``analysis.weighting.poststratify(...)``
-    Calibrated weights, a report and a ``Calibration`` to pass to ``estimate``.
+``analysis.weighting.rake(data, *, weight, margins, population, count="count",
+max_iter=100, tol=1e-10, trim=None) -> WeightingResult``
+``analysis.weighting.poststratify(data, *, weight, cells, population, count="count")
+-> WeightingResult``
+    New ``.weights``, a ``.report`` (iterations, converged, max_change, deff_w,
+    deff_w_before, trimmed) and a ``.calibration`` to pass to ``estimate`` so that SEs
+    account for the calibration (as R's ``calibrate()``).
+``analysis.weighting.kish_deff(weights) -> float``,
+``analysis.weighting.read_population_csv(path, *, count="count") -> DataFrame``
 
 ``EstimateResult.rows`` holds :class:`EstimateRow` (indicator, domain, n, estimate, se,
 ci_low, ci_high, df, deff, n_eff, verdict, needed_n, flags); ``domain=None`` is the whole

@@ -121,7 +121,7 @@ def plan_sample_size(
         note = f"more than {MAX_N} interviews would be needed: in practice never"
         return SampleSizePlan(None, False, n_all_yes, None, note, **common)
     n_int = int(n[0])
-    low = float(_hypothetical(np.array([expected]), n, np.array([deff]), None, level, method)[0])
+    low = float(bounds_at(np.array([expected]), n, np.array([deff]), None, level, method)[0][0])
     possible = population is None or n_int <= population
     note = (
         f"{n_int} completes; even if all answer yes, fewer than {n_all_yes} cannot show "
@@ -132,20 +132,15 @@ def plan_sample_size(
     return SampleSizePlan(n_int, possible, n_all_yes, low, note, **common)
 
 
-def _hypothetical(p, n_total, deff, df_per_n, level, method):
-    """Bounds (low if p above target else high) at ``n_total`` interviews, same p̂ and deff.
+def bounds_at(p, n_total, deff, df_per_n, level, method):
+    """The interval (low, high) at ``n_total`` interviews if p̂ and deff stay as they are.
 
-    Returns the lower bounds; see ``_bounds`` for both.
+    n_eff = n_total / deff, V = p̂(1 − p̂)/n_eff, df = df_per_n · n_total (n_total − 1 when
+    ``df_per_n`` is None); p̂ of 0 or 1 gives Clopper–Pearson on n_eff.
     """
-    return _bounds(p, n_total, deff, df_per_n, level, method)[0]
-
-
-def _bounds(p, n_total, deff, df_per_n, level, method):
     n_eff = n_total / deff
     df = n_total - 1 if df_per_n is None else np.maximum(df_per_n * n_total, 1.0)
-    q = np.clip(p, DEGENERATE_TOL / 2, 1 - DEGENERATE_TOL / 2)
-    var = q * (1 - q) / n_eff
-    ci = _interval(q, var, n_total, df, method=method, level=level)
+    ci = _interval(p, p * (1 - p) / n_eff, n_total, df, method=method, level=level)
     degenerate = (p >= 1 - DEGENERATE_TOL) | (p <= DEGENERATE_TOL)
     cp_low, cp_high = clopper_pearson_extreme(n_eff, 1 - level)
     low = np.where(degenerate & (p > 0.5), cp_low, np.where(degenerate, 0.0, ci.low))
@@ -192,7 +187,7 @@ def required_total_n(
     never = p == target
 
     def settled(n_total):
-        low, high = _bounds(p, n_total, deff, df_per_n, level, method)
+        low, high = bounds_at(p, n_total, deff, df_per_n, level, method)
         return np.where(above, low >= target, high < target)
 
     start = np.maximum(np.broadcast_to(np.asarray(n_start, dtype=float), p.shape), 1.0)

@@ -8,7 +8,7 @@ import pytest
 
 import analysis
 from analysis import AnalysisInputError, LonelyPSUError
-from analysis.planning import _bounds
+from analysis.planning import bounds_at
 from tests.analysis.conftest import DESIGN, make_survey
 
 
@@ -115,7 +115,7 @@ def test_needed_n_settles_at_the_current_estimate():
     row = _one(analysis.estimate(_srs(995, 1000), indicators=["y"], weight="w"))
     assert row.verdict == "undetermined" and row.needed_n > 0
     total = 1000 + row.needed_n
-    low, _ = _bounds(
+    low, _ = bounds_at(
         np.array([0.995, 0.995]),
         np.array([total, total - 1.0]),
         np.array([row.deff, row.deff]),  # n/(n-1) here
