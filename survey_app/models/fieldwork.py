@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ._types import timestamp
@@ -42,7 +42,11 @@ class Wave(SQLModel, table=True):
 class Assignment(SQLModel, table=True):
     """A household given to a canvasser for one wave."""
 
-    __table_args__ = (UniqueConstraint("wave_id", "household_id"),)
+    __table_args__ = (
+        UniqueConstraint("wave_id", "household_id"),
+        # One community's assignments in one wave (result pages), whatever the planner's stats.
+        Index("ix_assignment_community_wave", "community_id", "wave_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     wave_id: int = Field(foreign_key="wave.id", index=True)

@@ -43,6 +43,9 @@ class Response(SQLModel, table=True):
     no names, phone numbers or ID numbers are ever stored.
     """
 
+    # One community's responses in one wave (result pages), whatever the planner's stats.
+    __table_args__ = (Index("ix_response_community_wave", "community_id", "wave_id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(max_length=36, unique=True)
     wave_id: int = Field(foreign_key="wave.id", index=True)
