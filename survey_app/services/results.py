@@ -97,7 +97,13 @@ def totals_frame(
         stmt = stmt.where(t.community_id == community_id)
     rows = session.connection().execute(stmt).all()
     columns = ["wave_id", "indicator", "community_id", "street_id", "building_id", "n", "positive"]
-    return pd.DataFrame.from_records(rows, columns=columns)
+    if not rows:
+        return pd.DataFrame({c: [] for c in columns})
+    # Column-wise construction: from_records on 10,000s of Row objects is 10x slower.
+    data = dict(zip(columns, zip(*rows, strict=True), strict=True))
+    frame = pd.DataFrame({c: np.asarray(v) for c, v in data.items()})
+    frame["indicator"] = frame["indicator"].astype(object)
+    return frame
 
 
 def psu_counts(

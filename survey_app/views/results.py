@@ -26,6 +26,14 @@ from ..services.indicators import indicator_catalog
 bp = Blueprint("results", __name__, url_prefix="/results")
 
 
+@bp.app_template_filter("pct")
+def pct_filter(value: float | None) -> str:
+    """A rate as a percentage with one decimal (0.974 -> "97.4%"), "—" when missing."""
+    if value is None or value != value:
+        return "—"
+    return f"{value * 100:.1f}%"
+
+
 class AdvanceFeedbackForm(FlaskForm):
     """Move one 问需/问计 item to its next step."""
 
@@ -148,11 +156,22 @@ def overview():
     return render_template(
         "results/overview.html",
         data=data,
+        chart_rows=interval_rows(data.rows if data else []),
         wave=wave,
         choices=choices,
         catalog=catalog,
         selected={"indicator": indicator, "street": street_id, "district": district_id},
     )
+
+
+def interval_rows(rows) -> list[dict]:
+    """The overview chart's data: one interval per community with interviews."""
+    return [
+        {"label": o.community_name, "estimate": o.rate.estimate, "low": o.rate.ci_low,
+         "high": o.rate.ci_high, "verdict": o.rate.verdict, "n": o.rate.n}
+        for o in rows
+        if o.rate.estimate is not None
+    ]  # fmt: skip
 
 
 def _int_arg(name: str) -> int | None:

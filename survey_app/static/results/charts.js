@@ -10,7 +10,7 @@
 (function () {
   "use strict";
   var COLORS = { met: "#1a7f37", not_met: "#c8102e", undetermined: "#b07800", no_data: "#8c959f" };
-  var SERIES = ["#0b57d0", "#7b3fb8", "#c8102e", "#1a7f37"];
+  var SERIES = ["#0b57d0", "#7b3fb8", "#0f8b8d", "#b07800"];
   var charts = [];
 
   function pct(x) { return x == null ? "—" : (x * 100).toFixed(1) + "%"; }
@@ -35,10 +35,10 @@
     return {
       animation: false,
       aria: { enabled: true },
-      grid: { left: 8, right: 28, top: 30, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 52, top: 30, bottom: 8, containLabel: true },
       xAxis: {
-        type: "value", min: axisMin(lows, d.target), max: 100,
-        axisLabel: { formatter: "{value}%" }, splitLine: { lineStyle: { color: "#e6e9ed" } }
+        type: "value", min: axisMin(lows, d.target), max: 100, splitNumber: narrow ? 3 : 5,
+        axisLabel: { formatter: "{value}%", hideOverlap: true }, splitLine: { lineStyle: { color: "#e6e9ed" } }
       },
       yAxis: {
         type: "category", inverse: true, data: rows.map(function (r) { return r.label; }),
@@ -78,7 +78,7 @@
       series.push({ name: s.label, type: "line", stack: "band" + i, silent: true, symbol: "none",
         lineStyle: { opacity: 0 }, data: pts.map(function (p) { return p.low == null ? null : p.low * 100; }) });
       series.push({ name: s.label, type: "line", stack: "band" + i, silent: true, symbol: "none",
-        lineStyle: { opacity: 0 }, areaStyle: { color: color, opacity: 0.12 },
+        lineStyle: { opacity: 0 }, areaStyle: { color: color, opacity: 0.09 },
         data: pts.map(function (p) { return p.low == null ? null : (p.high - p.low) * 100; }) });
       series.push({ name: s.label, type: "line", symbolSize: 8, color: color, lineStyle: { width: 2.5, color: color },
         itemStyle: { color: color }, connectNulls: true,
@@ -91,7 +91,7 @@
       color: SERIES,
       legend: { top: 0, type: "scroll", data: d.series.map(function (s) { return s.label; }) },
       grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
-      xAxis: { type: "category", data: d.waves, axisLabel: { width: narrow ? 80 : 160, overflow: "truncate", interval: 0 } },
+      xAxis: { type: "category", data: d.waves, axisLabel: { width: narrow ? 90 : 160, overflow: "break", interval: 0, lineHeight: 14 } },
       yAxis: { type: "value", min: axisMin(lows, d.target), max: 100, axisLabel: { formatter: "{value}%" } },
       tooltip: {
         trigger: "axis", confine: true,
@@ -109,8 +109,7 @@
   }
 
   function draw(el) {
-    var src = document.getElementById(el.getAttribute("data-chart-src") + "-data") ||
-      document.getElementById(el.getAttribute("data-chart-src"));
+    var src = document.getElementById(el.getAttribute("data-chart-src"));
     if (!src || !window.echarts) { return; }
     var d = JSON.parse(src.textContent);
     var narrow = el.clientWidth < 520;
