@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -96,6 +97,22 @@ def timed(fn, repeat: int) -> list[float]:
     return out
 
 
+def timed_subprocess(cmd: list[str], repeat: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU (user + system) seconds of each run of ``cmd``.
+
+    CPU time barely depends on what else the shared machine is doing; wall time does.
+    """
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - t)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
+
+
 def show(label: str, times: list[float]) -> None:
     print(f"{label:<58} best {min(times):7.3f} s   median {statistics.median(times):7.3f} s")
 
@@ -115,11 +132,11 @@ t <- system.time({
                                  vartype = "ci", na.rm = TRUE))
   }
 })
-cat(t[["elapsed"]], "\n")
+cat(t[["elapsed"]], t[["user.self"]] + t[["sys.self"]], "\n")
 """
 
 
-def time_r(path: Path, indicators: int) -> float | None:
+def time_r(path: Path, indicators: int) -> tuple[float, float] | None:
     if shutil.which("Rscript") is None:
         return None
     check = subprocess.run(
@@ -138,7 +155,8 @@ def time_r(path: Path, indicators: int) -> float | None:
         )
     finally:
         os.unlink(f.name)
-    return float(run.stdout.split()[-1])
+    elapsed, cpu = run.stdout.split()[-2:]
+    return float(elapsed), float(cpu)
 
 
 def main() -> None:
@@ -163,8 +181,10 @@ def main() -> None:
 
     cmd = cli_command(path)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # warm the file cache
-    cli = timed(lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL), args.repeat)
+    cli, cli_cpu = timed_subprocess(cmd, args.repeat)
     show("survey-estimate end to end (subprocess, CSV read, JSON out)", cli)
+    show("  the same, CPU time (user + system)", cli_cpu)
+    print(f"  load average now: {os.getloadavg()[0]:.2f} (2 cores; others share the machine)")
 
     import analysis
     from analysis.cli import build_parser, read_data
