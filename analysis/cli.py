@@ -120,7 +120,9 @@ def read_data(args: argparse.Namespace):
     path = Path(args.data)
     if not path.is_file():
         raise _InputProblem(f"{args.data}: no such file")
-    if path.stat().st_size == 0 or not path.read_bytes()[:4096].strip():
+    with path.open("rb") as f:
+        start = f.read(4096)
+    if not start.strip():
         raise _InputProblem(f"{args.data}: the file is empty")
     ids = [c for c in (args.strata, args.cluster, args.by) if c]
     wanted = list(
