@@ -7,11 +7,11 @@ same transaction that stores it. ``analysis.estimate_from_totals`` works from th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ..models import Building, Community, Household, IndicatorTotal, Response
 
@@ -63,3 +63,58 @@ def _psu_rows(session: Session, response: Response, values, sign: int) -> list[d
         for key, value in values.items()
         if value is not None
     ]
+
+
+def add_responses(
+    *, session: Session, items: Sequence[tuple[int, int, Mapping[str, int | None]]]
+) -> None:
+    """Add many responses at once — ``(wave_id, household_id, values)`` each — with one
+    upsert of their per-PSU sums (the batch sync's path: one statement, not one per
+    response). Same meaning as calling :func:`add_response` for each. The caller owns the
+    transaction."""
+    if not items:
+        return
+    household_ids = {household_id for _, household_id, _ in items}
+    psu = {
+        hh_id: (building_id, community_id, street_id)
+        for hh_id, building_id, community_id, street_id in session.exec(
+            select(Household.id, Building.id, Community.id, Community.street_id)
+            .join(Building, Household.building_id == Building.id)
+            .join(Community, Building.community_id == Community.id)
+            .where(Household.id.in_(household_ids))
+        ).all()
+    }
+    sums: dict[tuple[int, str, int], list[int]] = {}
+    places: dict[tuple[int, str, int], tuple[int, int]] = {}
+    for wave_id, household_id, values in items:
+        building_id, community_id, street_id = psu[household_id]
+        for key, value in values.items():
+            if value is None:
+                continue
+            cell = sums.setdefault((wave_id, key, building_id), [0, 0])
+            cell[0] += 1
+            cell[1] += int(value)
+            places[(wave_id, key, building_id)] = (community_id, street_id)
+    rows = [
+        {
+            "wave_id": wave_id,
+            "indicator": key,
+            "community_id": places[(wave_id, key, building_id)][0],
+            "street_id": places[(wave_id, key, building_id)][1],
+            "building_id": building_id,
+            "n": n,
+            "positive": positive,
+        }
+        for (wave_id, key, building_id), (n, positive) in sorted(sums.items())
+    ]
+    for start in range(0, len(rows), 1000):  # stay under the databases' parameter limits
+        insert = _insert(session)(IndicatorTotal).values(rows[start : start + 1000])
+        session.exec(
+            insert.on_conflict_do_update(
+                index_elements=["wave_id", "indicator", "building_id"],
+                set_={
+                    "n": IndicatorTotal.n + insert.excluded.n,
+                    "positive": IndicatorTotal.positive + insert.excluded.positive,
+                },
+            )
+        )

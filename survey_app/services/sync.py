@@ -3,22 +3,34 @@
 Every visit and every interview gets a UUID on the device when it starts; the UUID is the
 idempotency key. Sending the same submission again (a retry after a lost reply, the whole
 outbox replayed) returns 200 and what was stored; different content under a stored UUID
-returns 409; neither ever adds a row. The unique constraints on ``visit.uuid`` and
-``response.uuid`` are the last line of defence: when two requests race, the loser's insert
-fails with IntegrityError, its work is rolled back and the UUID is looked up again, so it
-too answers replay (200) or conflict (409). See docs/offline.md.
+returns 409; neither ever adds a row. See docs/offline.md.
 
-Each function returns a :class:`Result` (an HTTP status and a JSON body) rather than
-raising, so the batch endpoint can report every item on its own.
+How a batch (the outbox; a single submission is a batch of one) is stored:
+
+1. Outside any transaction: parse every item and check every response's answers against
+   its questionnaire, computing its indicators, profile and feedback (pure Python).
+2. In one transaction: lock the households' assignment rows in id order (PostgreSQL
+   ``FOR UPDATE``; SQLite takes its database-wide write lock with ``BEGIN IMMEDIATE``),
+   read what is stored for them and for the batch's UUIDs, decide every item in memory —
+   household by household, visits before responses — and write the accepted rows with one
+   multi-row INSERT per table and one upsert of the indicator totals.
+3. The unique constraints on ``visit.uuid`` and ``response.uuid`` are the last line of
+   defence: if a concurrent request stored one of the UUIDs first, the INSERT fails with
+   IntegrityError, the transaction is rolled back and step 2 runs again, so that item
+   too now answers replay (200) or conflict (409).
+
+Functions return :class:`Result`\\s (an HTTP status and a JSON body) rather than raising,
+so the batch endpoint reports every item on its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -27,10 +39,12 @@ import instruments
 from .. import instrument_registry
 from ..models import (
     Assignment,
+    AuditLog,
     FeedbackEvent,
     FeedbackItem,
     FeedbackStatus,
     Response,
+    ReviewState,
     User,
     Visit,
     VisitOutcome,
@@ -38,7 +52,7 @@ from ..models import (
     WaveStatus,
 )
 from ..models._types import utcnow
-from . import aggregates, audit
+from . import aggregates
 from .payloads import (
     Invalid,
     ResponseSubmission,
@@ -51,9 +65,9 @@ from .payloads import (
 )
 
 BATCH_MAX = 500
+RETRIES = 3
 # Quality flags. An interview faster than this per answered question was very likely not
-# read out to a resident (our threshold: reading a short question and its options aloud
-# takes longer than 2 seconds).
+# read out to a resident (reading a short question and its options aloud takes longer).
 TOO_FAST_SECONDS_PER_ANSWER = 2.0
 CLOCK_SKEW = timedelta(minutes=10)
 
@@ -68,112 +82,13 @@ def _refused(status: int, uuid: str | None, message: str, **extra) -> Result:
     return Result(status, {"uuid": uuid, "error": message, **extra})
 
 
-def _invalid(err: Invalid, uuid: Any) -> Result:
-    uuid = uuid if isinstance(uuid, str) else None
-    return _refused(422, uuid, err.message, item=err.field, errors=err.errors)
+def _invalid(err: Invalid, data: Any) -> Result:
+    uuid = data.get("uuid") if isinstance(data, dict) else None
+    return _refused(422, uuid if isinstance(uuid, str) else None, err.message, item=err.field,
+                    errors=err.errors)  # fmt: skip
 
 
-# --- visits ------------------------------------------------------------------------------
-
-
-def _visit_body(visit: Visit, replayed: bool) -> dict[str, Any]:
-    return {
-        "uuid": visit.uuid,
-        "id": visit.id,
-        "assignment_id": visit.assignment_id,
-        "attempt": visit.attempt,
-        "outcome": visit.outcome,
-        "replayed": replayed,
-    }
-
-
-def _lock(session: Session, assignment_id: int) -> Assignment | None:
-    """The assignment, its row locked until the transaction ends (PostgreSQL; SQLite has
-    taken its database-wide write lock already): submissions for one household queue up,
-    so attempt numbers never collide and a replay sees the row its twin stored."""
-    return session.exec(
-        select(Assignment).where(Assignment.id == assignment_id).with_for_update()
-    ).first()
-
-
-def _check_assignment(
-    session: Session, user: User, assignment: Assignment | None, uuid: str
-) -> tuple[Assignment, Wave, list[Visit]] | Result:
-    """The assignment, its wave and its visits so far, or the refusal to give."""
-    if assignment is None or assignment.canvasser_id != user.id:
-        return _refused(403, uuid, "该户不在分配给您的任务中。", item="assignment_id")
-    wave = session.get(Wave, assignment.wave_id)
-    if wave.status != WaveStatus.OPEN:
-        return _refused(422, uuid, f"测评轮次“{wave.name}”已结束,不再接收数据。")
-    visits = list(
-        session.exec(
-            select(Visit).where(Visit.assignment_id == assignment.id).order_by(Visit.attempt)
-        ).all()
-    )
-    if any(v.outcome == VisitOutcome.COMPLETED for v in visits):
-        return _refused(422, uuid, "该户本轮已完成访问。", item="assignment_id", reason="completed")
-    if len(visits) >= wave.max_attempts:
-        return _refused(
-            422,
-            uuid,
-            f"该户已走访 {len(visits)} 次,达到本轮上限({wave.max_attempts} 次)。",
-            item="assignment_id",
-            reason="max_attempts",
-        )
-    return assignment, wave, visits
-
-
-def _store_visit(session: Session, user: User, sub: VisitSubmission) -> Result:
-    assignment = _lock(session, sub.assignment_id)
-    stored = session.exec(select(Visit).where(Visit.uuid == sub.uuid)).first()
-    if stored is not None:
-        if stored.canvasser_id == user.id and same_visit(stored, sub):
-            return Result(200, _visit_body(stored, replayed=True))
-        return _refused(409, sub.uuid, "该 UUID 已用于另一条走访记录,内容不同。", reason="conflict")
-    checked = _check_assignment(session, user, assignment, sub.uuid)
-    if isinstance(checked, Result):
-        return checked
-    assignment, _wave, visits = checked
-    visit = Visit(
-        uuid=sub.uuid,
-        assignment_id=assignment.id,
-        attempt=len(visits) + 1,
-        outcome=sub.outcome,
-        visited_at=sub.visited_at,
-        latitude=sub.latitude,
-        longitude=sub.longitude,
-        note=sub.note,
-        canvasser_id=user.id,
-    )
-    session.add(visit)
-    session.flush()
-    audit.record(
-        session=session,
-        action="record",
-        entity="visit",
-        entity_id=visit.uuid,
-        user_id=user.id,
-        detail={"assignment_id": assignment.id, "attempt": visit.attempt, "outcome": sub.outcome},
-    )
-    return Result(201, _visit_body(visit, replayed=False))
-
-
-# --- responses ---------------------------------------------------------------------------
-
-
-def _response_body(response: Response, replayed: bool) -> dict[str, Any]:
-    return {
-        "uuid": response.uuid,
-        "id": response.id,
-        "assignment_id": response.assignment_id,
-        "received_at": iso(response.received_at),
-        "quality_flags": response.quality_flags or [],
-        "review_state": response.review_state,
-        "replayed": replayed,
-    }
-
-
-def quality_flags(sub: ResponseSubmission, received_at) -> list[str]:
+def quality_flags(sub: ResponseSubmission, received_at: datetime) -> list[str]:
     """Flags for review: ``too_fast`` (under TOO_FAST_SECONDS_PER_ANSWER per answered
     question), ``clock_skew`` (the device's clock disagrees with ours or with itself)."""
     flags = []
@@ -186,36 +101,36 @@ def quality_flags(sub: ResponseSubmission, received_at) -> list[str]:
     return flags
 
 
-def _store_response(session: Session, user: User, sub: ResponseSubmission) -> Result:
-    assignment = _lock(session, sub.assignment_id)
-    stored = session.exec(select(Response).where(Response.uuid == sub.uuid)).first()
-    if stored is not None:
-        if stored.canvasser_id == user.id and stored.content_hash == sub.content_hash:
-            return Result(200, _response_body(stored, replayed=True))
-        return _refused(409, sub.uuid, "该 UUID 已用于另一份问卷,内容不同。", reason="conflict")
-    if session.exec(select(Visit.id).where(Visit.uuid == sub.uuid)).first() is not None:
-        return _refused(409, sub.uuid, "该 UUID 已用于一条走访记录。", reason="conflict")
-    checked = _check_assignment(session, user, assignment, sub.uuid)
-    if isinstance(checked, Result):
-        return checked
-    assignment, wave, visits = checked
+# --- step 1: outside the transaction -----------------------------------------------------
+
+
+@dataclass
+class _Checked:
+    """A response whose answers were checked (``refusal`` set when they fail)."""
+
+    sub: ResponseSubmission
+    content_hash: str
+    refusal: Result | None = None
+    values: dict[str, int | None] = field(default_factory=dict)
+    profile: dict[str, Any] = field(default_factory=dict)
+    feedback: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _check_answers(sub: ResponseSubmission) -> _Checked:
+    checked = _Checked(sub, sub.content_hash)
     instrument = instrument_registry.get_instrument(sub.instrument_key, sub.instrument_version)
-    if (
-        instrument is None
-        or sub.instrument_key != wave.instrument_key
-        or sub.instrument_version != str(wave.instrument_version)
-    ):
-        return _refused(
+    if instrument is None:
+        checked.refusal = _refused(
             422,
             sub.uuid,
-            f"本轮使用问卷 {wave.instrument_key} 第 {wave.instrument_version} 版,"
-            f"提交的是 {sub.instrument_key} 第 {sub.instrument_version} 版。",
+            f"找不到问卷 {sub.instrument_key} 第 {sub.instrument_version} 版。",
             item="instrument_version",
         )
+        return checked
     errors = instruments.validate_answers(instrument, sub.answers)
     if errors:
         first = errors[0]
-        return _refused(
+        checked.refusal = _refused(
             422,
             sub.uuid,
             f"第“{first.item}”题:{first.message}",
@@ -225,114 +140,301 @@ def _store_response(session: Session, user: User, sub: ResponseSubmission) -> Re
                 for e in errors
             ],
         )
-    received_at = utcnow()
-    profile = instruments.profile_values(instrument, sub.answers)
-    response = Response(
-        uuid=sub.uuid,
-        wave_id=wave.id,
-        community_id=assignment.community_id,
-        household_id=assignment.household_id,
-        assignment_id=assignment.id,
-        canvasser_id=user.id,
-        instrument_key=sub.instrument_key,
-        instrument_version=sub.instrument_version,
-        answers=sub.answers,
-        content_hash=sub.content_hash,
-        started_at=sub.started_at,
-        submitted_at=sub.submitted_at,
-        received_at=received_at,
-        timings=sub.timings,
-        device=sub.device,
-        quality_flags=quality_flags(sub, received_at),
-        age_group=_profile_text(profile.get("age_group")),
-        sex=_profile_text(profile.get("sex")),
-        residence_years=_profile_text(profile.get("residence_years")),
-    )
-    # The completed visit shares the interview's UUID: replaying one replays both.
-    session.add(
-        Visit(
+        return checked
+    checked.values = instruments.indicator_values(instrument, sub.answers)
+    checked.profile = instruments.profile_values(instrument, sub.answers)
+    checked.feedback = instruments.feedback_items(instrument, sub.answers)
+    return checked
+
+
+# --- step 2: deciding in one transaction -------------------------------------------------
+
+
+@dataclass
+class _Household:
+    """One assignment during a batch: its row, wave and visits so far."""
+
+    assignment: Assignment | None
+    wave: Wave | None = None
+    attempts: int = 0
+    completed: bool = False
+
+
+Outcome = Result | Callable[[], Result]  # a thunk when the row's id is known only after INSERT
+
+
+class _Batch:
+    """The submissions of one transaction, decided in memory and written in bulk."""
+
+    def __init__(self, session: Session, user: User):
+        self.session, self.user = session, user
+        self.now = utcnow()
+        self.households: dict[int, _Household] = {}
+        self.stored_visits: dict[str, Visit] = {}
+        self.stored_responses: dict[str, Response] = {}
+        self.new_visits: dict[str, tuple[VisitSubmission | None, dict]] = {}
+        self.new_responses: dict[str, tuple[_Checked, dict]] = {}
+
+    def load(self, assignment_ids: list[int], visit_uuids: list[str], response_uuids: list[str]):
+        s = self.session
+        # Locks in id order (PostgreSQL): two batches for overlapping households queue up
+        # instead of deadlocking, and a replay waits for its twin and then sees its row.
+        rows = s.exec(
+            select(Assignment)
+            .where(Assignment.id.in_(assignment_ids))
+            .order_by(Assignment.id)
+            .with_for_update()
+        ).all()
+        waves = {
+            w.id: w
+            for w in s.exec(select(Wave).where(Wave.id.in_(sorted({a.wave_id for a in rows}))))
+        }
+        self.households = {a.id: _Household(a, waves[a.wave_id]) for a in rows}
+        for assignment_id, outcome in s.exec(
+            select(Visit.assignment_id, Visit.outcome).where(
+                Visit.assignment_id.in_(assignment_ids)
+            )
+        ).all():
+            household = self.households[assignment_id]
+            household.attempts += 1
+            household.completed |= outcome == VisitOutcome.COMPLETED
+        uuids = visit_uuids + response_uuids
+        self.stored_visits = {v.uuid: v for v in s.exec(select(Visit).where(Visit.uuid.in_(uuids)))}
+        self.stored_responses = {
+            r.uuid: r for r in s.exec(select(Response).where(Response.uuid.in_(response_uuids)))
+        }
+
+    def _household(self, assignment_id: int, uuid: str) -> _Household | Result:
+        household = self.households.get(assignment_id)
+        if household is None or household.assignment.canvasser_id != self.user.id:
+            return _refused(403, uuid, "该户不在分配给您的任务中。", item="assignment_id")
+        wave = household.wave
+        if wave.status != WaveStatus.OPEN:
+            return _refused(422, uuid, f"测评轮次“{wave.name}”已结束,不再接收数据。")
+        if household.completed:
+            return _refused(
+                422, uuid, "该户本轮已完成访问。", item="assignment_id", reason="completed"
+            )
+        if household.attempts >= wave.max_attempts:
+            return _refused(
+                422,
+                uuid,
+                f"该户已走访 {household.attempts} 次,达到本轮上限({wave.max_attempts} 次)。",
+                item="assignment_id",
+                reason="max_attempts",
+            )
+        return household
+
+    def _add_visit(self, household: _Household, sub: VisitSubmission | None, **row) -> dict:
+        household.attempts += 1
+        row.update(
+            assignment_id=household.assignment.id,
+            attempt=household.attempts,
+            canvasser_id=self.user.id,
+            latitude=row.get("latitude"),
+            longitude=row.get("longitude"),
+            note=row.get("note"),
+        )
+        self.new_visits[row["uuid"]] = (sub, row)
+        return row
+
+    def visit(self, sub: VisitSubmission) -> Outcome:
+        stored = self.stored_visits.get(sub.uuid)
+        if stored is not None:
+            if stored.canvasser_id == self.user.id and same_visit(stored, sub):
+                return Result(200, _visit_body(_fields(stored, _VISIT_FIELDS), replayed=True))
+            return _refused(
+                409, sub.uuid, "该 UUID 已用于另一条走访记录,内容不同。", reason="conflict"
+            )
+        if sub.uuid in self.new_visits:
+            twin, row = self.new_visits[sub.uuid]
+            if twin == sub:
+                return lambda: Result(200, _visit_body(row, replayed=True))
+            return _refused(
+                409, sub.uuid, "该 UUID 已用于另一条走访记录,内容不同。", reason="conflict"
+            )
+        household = self._household(sub.assignment_id, sub.uuid)
+        if isinstance(household, Result):
+            return household
+        row = self._add_visit(
+            household,
+            sub,
             uuid=sub.uuid,
-            assignment_id=assignment.id,
-            attempt=len(visits) + 1,
-            outcome=VisitOutcome.COMPLETED,
+            outcome=sub.outcome,
+            visited_at=sub.visited_at,
+            latitude=sub.latitude,
+            longitude=sub.longitude,
+            note=sub.note,
+        )
+        return lambda: Result(201, _visit_body(row, replayed=False))
+
+    def response(self, checked: _Checked) -> Outcome:
+        sub = checked.sub
+        stored = self.stored_responses.get(sub.uuid)
+        twin = self.new_responses.get(sub.uuid)
+        if stored is not None or twin is not None:
+            owner, stored_hash = (
+                (stored.canvasser_id, stored.content_hash)
+                if stored is not None
+                else (self.user.id, twin[0].content_hash)
+            )
+            if owner != self.user.id or stored_hash != checked.content_hash:
+                return _refused(
+                    409, sub.uuid, "该 UUID 已用于另一份问卷,内容不同。", reason="conflict"
+                )
+            if stored is not None:
+                return Result(200, _response_body(_fields(stored, _RESPONSE_FIELDS), replayed=True))
+            return lambda: Result(200, _response_body(twin[1], replayed=True))
+        if sub.uuid in self.stored_visits or sub.uuid in self.new_visits:
+            return _refused(409, sub.uuid, "该 UUID 已用于一条走访记录。", reason="conflict")
+        household = self._household(sub.assignment_id, sub.uuid)
+        if isinstance(household, Result):
+            return household
+        wave = household.wave
+        if (sub.instrument_key, sub.instrument_version) != (
+            wave.instrument_key,
+            str(wave.instrument_version),
+        ):
+            return _refused(
+                422,
+                sub.uuid,
+                f"本轮使用问卷 {wave.instrument_key} 第 {wave.instrument_version} 版,"
+                f"提交的是 {sub.instrument_key} 第 {sub.instrument_version} 版。",
+                item="instrument_version",
+            )
+        if checked.refusal is not None:
+            return checked.refusal
+        # The completed visit shares the interview's UUID: replaying one replays both.
+        self._add_visit(
+            household, None, uuid=sub.uuid, outcome=VisitOutcome.COMPLETED,
             visited_at=sub.submitted_at,
-            canvasser_id=user.id,
+        )  # fmt: skip
+        household.completed = True
+        assignment = household.assignment
+        row = {
+            "uuid": sub.uuid,
+            "wave_id": wave.id,
+            "community_id": assignment.community_id,
+            "household_id": assignment.household_id,
+            "assignment_id": assignment.id,
+            "canvasser_id": self.user.id,
+            "instrument_key": sub.instrument_key,
+            "instrument_version": sub.instrument_version,
+            "answers": sub.answers,
+            "content_hash": checked.content_hash,
+            "started_at": sub.started_at,
+            "submitted_at": sub.submitted_at,
+            "received_at": self.now,
+            "timings": sub.timings,
+            "device": sub.device,
+            "quality_flags": quality_flags(sub, self.now),
+            "review_state": ReviewState.PENDING.value,
+            **{
+                key: None if checked.profile.get(key) is None else str(checked.profile[key])
+                for key in ("age_group", "sex", "residence_years")
+            },
+        }
+        self.new_responses[sub.uuid] = (checked, row)
+        return lambda: Result(201, _response_body(row, replayed=False))
+
+    # --- writing ---------------------------------------------------------------------
+
+    def _insert(self, model, rows: list[dict]) -> None:
+        """One multi-row INSERT; each row dict gets its new ``id``."""
+        if not rows:
+            return
+        table = model.__table__
+        ids = self.session.connection().execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
         )
-    )
-    session.add(response)
-    session.flush()
-    aggregates.add_response(
-        session=session,
-        response=response,
-        values=instruments.indicator_values(instrument, sub.answers),
-    )
-    _add_feedback(session, user, response, instruments.feedback_items(instrument, sub.answers))
-    audit.record(
-        session=session,
-        action="submit",
-        entity="response",
-        entity_id=response.uuid,
-        user_id=user.id,
-        detail={"assignment_id": assignment.id, "quality_flags": response.quality_flags},
-    )
-    return Result(201, _response_body(response, replayed=False))
+        for row, (new_id,) in zip(rows, ids, strict=True):
+            row["id"] = new_id
 
-
-def _profile_text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _add_feedback(
-    session: Session, user: User, response: Response, items: Iterable[tuple[str, str]]
-) -> None:
-    """问需/问计/问效 answers become feedback items at 发现 (found), the loop's first step."""
-    for kind, text in items:
-        item = FeedbackItem(
-            community_id=response.community_id,
-            wave_id=response.wave_id,
-            response_id=response.id,
-            kind=kind,
-            text=text[:2000],
-            status=FeedbackStatus.FOUND,
+    def write(self) -> None:
+        visits = [row for _, row in self.new_visits.values()]
+        responses = [row for _, row in self.new_responses.values()]
+        self._insert(Visit, visits)
+        self._insert(Response, responses)
+        feedback = [
+            {
+                "community_id": row["community_id"],
+                "wave_id": row["wave_id"],
+                "response_id": row["id"],
+                "kind": kind,
+                "category": None,
+                "text": text[:2000],
+                "status": FeedbackStatus.FOUND.value,
+                "assignee": None,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+            for checked, row in self.new_responses.values()
+            for kind, text in checked.feedback
+        ]
+        self._insert(FeedbackItem, feedback)
+        # 问需/问计/问效 answers enter the closed loop at 发现 (found), by this canvasser.
+        events = [
+            {"item_id": item["id"], "from_status": None, "to_status": FeedbackStatus.FOUND.value,
+             "user_id": self.user.id, "note": None, "at": self.now}
+            for item in feedback
+        ]  # fmt: skip
+        self._insert(FeedbackEvent, events)
+        aggregates.add_responses(
+            session=self.session,
+            items=[
+                (row["wave_id"], row["household_id"], checked.values)
+                for checked, row in self.new_responses.values()
+            ],
         )
-        session.add(item)
-        session.flush()
-        session.add(FeedbackEvent(item_id=item.id, to_status=FeedbackStatus.FOUND, user_id=user.id))
+        self._insert(AuditLog, self._audit_rows())
+
+    def _audit_rows(self) -> list[dict]:
+        rows = []
+        for sub, row in self.new_visits.values():
+            if sub is None:  # the completed visit of a response: audited with it
+                continue
+            detail = {"assignment_id": row["assignment_id"], "attempt": row["attempt"],
+                      "outcome": row["outcome"]}  # fmt: skip
+            rows.append(("record", "visit", row["uuid"], detail))
+        for _, row in self.new_responses.values():
+            detail = {"assignment_id": row["assignment_id"], "quality_flags": row["quality_flags"]}
+            rows.append(("submit", "response", row["uuid"], detail))
+        return [
+            {"at": self.now, "user_id": self.user.id, "action": action, "entity": entity,
+             "entity_id": entity_id, "detail": detail}
+            for action, entity, entity_id, detail in rows
+        ]  # fmt: skip
 
 
-# --- transactions ------------------------------------------------------------------------
-
-Parser = Callable[[Any], Any]
-Store = Callable[[Session, User, Any], Result]
+_VISIT_FIELDS = ("uuid", "id", "assignment_id", "attempt", "outcome")
+_RESPONSE_FIELDS = ("uuid", "id", "assignment_id", "received_at", "quality_flags", "review_state")
 
 
-def _one(session: Session, user: User, data: Any, parse: Parser, store: Store) -> Result:
-    """Parse and store one submission in its own transaction."""
-    try:
-        sub = parse(data)
-    except Invalid as err:
-        return _invalid(err, data.get("uuid") if isinstance(data, dict) else None)
-    for _ in range(3):
-        try:
-            _begin_write(session)
-            result = store(session, user, sub)
-            session.commit()
-            return result
-        except IntegrityError:
-            # A concurrent request stored this UUID (look again: replay or conflict) or
-            # took the same attempt number for this household (count again).
-            session.rollback()
-    return _refused(503, sub.uuid, "服务器繁忙,请稍后重试。")
+def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in names}
 
 
-def submit_visit(*, session: Session, user: User, data: Any) -> Result:
-    """Store one visit outcome (不在家/拒访/空置/不符合条件), idempotent by its UUID."""
-    return _one(session, user, data, parse_visit, _store_visit)
+def _visit_body(row: dict, replayed: bool) -> dict[str, Any]:
+    return {
+        "uuid": row["uuid"],
+        "id": row["id"],
+        "assignment_id": row["assignment_id"],
+        "attempt": row["attempt"],
+        "outcome": row["outcome"],
+        "replayed": replayed,
+    }
 
 
-def submit_response(*, session: Session, user: User, data: Any) -> Result:
-    """Store one completed interview, idempotent by its UUID (201, 200 replay, 409, 4xx)."""
-    return _one(session, user, data, parse_response, _store_response)
+def _response_body(row: dict, replayed: bool) -> dict[str, Any]:
+    return {
+        "uuid": row["uuid"],
+        "id": row["id"],
+        "assignment_id": row["assignment_id"],
+        "received_at": iso(row["received_at"]),
+        "quality_flags": row["quality_flags"] or [],
+        "review_state": row["review_state"],
+        "replayed": replayed,
+    }
 
 
 def _begin_write(session: Session) -> None:
@@ -342,49 +444,81 @@ def _begin_write(session: Session) -> None:
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _nested(session: Session, user: User, sub: Any, store: Store) -> Result:
-    for _ in range(3):
+def _store(
+    session: Session, user: User, visits: list[Any], responses: list[Any]
+) -> dict[str, list[Result]]:
+    """Steps 1–3 of the module docstring for raw visit and response payloads."""
+    out: dict[str, list[Result | None]] = {
+        "visits": [None] * len(visits),
+        "responses": [None] * len(responses),
+    }
+    tasks: list[tuple[int, int, int, Any]] = []  # (assignment, 0 visit / 1 response, index, item)
+    for index, data in enumerate(visits):
         try:
-            with session.begin_nested():
-                return store(session, user, sub)
-        except IntegrityError:
+            sub = parse_visit(data)
+        except Invalid as err:
+            out["visits"][index] = _invalid(err, data)
             continue
-    return _refused(503, sub.uuid, "服务器繁忙,请稍后重试。")
+        tasks.append((sub.assignment_id, 0, index, sub))
+    for index, data in enumerate(responses):
+        try:
+            sub = parse_response(data)
+        except Invalid as err:
+            out["responses"][index] = _invalid(err, data)
+            continue
+        tasks.append((sub.assignment_id, 1, index, _check_answers(sub)))
+    tasks.sort(key=lambda t: t[:3])
+    if not tasks:
+        return out
+    for _ in range(RETRIES):
+        batch = _Batch(session, user)
+        try:
+            _begin_write(session)
+            batch.load(
+                sorted({t[0] for t in tasks}),
+                [t[3].uuid for t in tasks if t[1] == 0],
+                [t[3].sub.uuid for t in tasks if t[1] == 1],
+            )
+            decided = [
+                (kind, index, batch.visit(item) if kind == 0 else batch.response(item))
+                for _, kind, index, item in tasks
+            ]
+            batch.write()
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # a concurrent request stored one of these UUIDs: look again
+            continue
+        except BaseException:
+            session.rollback()
+            raise
+        for kind, index, outcome in decided:
+            out["visits" if kind == 0 else "responses"][index] = (
+                outcome() if callable(outcome) else outcome
+            )
+        return out
+    for _, kind, index, item in tasks:
+        uuid = item.uuid if kind == 0 else item.sub.uuid
+        out["visits" if kind == 0 else "responses"][index] = _refused(
+            503, uuid, "服务器繁忙,请稍后重试。"
+        )
+    return out
+
+
+def submit_visit(*, session: Session, user: User, data: Any) -> Result:
+    """Store one visit outcome (不在家/拒访/空置/不符合条件), idempotent by its UUID."""
+    return _store(session, user, [data], [])["visits"][0]
+
+
+def submit_response(*, session: Session, user: User, data: Any) -> Result:
+    """Store one completed interview, idempotent by its UUID (201, 200 replay, 409, 4xx)."""
+    return _store(session, user, [], [data])["responses"][0]
 
 
 def sync_batch(*, session: Session, user: User, visits: list, responses: list) -> dict:
-    """Store a whole outbox in one transaction, each item in its own savepoint so one
-    refusal does not undo the others. Returns per-item results in the order sent,
-    ``{"visits": [...], "responses": [...]}``, each body with its ``status``.
-
-    Items are stored household by household (a visit before a response, otherwise in the
-    order sent), so row locks are always taken in the same order and two batches for
-    overlapping households cannot deadlock."""
+    """Store a whole outbox in one transaction. Returns per-item results in the order
+    sent, ``{"visits": [...], "responses": [...]}``, each body with its ``status``; one
+    item's refusal never holds back the others."""
     if len(visits) + len(responses) > BATCH_MAX:
         raise Invalid("body", f"一次最多同步 {BATCH_MAX} 条,请分批上传。")
-    out: dict[str, list] = {"visits": [None] * len(visits), "responses": [None] * len(responses)}
-    tasks = []
-    for order, (key, items, parse, store) in enumerate(
-        (
-            ("visits", visits, parse_visit, _store_visit),
-            ("responses", responses, parse_response, _store_response),
-        )
-    ):
-        for index, data in enumerate(items):
-            try:
-                sub = parse(data)
-            except Invalid as err:
-                result = _invalid(err, data.get("uuid") if isinstance(data, dict) else None)
-                out[key][index] = {"status": result.status, **result.body}
-                continue
-            tasks.append((sub.assignment_id, order, index, key, sub, store))
-    _begin_write(session)
-    try:
-        for _aid, _order, index, key, sub, store in sorted(tasks, key=lambda t: t[:3]):
-            result = _nested(session, user, sub, store)
-            out[key][index] = {"status": result.status, **result.body}
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return out
+    results = _store(session, user, visits, responses)
+    return {key: [{"status": r.status, **r.body} for r in items] for key, items in results.items()}

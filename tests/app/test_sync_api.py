@@ -283,3 +283,23 @@ def test_assignments_and_instrument_for_the_tablet(client, session, field):
     assert form.status_code == 200 and form.json["key"] == "household"
     assert form.headers["ETag"].strip('"') == form.json["content_hash"]
     assert client.get("/api/canvass/instrument/household/99").status_code == 404
+
+
+def test_batch_totals_equal_one_by_one_totals(client, session, field):
+    """The batch's single upsert of indicator sums means the same as one per response."""
+    _, (me, _) = field
+    a1, a2, a3 = assignments_of(session, me)
+    answers = [
+        complete_answers(sat_overall="satisfied"),
+        complete_answers(sat_overall="neutral"),
+        complete_answers(sat_overall="dont_know", support="dont_know"),
+    ]
+    outbox = [response_payload(a.id, answers=x) for a, x in zip((a1, a2, a3), answers, strict=True)]
+    r = client.post("/api/sync", json={"responses": outbox})
+    assert [x["status"] for x in r.json["responses"]] == [201, 201, 201]
+    session.expire_all()
+    totals = {t.indicator: (t.n, t.positive) for t in session.exec(select(IndicatorTotal))}
+    assert totals["satisfaction"] == (3, 1)
+    assert totals["support"] == (3, 2)
+    assert totals["awareness"] == (3, 3)
+    assert count(session, FeedbackItem) == 3

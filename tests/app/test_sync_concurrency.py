@@ -74,3 +74,28 @@ def test_visits_raced_on_one_household_take_distinct_attempts(app, session):
     assert sorted(statuses) == [201] * 3 + [422] * (THREADS - 3)
     attempts = sorted(session.exec(select(Visit.attempt)).all())
     assert attempts == [1, 2, 3]
+
+
+def test_overlapping_batches_raced_store_each_response_once(app, session):
+    """Whole outboxes sent twice at once, in different orders: no deadlock, no double."""
+    _, (me, _) = make_fieldwork(session, app)
+    payloads = [response_payload(a.id) for a in assignments_of(session, me)]
+    barrier = threading.Barrier(4)
+    results: list[list[int]] = []
+
+    def work(order: list[dict]) -> None:
+        with app.app_context(), Session(app.extensions["engine"]) as s:
+            barrier.wait()
+            out = sync.sync_batch(session=s, user=me, visits=[], responses=order)
+            results.append([r["status"] for r in out["responses"]])
+
+    orders = [payloads, payloads[::-1], payloads[1:] + payloads[:1], payloads]
+    threads = [threading.Thread(target=work, args=(o,)) for o in orders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(results) == 4
+    assert sum(s.count(201) for s in results) == len(payloads)
+    assert all(set(s) <= {200, 201} for s in results)
+    assert rows(session, Response) == len(payloads)
