@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import time
 from pathlib import Path
 
 from sqlalchemy import func
@@ -80,6 +81,14 @@ def db_counts(live_server) -> tuple[int, int]:
         )
 
 
+def wait_db(live_server, expected: tuple[int, int], timeout: float = 10.0):
+    """Wait until the server holds ``expected`` (responses, visits): sync is asynchronous."""
+    deadline = time.monotonic() + timeout
+    while db_counts(live_server) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert db_counts(live_server) == expected
+
+
 def test_canvasser_offline_day(page, context, live_server):
     sign_in(page, live_server.url, "canvasser")
     assert "/canvass/" in page.url
@@ -99,8 +108,9 @@ def test_canvasser_offline_day(page, context, live_server):
     page.wait_for_selector("button[data-outcome='not_home']")
     shot(page, "canvass-02-household-outcomes")
     page.click("button[data-outcome='not_home']")
-    wait_outbox(page, 0, 0)
     page.wait_for_selector(f"a.household.state-visited[data-code='{first}']")
+    wait_db(live_server, (responses0, visits0 + 1))
+    wait_outbox(page, 0, 0)
     shot(page, "canvass-03-not-home-recorded")
 
     # A questionnaire where skip logic hides and shows questions.
@@ -128,10 +138,10 @@ def test_canvasser_offline_day(page, context, live_server):
     page.wait_for_selector("ol.review")
     shot(page, "canvass-07-review")
     page.click("#submit")
-    wait_outbox(page, 0, 0)
     page.wait_for_selector(f"a.household.state-done[data-code='{codes[1]}']")
+    wait_db(live_server, (responses0 + 1, visits0 + 2))
+    wait_outbox(page, 0, 0)
     shot(page, "canvass-08-submitted")
-    assert db_counts(live_server) == (responses0 + 1, visits0 + 2)
 
     # Offline: a second interview goes to the outbox; a third stays a draft.
     context.set_offline(True)
@@ -278,3 +288,32 @@ def test_browser_skip_logic_agrees_with_the_server(page, live_server):
     )
     assert got == expected
     assert any(broken for _, broken in expected)  # the cases do exercise constraints
+
+
+def test_english_screens_and_ending_an_interview_early(page, live_server):
+    """Strings follow the language switch; 中止访问 records the visit instead of a response."""
+    sign_in(page, live_server.url, "canvasser2")
+    page.goto(live_server.url + "/lang/en")
+    page.goto(live_server.url + "/canvass/")
+    wait_ready(page)
+    assert page.locator("#sync-now").inner_text() == "Sync now"
+    responses0, visits0 = db_counts(live_server)
+    code = page.locator("a.household.state-todo").first.get_attribute("data-code")
+    page.click(f"a.household[data-code='{code}']")
+    assert page.locator("button[data-outcome='not_home']").inner_text() == "Not at home"
+    page.click("button[data-start]")
+    page.wait_for_selector("section.question")
+    next_question(page)
+    click_choice(page, "no")  # not resident for six months: not eligible
+    next_question(page)
+    assert current_item(page) == "not_eligible"
+    page.click("details.abort summary")
+    shot(page, "canvass-12-english-end-early")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button[data-abort='ineligible']")
+    page.wait_for_selector(f"a.household.state-visited[data-code='{code}']")
+    wait_db(live_server, (responses0, visits0 + 1))
+    wait_outbox(page, 0, 0)
+    assert "Not eligible" in page.locator(f"a.household[data-code='{code}']").inner_text()
+    assert page.locator("a.banner").count() == 0  # the draft is gone
+    shot(page, "canvass-13-english-list")
