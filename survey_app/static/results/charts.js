@@ -124,7 +124,11 @@
   function init() {
     Array.prototype.forEach.call(document.querySelectorAll(".chart[data-chart-src]"), draw);
     window.addEventListener("resize", resizeAll);
-    window.addEventListener("beforeprint", resizeAll);
+    window.addEventListener("beforeprint", function () {
+      // Print the method note open, and redraw the charts at the paper's width.
+      Array.prototype.forEach.call(document.querySelectorAll("details.method"), function (d) { d.open = true; });
+      resizeAll();
+    });
     window.addEventListener("afterprint", resizeAll);
   }
 
