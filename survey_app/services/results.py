@@ -33,6 +33,7 @@ from ..models import (
     Household,
     IndicatorTotal,
     Response,
+    ReviewState,
     Street,
     User,
     Visit,
@@ -489,7 +490,11 @@ def community_progress(*, session: Session, community: Community, wave: Wave):
     completed = session.exec(
         select(func.count())
         .select_from(Response)
-        .where(Response.community_id == community.id, Response.wave_id == wave.id)
+        .where(
+            Response.community_id == community.id,
+            Response.wave_id == wave.id,
+            Response.review_state != ReviewState.REJECTED,
+        )
     ).one()
     return fieldwork.Progress(
         community_id=community.id,

@@ -1,0 +1,61 @@
+"""The demo seed simulates three waves of fieldwork whose running totals agree with the
+stored responses, once."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import func, select
+
+import instruments
+from survey_app.models import (
+    FeedbackEvent,
+    FeedbackItem,
+    IndicatorTotal,
+    PopulationMargin,
+    Response,
+    Wave,
+)
+from survey_app.services import seed
+
+
+def test_demo_waves_are_consistent_and_seeded_once(app, session):
+    instrument = app.extensions["instruments"]["household"]
+    seed.seed_demo(session=session, instrument=instrument, today=date(2026, 11, 24))
+    waves = session.exec(select(Wave).order_by(Wave.starts_on)).all()
+    assert [w.status for w in waves] == ["closed", "closed", "open"]
+
+    responses = session.exec(select(Response)).all()
+    by_wave = {w.id: [r for r in responses if r.wave_id == w.id] for w in waves}
+    assert all(len(rs) > 100 for rs in by_wave.values())
+    for wave in waves:
+        expected: dict[str, list[int]] = {}
+        for r in by_wave[wave.id]:
+            for key, value in instruments.indicator_values(instrument, r.answers).items():
+                if value is not None:
+                    n_pos = expected.setdefault(key, [0, 0])
+                    n_pos[0] += 1
+                    n_pos[1] += value
+        stored = session.exec(
+            select(
+                IndicatorTotal.indicator,
+                func.sum(IndicatorTotal.n),
+                func.sum(IndicatorTotal.positive),
+            )
+            .where(IndicatorTotal.wave_id == wave.id)
+            .group_by(IndicatorTotal.indicator)
+        ).all()
+        assert {k: [n, p] for k, n, p in stored} == expected
+        rate = expected["satisfaction"][1] / expected["satisfaction"][0]
+        assert 0.85 < rate < 1.0
+
+    items = session.exec(select(FeedbackItem)).all()
+    assert items and {i.status for i in items} >= {"found", "answered"}
+    assert all(i.text and i.response_id for i in items)
+    assert session.exec(select(func.count()).select_from(FeedbackEvent)).one() >= len(items)
+    assert session.exec(select(func.count()).select_from(PopulationMargin)).one() == 6 * 6
+
+    again = seed.seed_demo(session=session, instrument=instrument, today=date(2026, 11, 24))
+    assert not again.created
+    assert session.exec(select(func.count()).select_from(Response)).one() == len(responses)
+    assert session.exec(select(func.count()).select_from(Wave)).one() == 3
