@@ -141,8 +141,8 @@ def read_data(args: argparse.Namespace):
         data = pd.read_csv(path, engine="pyarrow", usecols=wanted, dtype_backend="pyarrow")
     except Exception:  # noqa: BLE001 - ragged rows etc.: the python engine says where
         data = pd.read_csv(path, usecols=wanted, low_memory=False)
-    for col in dict.fromkeys(c for c in wanted if c not in ids):
-        data[col] = _as_numbers(data[col])
+    columns = {c: data[c] if c in ids else _as_numbers(data[c]) for c in data.columns}
+    data = pd.DataFrame(columns, copy=False)  # no copies of a million-row column
     # Identifiers must stay text ("001" is not 1): re-read any that came out as numbers.
     numeric_ids = [c for c in ids if not pd.api.types.is_string_dtype(data[c])]
     if numeric_ids:
