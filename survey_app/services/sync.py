@@ -141,6 +141,18 @@ def _check_answers(sub: ResponseSubmission) -> _Checked:
             ],
         )
         return checked
+    if instrument.indicators and not any(
+        sub.answers.get(ind.item) not in (None, "", []) for ind in instrument.indicators
+    ):
+        # Screened out or declined before any rated question: a visit, not an interview.
+        checked.refusal = _refused(
+            422,
+            sub.uuid,
+            "问卷没有回答任何指标题(受访者不符合条件或拒访):请记录为走访结果“拒访”或“不符合条件”。",
+            item=instrument.indicators[0].item,
+            reason="not_interviewed",
+        )
+        return checked
     checked.values = instruments.indicator_values(instrument, sub.answers)
     checked.profile = instruments.profile_values(instrument, sub.answers)
     checked.feedback = instruments.feedback_items(instrument, sub.answers)

@@ -303,3 +303,19 @@ def test_batch_totals_equal_one_by_one_totals(client, session, field):
     assert totals["support"] == (3, 2)
     assert totals["awareness"] == (3, 3)
     assert count(session, FeedbackItem) == 3
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"screen_resident": "no"},
+        {"screen_resident": "yes", "screen_age": "yes", "consent": "no"},
+    ],
+)
+def test_screened_out_or_declined_is_not_a_response(client, session, field, answers):
+    _, (me, _) = field
+    payload = response_payload(assignments_of(session, me)[0].id, answers=answers)
+    r = client.post("/api/responses", json=payload)
+    assert r.status_code == 422 and r.json["reason"] == "not_interviewed"
+    assert r.json["item"] == "aware_campaign"
+    assert count(session, Response) == 0

@@ -307,13 +307,16 @@ def test_english_screens_and_ending_an_interview_early(page, live_server):
     click_choice(page, "no")  # not resident for six months: not eligible
     next_question(page)
     assert current_item(page) == "not_eligible"
-    page.click("details.abort summary")
+    page.click("details.abort summary")  # 中止访问 is on every question...
     shot(page, "canvass-12-english-end-early")
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.click("button[data-abort='ineligible']")
+    page.click("#next")  # ...and the review says this was no interview
+    page.wait_for_selector("#ended")
+    assert page.locator("#submit").count() == 0
+    shot(page, "canvass-13-english-not-interviewed")
+    page.click("button[data-now][data-abort='ineligible']")
     page.wait_for_selector(f"a.household.state-visited[data-code='{code}']")
     wait_db(live_server, (responses0, visits0 + 1))
     wait_outbox(page, 0, 0)
     assert "Not eligible" in page.locator(f"a.household[data-code='{code}']").inner_text()
     assert page.locator("a.banner").count() == 0  # the draft is gone
-    shot(page, "canvass-13-english-list")
+    shot(page, "canvass-14-english-list")

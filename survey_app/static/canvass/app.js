@@ -289,12 +289,26 @@
       return h("li", {}, h("a", { href: "#/q/" + d.uuid, "data-goto": it.name },
         h("span", { "class": "q" }, esc(L(it.label))) + h("span", { "class": "a" }, esc(display(it, d.answers[it.name])))));
     });
-    return h("h1", {}, esc(T.review + " · " + d.household)) + h("p", { "class": "muted" }, esc(T.review_hint)) +
-      h("ol", { "class": "review card" }, rows.join("")) +
+    var back = h("button", { type: "button", "class": "big", "data-goto": d.at }, "‹ " + esc(T.prev));
+    var head = h("h1", {}, esc(T.review + " · " + d.household)) + h("ol", { "class": "review card" }, rows.join(""));
+    if (ended(d)) {
+      /* Screened out or declined before any rated question: not an interview, a visit. */
+      return head + h("p", { "class": "card lead", id: "ended" }, esc(T.ended)) +
+        h("div", { "class": "outcomes" }, ["refused", "ineligible"].map(function (o) {
+          return h("button", { type: "button", "class": "big primary", "data-abort": o, "data-now": "1" }, esc(T.outcomes[o]));
+        }).join("")) + h("div", { "class": "nav-buttons" }, back);
+    }
+    return head + h("p", { "class": "muted" }, esc(T.review_hint)) +
       h("p", { "class": "error", id: "problem", role: "alert" }, "") +
-      h("div", { "class": "nav-buttons" },
-        h("button", { type: "button", "class": "big", "data-goto": d.at }, "‹ " + esc(T.prev)) +
+      h("div", { "class": "nav-buttons" }, back +
         h("button", { type: "button", "class": "big primary", id: "submit" }, esc(T.submit))) + abortPanel();
+  }
+  /* No question that an indicator is coded from was reached (the server refuses those). */
+  function ended(d) {
+    var vis = X.visible(S.inst, d.answers);
+    return S.inst.indicators.length > 0 && !S.inst.indicators.some(function (ind) {
+      return vis.relevant[ind.item] && !X.empty(d.answers[ind.item]);
+    });
   }
 
   function outboxView() {
@@ -414,7 +428,10 @@
       return;
     }
     if (!d) return;
-    if (t.dataset.abort) { if (window.confirm(T.abort_confirm)) recordVisit(d.assignment_id, t.dataset.abort, d.uuid); return; }
+    if (t.dataset.abort) {
+      if (t.dataset.now || window.confirm(T.abort_confirm)) recordVisit(d.assignment_id, t.dataset.abort, d.uuid);
+      return;
+    }
     if (t.dataset.code) return choose(d, t.dataset.code);
     if (t.dataset.goto) { e.preventDefault(); clock(d); d.at = t.dataset.goto; save(d).then(function () { location.hash = "#/q/" + d.uuid; render(); }); return; }
     if (t.id === "next") return step(d, 1);
