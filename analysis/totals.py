@@ -135,7 +135,7 @@ def aggregate_totals(
 
     frames = []
     complete = None  # Σ1, Σw, Σw² per pair are shared by indicators answered by everyone
-    for k, name in enumerate(indicators):
+    for position, name in enumerate(indicators):
         y = data[name].to_numpy(dtype=float)
         valid = ~np.isnan(y)
         everyone = bool(valid.all())
@@ -148,11 +148,11 @@ def aggregate_totals(
             if everyone:
                 complete = pair_sums
         # The whole sample per PSU: the domain sums added up, plus rows in no domain.
-        whole = {k: np.bincount(pair_psu, weights=v, minlength=n_psu) for k, v in pair_sums.items()}
+        whole = {c: np.bincount(pair_psu, weights=v, minlength=n_psu) for c, v in pair_sums.items()}
         if not in_dom.all():
             out = ~in_dom
             rest = _sums(codes.psu[out], n_psu, wv[out], wy[out], valid[out], w[out])
-            whole = {k: whole[k] + rest[k] for k in whole}
+            whole = {c: whole[c] + rest[c] for c in whole}
         whole["n"] = whole["n"].round().astype(np.int64)
         sums = [pair_sums, whole]
         dom_of = [pair_dom, np.full(n_psu, -1)]
@@ -166,7 +166,7 @@ def aggregate_totals(
             sums, dom_of, psu_of = _merge_residuals(sums, dom_of, psu_of, extra, n_dom)
         for s, d, p in zip(sums, dom_of, psu_of, strict=True):
             keep = (s["n"] > 0) | (s.get("res_w", s["n"]) != 0) | (s.get("res_wy", s["n"]) != 0)
-            frames.append(_frame(k, indicators, s, d, p, keep, codes))
+            frames.append(_frame(position, indicators, s, d, p, keep, codes))
     table = pd.concat(frames, ignore_index=True)
     counts = np.bincount(codes.psu_stratum, minlength=len(codes.strata_labels))
     psu_counts = pd.Series(counts, index=codes.strata_labels, name="n_h")
