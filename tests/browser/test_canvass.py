@@ -157,6 +157,7 @@ def test_canvasser_offline_day(page, context, live_server):
     page.wait_for_selector("section.question")
     answer_until(page, stop="aware_campaign")
     click_choice(page, "no")
+    page.wait_for_selector("button.choice[data-code='no'][aria-checked='true']")
     shot(page, "canvass-09-offline-draft")
     saved = page.evaluate(
         """() => new Promise(ok => { const r = indexedDB.open('canvass-' +

@@ -246,7 +246,7 @@
     var item = items[k], v = d.answers[item.name], input = "";
     if (item.type === "single" || item.type === "yesno" || item.type === "multiple") {
       var multi = item.type === "multiple";
-      input = h("div", { "class": "choices", role: multi ? "group" : "radiogroup" }, choicesOf(item).map(function (c) {
+      input = h("div", { "class": "answer-choices", role: multi ? "group" : "radiogroup" }, choicesOf(item).map(function (c) {
         var on = multi ? (v || []).indexOf(c.code) >= 0 : v === c.code;
         return h("button", { type: "button", "class": "choice", role: multi ? "checkbox" : "radio", "aria-checked": on ? "true" : "false", "data-code": c.code }, esc(L(c.label)));
       }).join(""));
