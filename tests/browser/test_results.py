@@ -110,7 +110,9 @@ def test_analyst_rakes_to_uploaded_margins_and_exports(page, live_server):
     page.goto(f"{live_server.url}/analysis/")
     page.set_input_files(
         "#margins input[type=file]",
-        files=[{"name": "margins.csv", "mimeType": "text/csv", "buffer": "\n".join(lines).encode()}],
+        files=[
+            {"name": "margins.csv", "mimeType": "text/csv", "buffer": "\n".join(lines).encode()}
+        ],
     )
     page.click("#margins button[type=submit]")
     page.wait_for_load_state("networkidle")
