@@ -319,3 +319,10 @@ def test_screened_out_or_declined_is_not_a_response(client, session, field, answ
     assert r.status_code == 422 and r.json["reason"] == "not_interviewed"
     assert r.json["item"] == "aware_campaign"
     assert count(session, Response) == 0
+
+
+def test_body_that_is_not_json_is_422(client, session, field):
+    r = client.post("/api/responses", data="answers=1", content_type="text/plain")
+    assert r.status_code == 422 and r.json["item"] == "body"
+    r = client.post("/api/visits", json=["not", "an", "object"])
+    assert r.status_code == 422 and r.json["item"] == "body"
