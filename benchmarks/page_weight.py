@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     kb = total / 1024
     print(f"{'total':<{width}}  {raw_total:>8,}  {total:>8,}")
     verdict = "within" if kb <= BUDGET_KB else "OVER"
-    print(f"\nquestionnaire page, gzip -{args.level}: {kb:.1f} KB — {verdict} the {BUDGET_KB} KB budget")
+    print(
+        f"\nquestionnaire page, gzip -{args.level}: {kb:.1f} KB — {verdict} the {BUDGET_KB} KB budget"
+    )
     for name, other in COMPARISON_KB.items():
         print(f"  {name} ≈ {other / 1024:.1f} MB: {other / kb:.0f}× heavier")
     return 0 if kb <= BUDGET_KB else 1
