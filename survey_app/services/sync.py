@@ -452,8 +452,13 @@ def _response_body(row: dict, replayed: bool) -> dict[str, Any]:
 def _begin_write(session: Session) -> None:
     """On SQLite, take the write lock first: a transaction that read before writing
     cannot upgrade once another writer committed (SQLITE_BUSY_SNAPSHOT)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    connection = session.connection()
+    if connection.connection.dbapi_connection.in_transaction:
+        session.commit()  # only reads so far (e.g. loading the signed-in user): end them
+        connection = session.connection()
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _store(
