@@ -242,3 +242,18 @@ def test_skipping_a_step_is_refused(client, session, city):
     response = client.post(f"/results/feedback/{item.id}/advance", data={"to_status": "answered"})
     assert response.status_code == 409
     assert client.post(f"/results/feedback/{item.id}/advance", data={}).status_code == 400
+
+
+def test_pages_before_any_interview(client, session, instrument):
+    empty = build_city(session, instrument, layout=((2,),), completed=0.0)
+    community = empty.communities[0]
+    login(client, make_user(session, Role.SECRETARY, community))
+    page = client.get(f"/results/community/{community.id}?wave={empty.wave.id}")
+    assert page.status_code == 200
+    assert "满意率:本轮尚无完成问卷。" in page.get_data(as_text=True)
+    client.post("/logout")
+    login(client, make_user(session, Role.ANALYST))
+    overview = client.get(f"/results/overview?wave={empty.wave.id}")
+    assert overview.status_code == 200 and "无数据" in overview.get_data(as_text=True)
+    run = f"/analysis/?wave={empty.wave.id}&indicators=satisfaction&level=0.95&target=99&run=1"
+    assert client.get(run).status_code == 404
