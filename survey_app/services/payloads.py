@@ -59,6 +59,8 @@ class ResponseSubmission:
     submitted_at: datetime
     timings: dict[str, int]
     device: str | None
+    latitude: float | None = None  # where the interview was done (kept on its 完成 visit)
+    longitude: float | None = None
 
     @property
     def content_hash(self) -> str:
@@ -181,6 +183,8 @@ def parse_response(data: Any) -> ResponseSubmission:
         submitted_at=_moment(data, "submitted_at"),
         timings=_timings(data),
         device=_text(data, "device", max_len=DEVICE_MAX, required=False),
+        latitude=_coordinate(data, "latitude", 90),
+        longitude=_coordinate(data, "longitude", 180),
     )
 
 

@@ -319,7 +319,7 @@ class _Batch:
         # The completed visit shares the interview's UUID: replaying one replays both.
         self._add_visit(
             household, None, uuid=sub.uuid, outcome=VisitOutcome.COMPLETED,
-            visited_at=sub.submitted_at,
+            visited_at=sub.submitted_at, latitude=sub.latitude, longitude=sub.longitude,
         )  # fmt: skip
         household.completed = True
         assignment = household.assignment

@@ -326,3 +326,15 @@ def test_body_that_is_not_json_is_422(client, session, field):
     assert r.status_code == 422 and r.json["item"] == "body"
     r = client.post("/api/visits", json=["not", "an", "object"])
     assert r.status_code == 422 and r.json["item"] == "body"
+
+
+def test_position_is_kept_on_visits(client, session, field):
+    _, (me, _) = field
+    a1, a2, _ = assignments_of(session, me)
+    where = {"latitude": 30.27415, "longitude": 120.15515}
+    assert client.post("/api/visits", json=visit_payload(a1.id) | where).status_code == 201
+    assert client.post("/api/responses", json=response_payload(a2.id) | where).status_code == 201
+    points = {(v.latitude, v.longitude) for v in session.exec(select(Visit))}
+    assert points == {(30.27415, 120.15515)}
+    r = client.post("/api/visits", json=visit_payload(a1.id) | {"latitude": 91})
+    assert r.status_code == 422 and r.json["item"] == "latitude"

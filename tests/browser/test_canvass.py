@@ -293,6 +293,8 @@ def test_browser_skip_logic_agrees_with_the_server(page, live_server):
 
 def test_english_screens_and_ending_an_interview_early(page, live_server):
     """Strings follow the language switch; 中止访问 records the visit instead of a response."""
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 30.274151, "longitude": 120.155151})
     sign_in(page, live_server.url, "canvasser2")
     page.goto(live_server.url + "/lang/en")
     page.goto(live_server.url + "/canvass/")
@@ -321,3 +323,6 @@ def test_english_screens_and_ending_an_interview_early(page, live_server):
     assert "Not eligible" in page.locator(f"a.household[data-code='{code}']").inner_text()
     assert page.locator("a.banner").count() == 0  # the draft is gone
     shot(page, "canvass-14-english-list")
+    with live_server.session() as s:
+        visit = s.exec(select(Visit).order_by(Visit.id.desc())).first()
+    assert (visit.outcome, visit.latitude, visit.longitude) == ("ineligible", 30.27415, 120.15515)

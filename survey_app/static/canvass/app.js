@@ -9,7 +9,7 @@
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var view = document.getElementById("view");
   var S = { data: null, inst: null, outbox: [], drafts: [], syncing: false, lastSync: null,
-            authError: false, timer: null, enter: 0, showing: null, message: null };
+            authError: false, timer: null, enter: 0, showing: null, message: null, position: null };
   var OUTCOMES = ["not_home", "refused", "vacant", "ineligible"];
   var BATCH = 100, MAX_BACKOFF = 5 * 60 * 1000;
 
@@ -333,7 +333,7 @@
     if (d && !S.inst) html = h("p", { "class": "card muted" }, "…");
     else if (d && r.name === "q") html = questionView(d);
     else if (d && r.name === "r") html = reviewView(d);
-    else if (r.name === "h") html = householdView(Number(r.arg));
+    else if (r.name === "h") { html = householdView(Number(r.arg)); locate(); }
     else if (r.name === "outbox") html = outboxView();
     else html = listView();
     if (S.message) { html = h("p", { "class": "flash success", role: "status" }, esc(S.message)) + html; S.message = null; }
@@ -390,10 +390,21 @@
     S.drafts.push(d);
     save(d).then(function () { location.hash = "#/q/" + d.uuid; });
   }
+  /* Where the tablet is, when the canvasser allows it: asked when a household is opened,
+     never waited for; a fix older than 10 minutes is not used. */
+  function locate() {
+    if (!navigator.geolocation) return;
+    navigator.geolocation.getCurrentPosition(function (p) {
+      S.position = { latitude: +p.coords.latitude.toFixed(5), longitude: +p.coords.longitude.toFixed(5), at: Date.now() };
+    }, function () {}, { maximumAge: 300000, timeout: 15000 });
+  }
+  function position() {
+    return S.position && Date.now() - S.position.at < 600000 ? { latitude: S.position.latitude, longitude: S.position.longitude } : {};
+  }
   function recordVisit(aid, outcome, draftUuid) {
     var x = household(aid);
-    var item = enqueue("visit", { uuid: uuid(), assignment_id: aid, outcome: outcome, visited_at: new Date().toISOString() },
-                       x.building_code + " · " + x.household_code);
+    var payload = Object.assign({ uuid: uuid(), assignment_id: aid, outcome: outcome, visited_at: new Date().toISOString() }, position());
+    var item = enqueue("visit", payload, x.building_code + " · " + x.household_code);
     var done = draftUuid ? db.finish(draftUuid, item) : db.put("outbox", item);
     return done.then(load).then(function () {
       S.message = fmt(T.visit_saved, { o: T.outcomes[outcome] });
@@ -413,6 +424,7 @@
       submitted_at: new Date().toISOString(), timings: d.timings,
       device: (navigator.userAgent + " " + screen.width + "x" + screen.height).slice(0, 255)
     };
+    Object.assign(payload, position());
     db.finish(d.uuid, enqueue("response", payload, d.household)).then(load).then(function () {
       S.message = T.saved; location.hash = "#/"; render(); sync(true);
     });
