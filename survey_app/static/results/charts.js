@@ -32,6 +32,7 @@
   function intervals(d, narrow) {
     var rows = d.rows.filter(function (r) { return r.estimate != null; });
     var lows = rows.map(function (r) { return r.low; });
+    var bar = d.dense ? 8 : 16;  // many communities: thinner bars, smaller labels
     return {
       animation: false,
       aria: { enabled: true },
@@ -42,7 +43,7 @@
       },
       yAxis: {
         type: "category", inverse: true, data: rows.map(function (r) { return r.label; }),
-        axisLabel: { width: narrow ? 96 : 170, overflow: "truncate", fontSize: narrow ? 12 : 14 },
+        axisLabel: { width: narrow ? 96 : 170, overflow: "truncate", fontSize: d.dense ? 10 : narrow ? 12 : 14 },
         axisTick: { show: false }
       },
       tooltip: {
@@ -53,17 +54,17 @@
         }
       },
       series: [
-        { type: "bar", stack: "ci", silent: true, barWidth: 16, itemStyle: { color: "transparent" },
+        { type: "bar", stack: "ci", silent: true, barWidth: bar, itemStyle: { color: "transparent" },
           data: rows.map(function (r) { return r.low * 100; }) },
-        { type: "bar", stack: "ci", barWidth: 16,
+        { type: "bar", stack: "ci", barWidth: bar,
           data: rows.map(function (r) {
             return { value: (r.high - r.low) * 100, itemStyle: { color: COLORS[r.verdict] || COLORS.no_data, opacity: 0.35, borderRadius: 3 } };
           }) },
-        { type: "scatter", symbolSize: 12, z: 5,
+        { type: "scatter", symbolSize: d.dense ? 7 : 12, z: 5,
           data: rows.map(function (r, i) {
             return { value: [r.estimate * 100, i], itemStyle: { color: COLORS[r.verdict] || COLORS.no_data, borderColor: "#fff", borderWidth: 1 } };
           }),
-          label: { show: true, position: "right", fontSize: 12, formatter: function (p) { return pct(rows[p.dataIndex].estimate); } },
+          label: { show: !d.dense, position: "right", fontSize: 12, formatter: function (p) { return pct(rows[p.dataIndex].estimate); } },
           markLine: targetLine(d, true) }
       ]
     };
