@@ -326,3 +326,31 @@ def test_english_screens_and_ending_an_interview_early(page, live_server):
     with live_server.session() as s:
         visit = s.exec(select(Visit).order_by(Visit.id.desc())).first()
     assert (visit.outcome, visit.latitude, visit.longitude) == ("ineligible", 30.27415, 120.15515)
+
+
+def test_refused_items_stay_in_the_outbox_until_deleted(page, live_server):
+    """A 4xx from the server is not retried and not dropped: shown, then deleted by hand."""
+    sign_in(page, live_server.url, "canvasser")
+    wait_ready(page)
+    aid = int(page.locator("a.household").first.get_attribute("href").rsplit("/", 1)[1])
+    page.evaluate(
+        """aid => new Promise(ok => { const r = indexedDB.open('canvass-' +
+        JSON.parse(document.getElementById('canvass-config').textContent).user);
+        r.onsuccess = () => { const t = r.result.transaction('outbox', 'readwrite');
+          t.objectStore('outbox').put({uuid: crypto.randomUUID(), kind: 'visit', assignment_id: aid,
+            household: 'test', state: 'pending', tries: 0, next: 0, error: null, created: Date.now(),
+            payload: {uuid: crypto.randomUUID(), assignment_id: aid, outcome: 'gone fishing',
+                      visited_at: new Date().toISOString()}});
+          t.oncomplete = ok; }; })""",
+        aid,
+    )
+    page.reload()
+    wait_ready(page)
+    page.wait_for_function("document.getElementById('outbox-count').dataset.failed === '1'")
+    page.click("#outbox-count a")
+    page.wait_for_selector("li.outbox-item.failed")
+    assert "gone fishing" in page.locator("li.outbox-item.failed").inner_text()
+    shot(page, "canvass-15-outbox-refused")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button[data-discard]")
+    page.wait_for_function("document.getElementById('outbox-count').dataset.failed === '0'")

@@ -164,11 +164,13 @@
     net.className = "net " + (navigator.onLine ? "on" : "off");
     var box = document.getElementById("outbox-count");
     box.dataset.responses = r; box.dataset.visits = pending.length - r; box.dataset.failed = failed;
-    var text = pending.length ? T.outbox + ":" + fmt(T.n_responses, { n: r }) + " · " + fmt(T.n_visits, { n: pending.length - r }) : T.outbox_empty;
-    if (failed) text += " · " + fmt(T.failed, { n: failed });
+    var parts = [];
+    if (pending.length) parts.push(T.outbox + ":" + fmt(T.n_responses, { n: r }) + " · " + fmt(T.n_visits, { n: pending.length - r }));
+    if (failed) parts.push(fmt(T.failed, { n: failed }));
+    var text = parts.length ? parts.join(" · ") : T.outbox_empty;
     if (S.lastSync) text += " · " + fmt(T.last_sync, { t: hhmm(S.lastSync) });
     box.innerHTML = h("a", { href: "#/outbox" }, esc(text)) + (S.authError ? h("span", { "class": "warn" }, esc(T.need_login)) : "");
-    document.getElementById("sync-now").disabled = S.syncing || !S.outbox.length;
+    document.getElementById("sync-now").disabled = S.syncing || !pending.length;
   }
 
   /* --- views -------------------------------------------------------------------------- */
@@ -313,13 +315,13 @@
 
   function outboxView() {
     var rows = S.outbox.map(function (o) {
-      var what = o.kind === "response" ? T.outcomes.completed : T.outcomes[o.payload.outcome];
+      var what = o.kind === "response" ? T.outcomes.completed : T.outcomes[o.payload.outcome] || o.payload.outcome;
       var status = o.state === "failed" ? T.error + ":" + o.error : o.tries ? fmt(T.retry_at, { t: hhmm(o.next) }) : T.pending;
-      return h("li", { "class": "outbox-item " + o.state }, esc(o.household + " · " + what + " · " + status) +
-        (o.state === "failed" ? " " + h("button", { type: "button", "data-discard": o.uuid }, esc(T.discard)) : ""));
+      return h("li", { "class": "outbox-item " + o.state }, h("span", {}, esc(o.household + " · " + what + " · " + status)) +
+        (o.state === "failed" ? h("button", { type: "button", "data-discard": o.uuid }, esc(T.discard)) : ""));
     });
     return h("a", { href: "#/", "class": "back" }, "‹ " + esc(T.back_to_list)) + h("h1", {}, esc(T.outbox)) +
-      (rows.length ? h("ul", { "class": "card plain" }, rows.join("")) : h("p", { "class": "card" }, esc(T.outbox_empty)));
+      h("section", { "class": "card" }, rows.length ? h("ul", { "class": "plain" }, rows.join("")) : esc(T.outbox_empty));
   }
 
   /* --- routing and rendering ---------------------------------------------------------- */
