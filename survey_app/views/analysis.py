@@ -70,14 +70,16 @@ class MarginsForm(FlaskForm):
     file = FileField(_l("人口边际 CSV 文件"), validators=[FileRequired()])
 
 
-def _estimate_form(session, wave: Wave | None, catalog) -> EstimateForm:
-    form = EstimateForm(request.args)
+def _estimate_form(session, wave: Wave | None, catalog, run: bool) -> EstimateForm:
+    """The settings form: from the query string when it asks for a run, else the wave's
+    defaults (the three headline rates, its level and target)."""
+    form = EstimateForm(formdata=request.args if run else None)
     waves = results_service.waves_with_data(session=session)[::-1]
     form.wave.choices = [SelectChoice(w.id, w.name) for w in waves]
     form.indicators.choices = [SelectChoice(i.key, i.label(_lang())) for i in catalog]
     variables = weighting.margin_variables(session=session)
     form.ps_variable.choices = [SelectChoice("", _("自动"))] + [SelectChoice(v) for v in variables]
-    if not request.args and wave is not None:
+    if not run and wave is not None:
         form.wave.data = wave.id
         form.indicators.data = ["awareness", "support", "satisfaction"]
         form.level.data = f"{wave.confidence:g}"
@@ -91,8 +93,9 @@ def _settings(session) -> tuple[EstimateForm, weighting.Settings | None, list]:
     if request.args.get("wave", "").isdigit():
         wave = session.get(Wave, int(request.args["wave"])) or wave
     catalog = indicator_catalog(instrument_for(wave))
-    form = _estimate_form(session, wave, catalog)
-    if not request.args:
+    run = "run" in request.args
+    form = _estimate_form(session, wave, catalog, run)
+    if not run:
         return form, None, catalog
     if not form.validate():
         problems = "; ".join(
