@@ -9,7 +9,7 @@
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var view = document.getElementById("view");
   var S = { data: null, inst: null, outbox: [], drafts: [], syncing: false, lastSync: null,
-            authError: false, timer: null, enter: 0, showing: null, message: null, position: null };
+            authError: false, timer: null, enter: 0, showing: null, message: null, position: null, busy: false };
   var OUTCOMES = ["not_home", "refused", "vacant", "ineligible"];
   var BATCH = 100, MAX_BACKOFF = 5 * 60 * 1000;
 
@@ -330,6 +330,7 @@
     return m ? { name: m[1], arg: m[2] } : { name: "list" };
   }
   function render() {
+    S.busy = false;
     bar();
     var r = route(), d = (r.name === "q" || r.name === "r") && draft(r.arg), html;
     if (d && !S.inst) html = h("p", { "class": "card muted" }, "…");
@@ -435,6 +436,11 @@
   view.addEventListener("click", function (e) {
     var t = e.target.closest("button, a[data-goto]"), d = current();
     if (!t) return;
+    /* One tap, one record: a double tap on 不在家 or 提交 must not make two. */
+    if (t.dataset.start || t.dataset.outcome || t.dataset.abort || t.id === "submit") {
+      if (S.busy) return;
+      S.busy = true;
+    }
     if (t.dataset.start) return start(Number(t.dataset.start));
     if (t.dataset.outcome) return recordVisit(Number(t.dataset.aid), t.dataset.outcome);
     if (t.dataset.discard) {
@@ -444,6 +450,7 @@
     if (!d) return;
     if (t.dataset.abort) {
       if (t.dataset.now || window.confirm(T.abort_confirm)) recordVisit(d.assignment_id, t.dataset.abort, d.uuid);
+      else S.busy = false;
       return;
     }
     if (t.dataset.code) return choose(d, t.dataset.code);
