@@ -75,8 +75,11 @@ def _newest_wave(session) -> Wave | None:
 
 
 @bp.route("/")
-@roles_required(Role.SECRETARY)
+@roles_required(Role.SECRETARY, Role.ANALYST, Role.ADMIN)
 def my_community():
+    """Secretaries go to their community, analysts and admins to the overview."""
+    if current_user.role != Role.SECRETARY:
+        return redirect(url_for("results.overview"))
     if current_user.community_id is None:
         abort(403)
     return redirect(url_for("results.community", community_id=current_user.community_id))
