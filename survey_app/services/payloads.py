@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,7 +65,7 @@ class ResponseSubmission:
     @property
     def content_hash(self) -> str:
         """sha256 of the submission's canonical JSON: equal hashes mean a replay."""
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # no deep copy
         for key in ("started_at", "submitted_at"):
             data[key] = iso(data[key])
         text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
