@@ -3,7 +3,7 @@
 Estimates and SEs to 1e-9 (relative), interval bounds to 1e-6, n and df exactly, for:
 several strata and domains, a stratum with one PSU (adjust and certainty), a domain that
 is all yes (where we deliberately differ), unequal weights, an fpc, missing answers,
-post-stratified and raked weights (SEs as R's ``calibrate(..., calfun="raking")``).
+designs without clusters or without strata, post-stratified and raked weights (SEs as R's ``calibrate(..., calfun="raking")``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import analysis
 from analysis.weighting import poststratify, rake
 from tests.analysis.conftest import DESIGN, INDICATORS, MARGINS
 
-CONFIGS = ("adjust", "certainty", "fpc", "raked", "poststrat")
+CONFIGS = ("adjust", "certainty", "fpc", "no_cluster", "no_strata", "raked", "poststrat")
 CALIBRATED = ("raked", "poststrat")
 
 
@@ -31,11 +31,16 @@ def _estimate(config, respondents, population, **options):
         assert weights.report.converged
         data = respondents.assign(w=weights.weights)
         extra["calibration"] = weights.calibration
+    design = dict(DESIGN)
+    if config == "no_cluster":  # svydesign(ids = ~1, strata = ~street)
+        design["cluster"] = None
+    if config == "no_strata":  # svydesign(ids = ~building)
+        design["strata"] = None
     return analysis.estimate(
         data,
         indicators=INDICATORS,
         weight="w",
-        **DESIGN,
+        **design,
         lonely_psu="certainty" if config == "certainty" else "adjust",
         fpc="N_street" if config == "fpc" else None,
         **extra,
@@ -70,7 +75,7 @@ INTERVAL_CASES = [
     for config in ("adjust", "certainty")
     for method in ("beta", "logit", "mean")
     for level in (0.95, 0.9)
-] + [("fpc", "beta", 0.95)]
+] + [(config, "beta", 0.95) for config in ("fpc", "no_cluster", "no_strata")]
 
 
 @pytest.mark.parametrize(("config", "method", "level"), INTERVAL_CASES)

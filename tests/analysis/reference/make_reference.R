@@ -58,6 +58,8 @@ write.csv(pop, "population.csv", row.names = FALSE)
 base <- svydesign(ids = ~building, strata = ~street, weights = ~w, nest = TRUE, data = d)
 with_fpc <- svydesign(ids = ~building, strata = ~street, weights = ~w, fpc = ~N_street,
                       nest = TRUE, data = d)
+no_cluster <- svydesign(ids = ~1, strata = ~street, weights = ~w, data = d)
+no_strata <- svydesign(ids = ~building, weights = ~w, data = d)
 ## raking to community x age_group and community x sex (full-rank model matrix)
 cal_formula <- ~ community * age_group + community * sex
 pop_mm <- model.matrix(cal_formula, pop)
@@ -129,6 +131,8 @@ describe <- function(config, des, lonely, methods = c("beta", "logit", "mean"),
 describe("adjust", base, "adjust")
 describe("certainty", base, "certainty")
 describe("fpc", with_fpc, "adjust", methods = "beta", levels = 0.95)
+describe("no_cluster", no_cluster, "adjust", methods = "beta", levels = 0.95)
+describe("no_strata", no_strata, "adjust", methods = "beta", levels = 0.95)
 describe("raked", raked, "adjust", methods = "beta", levels = 0.95)
 describe("poststrat", poststrat, "adjust", methods = "beta", levels = 0.95)
 
