@@ -339,10 +339,14 @@
     else if (r.name === "h") { html = householdView(Number(r.arg)); locate(); }
     else if (r.name === "outbox") html = outboxView();
     else html = listView();
-    if (S.message) { html = h("p", { "class": "flash success", role: "status" }, esc(S.message)) + html; S.message = null; }
+    if (S.message && r.name === "list" && Date.now() < S.message.until) {
+      html = h("p", { "class": "flash success", role: "status" }, esc(S.message.text)) + html;
+    }
     view.innerHTML = html;
     var showing = d && r.name === "q" ? d.uuid + d.at : null;
     if (showing !== S.showing) { S.showing = showing; S.enter = Date.now(); }
+    var here = location.hash + (showing || "");
+    if (here !== S.here) { S.here = here; window.scrollTo(0, 0); }  // a new screen starts at its top
     var input = document.getElementById("answer");
     if (input) input.addEventListener("input", onInput);
   }
@@ -410,7 +414,7 @@
     var item = enqueue("visit", payload, x.building_code + " · " + x.household_code);
     var done = draftUuid ? db.finish(draftUuid, item) : db.put("outbox", item);
     return done.then(load).then(function () {
-      S.message = fmt(T.visit_saved, { o: T.outcomes[outcome] });
+      S.message = { text: fmt(T.visit_saved, { o: T.outcomes[outcome] }), until: Date.now() + 5000 };
       location.hash = "#/"; render(); sync(true);
     });
   }
@@ -429,7 +433,7 @@
     };
     Object.assign(payload, position());
     db.finish(d.uuid, enqueue("response", payload, d.household)).then(load).then(function () {
-      S.message = T.saved; location.hash = "#/"; render(); sync(true);
+      S.message = { text: T.saved, until: Date.now() + 5000 }; location.hash = "#/"; render(); sync(true);
     });
   }
 
