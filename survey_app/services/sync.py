@@ -8,7 +8,8 @@ returns 409; neither ever adds a row. See docs/offline.md.
 How a batch (the outbox; a single submission is a batch of one) is stored:
 
 1. Outside any transaction: parse every item and check every response's answers against
-   its questionnaire, computing its indicators, profile and feedback (pure Python).
+   its questionnaire, computing its indicators, profile and feedback (pure Python) —
+   except replays of a stored response, which are answered from the stored row.
 2. In one transaction: lock the households' assignment rows in id order (PostgreSQL
    ``FOR UPDATE``; SQLite takes its database-wide write lock with ``BEGIN IMMEDIATE``),
    read what is stored for them and for the batch's UUIDs, decide every item in memory —
