@@ -8,6 +8,7 @@ same transaction that stores it. ``analysis.estimate_from_totals`` works from th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -66,24 +67,29 @@ def _psu_rows(session: Session, response: Response, values, sign: int) -> list[d
 
 
 def add_responses(
-    *, session: Session, items: Sequence[tuple[int, int, Mapping[str, int | None]]]
+    *,
+    session: Session,
+    items: Sequence[tuple[int, int, Mapping[str, int | None]]],
+    psu: Mapping[int, tuple[int, int, int]] | None = None,
 ) -> None:
     """Add many responses at once — ``(wave_id, household_id, values)`` each — with one
     upsert of their per-PSU sums (the batch sync's path: one statement, not one per
-    response). Same meaning as calling :func:`add_response` for each. The caller owns the
-    transaction."""
+    response). Same meaning as calling :func:`add_response` for each. ``psu`` maps each
+    household to its (building, community, street) when the caller has read them already.
+    The caller owns the transaction."""
     if not items:
         return
-    household_ids = {household_id for _, household_id, _ in items}
-    psu = {
-        hh_id: (building_id, community_id, street_id)
-        for hh_id, building_id, community_id, street_id in session.exec(
-            select(Household.id, Building.id, Community.id, Community.street_id)
-            .join(Building, Household.building_id == Building.id)
-            .join(Community, Building.community_id == Community.id)
-            .where(Household.id.in_(household_ids))
-        ).all()
-    }
+    if psu is None:
+        household_ids = {household_id for _, household_id, _ in items}
+        psu = {
+            hh_id: (building_id, community_id, street_id)
+            for hh_id, building_id, community_id, street_id in session.exec(
+                select(Household.id, Building.id, Community.id, Community.street_id)
+                .join(Building, Household.building_id == Building.id)
+                .join(Community, Building.community_id == Community.id)
+                .where(Household.id.in_(household_ids))
+            ).all()
+        }
     sums: dict[tuple[int, str, int], list[int]] = {}
     places: dict[tuple[int, str, int], tuple[int, int]] = {}
     for wave_id, household_id, values in items:
@@ -107,14 +113,19 @@ def add_responses(
         }
         for (wave_id, key, building_id), (n, positive) in sorted(sums.items())
     ]
-    for start in range(0, len(rows), 1000):  # stay under the databases' parameter limits
-        insert = _insert(session)(IndicatorTotal).values(rows[start : start + 1000])
-        session.exec(
-            insert.on_conflict_do_update(
-                index_elements=["wave_id", "indicator", "building_id"],
-                set_={
-                    "n": IndicatorTotal.n + insert.excluded.n,
-                    "positive": IndicatorTotal.positive + insert.excluded.positive,
-                },
-            )
-        )
+    session.connection().execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+@cache
+def _upsert(dialect: str):
+    """The totals upsert, built once per dialect and run for many parameter sets: an
+    ON CONFLICT statement built anew is compiled anew (≈ 1.5 ms), and a multi-row VALUES
+    changes shape with every batch."""
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(IndicatorTotal)
+    return insert.on_conflict_do_update(
+        index_elements=["wave_id", "indicator", "building_id"],
+        set_={
+            "n": IndicatorTotal.n + insert.excluded.n,
+            "positive": IndicatorTotal.positive + insert.excluded.positive,
+        },
+    )

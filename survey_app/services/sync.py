@@ -29,9 +29,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -41,9 +43,12 @@ from .. import instrument_registry
 from ..models import (
     Assignment,
     AuditLog,
+    Building,
+    Community,
     FeedbackEvent,
     FeedbackItem,
     FeedbackStatus,
+    Household,
     Response,
     ReviewState,
     User,
@@ -164,12 +169,66 @@ def _check_answers(sub: ResponseSubmission) -> _Checked:
 # --- step 2: deciding in one transaction -------------------------------------------------
 
 
+@cache
+def _statements() -> SimpleNamespace:
+    """The batch's reads, built once: building a statement costs more than running it."""
+    ids, uuids = bindparam("ids", expanding=True), bindparam("uuids", expanding=True)
+    households = (
+        select(
+            Assignment.id,
+            Assignment.canvasser_id,
+            Assignment.community_id,
+            Assignment.household_id,
+            Wave.id,
+            Wave.name,
+            Wave.status,
+            Wave.max_attempts,
+            Wave.instrument_key,
+            Wave.instrument_version,
+            Household.building_id,
+            Building.community_id,
+            Community.street_id,
+        )  # fmt: skip
+        .join(Wave, Assignment.wave_id == Wave.id)
+        .join(Household, Assignment.household_id == Household.id)
+        .join(Building, Household.building_id == Building.id)
+        .join(Community, Building.community_id == Community.id)
+        .where(Assignment.id.in_(ids))
+        .order_by(Assignment.id)
+        .with_for_update(of=Assignment)
+    )
+    visits = select(
+        Visit.id, Visit.uuid, Visit.assignment_id, Visit.attempt, Visit.outcome,
+        Visit.visited_at, Visit.latitude, Visit.longitude, Visit.note, Visit.canvasser_id,
+    ).where(or_(Visit.assignment_id.in_(ids), Visit.uuid.in_(uuids)))  # fmt: skip
+    responses = select(
+        Response.id, Response.uuid, Response.assignment_id, Response.received_at,
+        Response.quality_flags, Response.review_state, Response.canvasser_id,
+        Response.content_hash,
+    ).where(Response.uuid.in_(uuids))  # fmt: skip
+    return SimpleNamespace(households=households, visits=visits, responses=responses)
+
+
+@cache
+def _insert_statement(table, returning: bool):
+    statement = insert(table)
+    return statement.returning(table.c.id, sort_by_parameter_order=True) if returning else statement
+
+
 @dataclass
 class _Household:
-    """One assignment during a batch: its row, wave and visits so far."""
+    """One assignment during a batch: who has it, its wave, its visits so far."""
 
-    assignment: Assignment | None
-    wave: Wave | None = None
+    id: int
+    canvasser_id: int | None
+    community_id: int
+    household_id: int
+    wave_id: int
+    wave_name: str
+    wave_status: str
+    max_attempts: int
+    instrument: tuple[str, str]
+    psu: tuple[int, int, int]  # building, community, street: where its indicator sums go
     attempts: int = 0
     completed: bool = False
 
@@ -184,56 +243,46 @@ class _Batch:
         self.session, self.user = session, user
         self.now = utcnow()
         self.households: dict[int, _Household] = {}
-        self.stored_visits: dict[str, Visit] = {}
-        self.stored_responses: dict[str, Response] = {}
+        self.stored_visits: dict[str, Any] = {}
+        self.stored_responses: dict[str, Any] = {}
         self.new_visits: dict[str, tuple[VisitSubmission | None, dict]] = {}
         self.new_responses: dict[str, tuple[_Checked, dict]] = {}
 
     def load(self, assignment_ids: list[int], visit_uuids: list[str], response_uuids: list[str]):
-        s = self.session
+        """Three reads of plain rows (no ORM objects: this runs under the write lock)."""
+        run = self.session.connection().execute
         # Locks in id order (PostgreSQL): two batches for overlapping households queue up
         # instead of deadlocking, and a replay waits for its twin and then sees its row.
-        rows = s.exec(
-            select(Assignment)
-            .where(Assignment.id.in_(assignment_ids))
-            .order_by(Assignment.id)
-            .with_for_update()
-        ).all()
-        waves = {
-            w.id: w
-            for w in s.exec(select(Wave).where(Wave.id.in_(sorted({a.wave_id for a in rows}))))
-        }
-        self.households = {a.id: _Household(a, waves[a.wave_id]) for a in rows}
-        for assignment_id, outcome in s.exec(
-            select(Visit.assignment_id, Visit.outcome).where(
-                Visit.assignment_id.in_(assignment_ids)
+        for row in run(_statements().households, {"ids": assignment_ids}):
+            self.households[row[0]] = _Household(
+                *row[:8], instrument=(row[8], str(row[9])), psu=tuple(row[10:13])
             )
-        ).all():
-            household = self.households[assignment_id]
-            household.attempts += 1
-            household.completed |= outcome == VisitOutcome.COMPLETED
         uuids = visit_uuids + response_uuids
-        self.stored_visits = {v.uuid: v for v in s.exec(select(Visit).where(Visit.uuid.in_(uuids)))}
-        self.stored_responses = {
-            r.uuid: r for r in s.exec(select(Response).where(Response.uuid.in_(response_uuids)))
-        }
+        for visit in run(_statements().visits, {"ids": assignment_ids, "uuids": uuids}):
+            household = self.households.get(visit.assignment_id)
+            if household is not None:
+                household.attempts += 1
+                household.completed |= visit.outcome == VisitOutcome.COMPLETED
+            self.stored_visits[visit.uuid] = visit
+        if response_uuids:
+            rows = run(_statements().responses, {"uuids": response_uuids})
+            self.stored_responses = {r.uuid: r for r in rows}
 
     def _household(self, assignment_id: int, uuid: str) -> _Household | Result:
         household = self.households.get(assignment_id)
-        if household is None or household.assignment.canvasser_id != self.user.id:
+        if household is None or household.canvasser_id != self.user.id:
             return _refused(403, uuid, "该户不在分配给您的任务中。", item="assignment_id")
-        wave = household.wave
-        if wave.status != WaveStatus.OPEN:
-            return _refused(422, uuid, f"测评轮次“{wave.name}”已结束,不再接收数据。")
+        if household.wave_status != WaveStatus.OPEN:
+            return _refused(422, uuid, f"测评轮次“{household.wave_name}”已结束,不再接收数据。")
         if household.completed:
             return _refused(
                 422, uuid, "该户本轮已完成访问。", item="assignment_id", reason="completed"
             )
-        if household.attempts >= wave.max_attempts:
+        if household.attempts >= household.max_attempts:
             return _refused(
                 422,
                 uuid,
-                f"该户已走访 {household.attempts} 次,达到本轮上限({wave.max_attempts} 次)。",
+                f"该户已走访 {household.attempts} 次,达到本轮上限({household.max_attempts} 次)。",
                 item="assignment_id",
                 reason="max_attempts",
             )
@@ -242,7 +291,7 @@ class _Batch:
     def _add_visit(self, household: _Household, sub: VisitSubmission | None, **row) -> dict:
         household.attempts += 1
         row.update(
-            assignment_id=household.assignment.id,
+            assignment_id=household.id,
             attempt=household.attempts,
             canvasser_id=self.user.id,
             latitude=row.get("latitude"),
@@ -306,15 +355,12 @@ class _Batch:
         household = self._household(sub.assignment_id, sub.uuid)
         if isinstance(household, Result):
             return household
-        wave = household.wave
-        if (sub.instrument_key, sub.instrument_version) != (
-            wave.instrument_key,
-            str(wave.instrument_version),
-        ):
+        if (sub.instrument_key, sub.instrument_version) != household.instrument:
+            key, version = household.instrument
             return _refused(
                 422,
                 sub.uuid,
-                f"本轮使用问卷 {wave.instrument_key} 第 {wave.instrument_version} 版,"
+                f"本轮使用问卷 {key} 第 {version} 版,"
                 f"提交的是 {sub.instrument_key} 第 {sub.instrument_version} 版。",
                 item="instrument_version",
             )
@@ -326,13 +372,12 @@ class _Batch:
             visited_at=sub.submitted_at, latitude=sub.latitude, longitude=sub.longitude,
         )  # fmt: skip
         household.completed = True
-        assignment = household.assignment
         row = {
             "uuid": sub.uuid,
-            "wave_id": wave.id,
-            "community_id": assignment.community_id,
-            "household_id": assignment.household_id,
-            "assignment_id": assignment.id,
+            "wave_id": household.wave_id,
+            "community_id": household.community_id,
+            "household_id": household.household_id,
+            "assignment_id": household.id,
             "canvasser_id": self.user.id,
             "instrument_key": sub.instrument_key,
             "instrument_version": sub.instrument_version,
@@ -355,16 +400,14 @@ class _Batch:
 
     # --- writing ---------------------------------------------------------------------
 
-    def _insert(self, model, rows: list[dict]) -> None:
-        """One multi-row INSERT; each row dict gets its new ``id``."""
+    def _insert(self, model, rows: list[dict], *, ids: bool = True) -> None:
+        """One multi-row INSERT; with ``ids``, each row dict gets its new ``id``."""
         if not rows:
             return
-        table = model.__table__
-        ids = self.session.connection().execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-        )
-        for row, (new_id,) in zip(rows, ids, strict=True):
-            row["id"] = new_id
+        result = self.session.connection().execute(_insert_statement(model.__table__, ids), rows)
+        if ids:
+            for row, (new_id,) in zip(rows, result, strict=True):
+                row["id"] = new_id
 
     def write(self) -> None:
         visits = [row for _, row in self.new_visits.values()]
@@ -394,15 +437,16 @@ class _Batch:
              "user_id": self.user.id, "note": None, "at": self.now}
             for item in feedback
         ]  # fmt: skip
-        self._insert(FeedbackEvent, events)
+        self._insert(FeedbackEvent, events, ids=False)
         aggregates.add_responses(
             session=self.session,
             items=[
                 (row["wave_id"], row["household_id"], checked.values)
                 for checked, row in self.new_responses.values()
             ],
+            psu={h.household_id: h.psu for h in self.households.values()},
         )
-        self._insert(AuditLog, self._audit_rows())
+        self._insert(AuditLog, self._audit_rows(), ids=False)
 
     def _audit_rows(self) -> list[dict]:
         rows = []
@@ -497,7 +541,12 @@ def _store(
             out["responses"][index] = _invalid(err, data)
     # A replay is answered from its stored row: its answers need no second check. (Rows
     # are never deleted, so "stored" cannot turn false before the transaction below.)
-    stored = _stored_response_uuids(session, [sub.uuid for _, sub in parsed])
+    # (One response alone: checking it costs less than the extra query.)
+    stored = (
+        _stored_response_uuids(session, [sub.uuid for _, sub in parsed])
+        if len(parsed) > 1
+        else set()
+    )
     for index, sub in parsed:
         checked = _Checked(sub, sub.content_hash) if sub.uuid in stored else _check_answers(sub)
         tasks.append((sub.assignment_id, 1, index, checked))
