@@ -415,7 +415,7 @@
     var done = draftUuid ? db.finish(draftUuid, item) : db.put("outbox", item);
     return done.then(load).then(function () {
       S.message = { text: fmt(T.visit_saved, { o: T.outcomes[outcome] }), until: Date.now() + 5000 };
-      location.hash = "#/"; render(); sync(true);
+      location.hash = "#/"; render(); sync(false);  // new items are due at once; nothing is tried while the tablet reports no network
     });
   }
   function submit(d) {
@@ -433,7 +433,7 @@
     };
     Object.assign(payload, position());
     db.finish(d.uuid, enqueue("response", payload, d.household)).then(load).then(function () {
-      S.message = { text: T.saved, until: Date.now() + 5000 }; location.hash = "#/"; render(); sync(true);
+      S.message = { text: T.saved, until: Date.now() + 5000 }; location.hash = "#/"; render(); sync(false);
     });
   }
 
