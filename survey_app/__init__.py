@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app.logger.setLevel(settings.log_level)
+    # Alembic announces each of its plugins at INFO on every start: noise, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from . import auth, cli, db, errors, i18n, instrument_registry
     from .blueprints import register_blueprints
