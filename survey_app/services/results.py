@@ -89,11 +89,21 @@ def overview(
     level, target = wave.confidence, wave.target
     rows = estimate_domains(parts, counts, level=level, target=target) if len(totals) else {}
 
-    def rate(label):
-        return to_rate(rows.get((indicator, label)), info, domain=label, level=level, target=target)
+    def rate(label, households=None):
+        return to_rate(
+            rows.get((indicator, label)),
+            info,
+            domain=label,
+            level=level,
+            target=target,
+            households=households,
+        )
 
+    households = _household_counts(session, [c.id for c, _ in places])
     community_rows = [
-        (c, s, rate(f"c{c.id}")) for c, s in places if street_id is None or s.id == street_id
+        (c, s, rate(f"c{c.id}", households.get(c.id, 0)))
+        for c, s in places
+        if street_id is None or s.id == street_id
     ]
     community_rows.sort(key=lambda x: (x[2].estimate is None, -(x[2].estimate or 0), x[0].code))
     ranked = [
@@ -105,6 +115,19 @@ def overview(
     city = to_rate(rows.get((indicator, None)), info, domain=None, level=level, target=target)
     scope_label = _scope_label(session, street_id, district_id)
     return Overview(wave, info, ranked, street_rates, city, scope_label)
+
+
+def _household_counts(session: Session, community_ids: list[int]) -> dict[int, int]:
+    """Households in the frame per community: a community that could never settle the
+    verdict on its own (too few doors) is said so, not sent after impossible interviews."""
+    if not community_ids:
+        return {}
+    stmt = (
+        select(Household.community_id, func.count())
+        .where(Household.community_id.in_(community_ids))
+        .group_by(Household.community_id)
+    )
+    return dict(session.exec(stmt).all())
 
 
 def _code(obj) -> str:
