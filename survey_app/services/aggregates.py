@@ -17,10 +17,6 @@ from sqlmodel import Session, select
 from ..models import Building, Community, Household, IndicatorTotal, Response
 
 
-def _insert(session: Session):
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def add_response(
     *,
     session: Session,
@@ -34,15 +30,7 @@ def add_response(
     rows = _psu_rows(session, response, values, sign)
     if not rows:
         return
-    insert = _insert(session)(IndicatorTotal).values(rows)
-    stmt = insert.on_conflict_do_update(
-        index_elements=["wave_id", "indicator", "building_id"],
-        set_={
-            "n": IndicatorTotal.n + insert.excluded.n,
-            "positive": IndicatorTotal.positive + insert.excluded.positive,
-        },
-    )
-    session.exec(stmt)
+    session.connection().execute(_upsert(session.get_bind().dialect.name), rows)
 
 
 def _psu_rows(session: Session, response: Response, values, sign: int) -> list[dict]:

@@ -134,7 +134,9 @@ def _check_answers(sub: ResponseSubmission) -> _Checked:
             item="instrument_version",
         )
         return checked
-    errors = instruments.validate_answers(instrument, sub.answers)
+    # One pass of the skip logic checks the answers and codes them (code_response).
+    coded = instruments.code_response(instrument, sub.answers)
+    errors = coded.errors
     if errors:
         first = errors[0]
         checked.refusal = _refused(
@@ -160,9 +162,9 @@ def _check_answers(sub: ResponseSubmission) -> _Checked:
             reason="not_interviewed",
         )
         return checked
-    checked.values = instruments.indicator_values(instrument, sub.answers)
-    checked.profile = instruments.profile_values(instrument, sub.answers)
-    checked.feedback = instruments.feedback_items(instrument, sub.answers)
+    checked.values = coded.indicators
+    checked.profile = coded.profile
+    checked.feedback = list(coded.feedback)
     return checked
 
 
