@@ -474,8 +474,12 @@ def main(argv: list[str] | None = None) -> int:
     if not (1 <= args.batch_size <= 500) or args.clients < 1 or args.requests < args.clients:
         parser.error("--batch-size 1..500, --clients ≥ 1, --requests ≥ --clients")
     batch_clients = [int(n) for n in args.batch_clients.split(",") if n.strip()]
-    need = args.requests + args.batch_size * (args.batches * len(batch_clients) + 1)
-    per_canvasser = -(-need // args.canvassers) + HOUSEHOLDS_PER_BUILDING
+    batches_each = -(-args.batches * len(batch_clients) // args.canvassers)
+    per_canvasser = (
+        -(-args.requests // args.canvassers)
+        + args.batch_size * batches_each
+        + HOUSEHOLDS_PER_BUILDING
+    )
 
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp_name:
         tmp = Path(tmp_name)

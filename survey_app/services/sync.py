@@ -212,9 +212,14 @@ def _statements() -> SimpleNamespace:
 
 
 @cache
-def _insert_statement(table, returning: bool):
+def _insert_statement(table, key: tuple[str, ...]):
+    """INSERT, returning the new ids with the ``key`` columns that tell the rows apart.
+
+    Not ``sort_by_parameter_order``: without a sentinel column SQLAlchemy then inserts
+    row by row on SQLite; matching the returned rows by their key keeps one multi-row
+    INSERT per table."""
     statement = insert(table)
-    return statement.returning(table.c.id, sort_by_parameter_order=True) if returning else statement
+    return statement.returning(table.c.id, *(table.c[name] for name in key)) if key else statement
 
 
 @dataclass
@@ -242,7 +247,8 @@ class _Batch:
     """The submissions of one transaction, decided in memory and written in bulk."""
 
     def __init__(self, session: Session, user: User):
-        self.session, self.user = session, user
+        self.session = session
+        self.user_id = user.id  # once: ``current_user`` is a proxy, each look-up costs
         self.now = utcnow()
         self.households: dict[int, _Household] = {}
         self.stored_visits: dict[str, Any] = {}
@@ -272,7 +278,7 @@ class _Batch:
 
     def _household(self, assignment_id: int, uuid: str) -> _Household | Result:
         household = self.households.get(assignment_id)
-        if household is None or household.canvasser_id != self.user.id:
+        if household is None or household.canvasser_id != self.user_id:
             return _refused(403, uuid, "该户不在分配给您的任务中。", item="assignment_id")
         if household.wave_status != WaveStatus.OPEN:
             return _refused(422, uuid, f"测评轮次“{household.wave_name}”已结束,不再接收数据。")
@@ -295,7 +301,7 @@ class _Batch:
         row.update(
             assignment_id=household.id,
             attempt=household.attempts,
-            canvasser_id=self.user.id,
+            canvasser_id=self.user_id,
             latitude=row.get("latitude"),
             longitude=row.get("longitude"),
             note=row.get("note"),
@@ -306,7 +312,7 @@ class _Batch:
     def visit(self, sub: VisitSubmission) -> Outcome:
         stored = self.stored_visits.get(sub.uuid)
         if stored is not None:
-            if stored.canvasser_id == self.user.id and same_visit(stored, sub):
+            if stored.canvasser_id == self.user_id and same_visit(stored, sub):
                 return Result(200, _visit_body(_fields(stored, _VISIT_FIELDS), replayed=True))
             return _refused(
                 409, sub.uuid, "该 UUID 已用于另一条走访记录,内容不同。", reason="conflict"
@@ -341,9 +347,9 @@ class _Batch:
             owner, stored_hash = (
                 (stored.canvasser_id, stored.content_hash)
                 if stored is not None
-                else (self.user.id, twin[0].content_hash)
+                else (self.user_id, twin[0].content_hash)
             )
-            if owner != self.user.id or stored_hash != checked.content_hash:
+            if owner != self.user_id or stored_hash != checked.content_hash:
                 return _refused(
                     409, sub.uuid, "该 UUID 已用于另一份问卷,内容不同。", reason="conflict"
                 )
@@ -380,7 +386,7 @@ class _Batch:
             "community_id": household.community_id,
             "household_id": household.household_id,
             "assignment_id": household.id,
-            "canvasser_id": self.user.id,
+            "canvasser_id": self.user_id,
             "instrument_key": sub.instrument_key,
             "instrument_version": sub.instrument_version,
             "answers": sub.answers,
@@ -402,20 +408,24 @@ class _Batch:
 
     # --- writing ---------------------------------------------------------------------
 
-    def _insert(self, model, rows: list[dict], *, ids: bool = True) -> None:
-        """One multi-row INSERT; with ``ids``, each row dict gets its new ``id``."""
+    def _insert(self, model, rows: list[dict], *, key: tuple[str, ...] = ()) -> None:
+        """One multi-row INSERT; with a ``key``, each row dict gets its new ``id`` (rows
+        equal in their key columns are equal in all that matters, so either id fits)."""
         if not rows:
             return
-        result = self.session.connection().execute(_insert_statement(model.__table__, ids), rows)
-        if ids:
-            for row, (new_id,) in zip(rows, result, strict=True):
-                row["id"] = new_id
+        result = self.session.connection().execute(_insert_statement(model.__table__, key), rows)
+        if key:
+            ids: dict[tuple, list[int]] = {}
+            for new_id, *values in result:
+                ids.setdefault(tuple(values), []).append(new_id)
+            for row in rows:
+                row["id"] = ids[tuple(row[name] for name in key)].pop()
 
     def write(self) -> None:
         visits = [row for _, row in self.new_visits.values()]
         responses = [row for _, row in self.new_responses.values()]
-        self._insert(Visit, visits)
-        self._insert(Response, responses)
+        self._insert(Visit, visits, key=("uuid",))
+        self._insert(Response, responses, key=("uuid",))
         feedback = [
             {
                 "community_id": row["community_id"],
@@ -432,14 +442,14 @@ class _Batch:
             for checked, row in self.new_responses.values()
             for kind, text in checked.feedback
         ]
-        self._insert(FeedbackItem, feedback)
+        self._insert(FeedbackItem, feedback, key=("response_id", "kind", "text"))
         # 问需/问计/问效 answers enter the closed loop at 发现 (found), by this canvasser.
         events = [
             {"item_id": item["id"], "from_status": None, "to_status": FeedbackStatus.FOUND.value,
-             "user_id": self.user.id, "note": None, "at": self.now}
+             "user_id": self.user_id, "note": None, "at": self.now}
             for item in feedback
         ]  # fmt: skip
-        self._insert(FeedbackEvent, events, ids=False)
+        self._insert(FeedbackEvent, events)
         aggregates.add_responses(
             session=self.session,
             items=[
@@ -448,7 +458,7 @@ class _Batch:
             ],
             psu={h.household_id: h.psu for h in self.households.values()},
         )
-        self._insert(AuditLog, self._audit_rows(), ids=False)
+        self._insert(AuditLog, self._audit_rows())
 
     def _audit_rows(self) -> list[dict]:
         rows = []
@@ -462,7 +472,7 @@ class _Batch:
             detail = {"assignment_id": row["assignment_id"], "quality_flags": row["quality_flags"]}
             rows.append(("submit", "response", row["uuid"], detail))
         return [
-            {"at": self.now, "user_id": self.user.id, "action": action, "entity": entity,
+            {"at": self.now, "user_id": self.user_id, "action": action, "entity": entity,
              "entity_id": entity_id, "detail": detail}
             for action, entity, entity_id, detail in rows
         ]  # fmt: skip
