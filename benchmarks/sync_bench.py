@@ -21,8 +21,9 @@ What it does, all under a temporary directory removed at the end (even on error)
 1. Creates a fresh SQLite database (Alembic migrations, then bulk inserts): one wave
    open on the standard household questionnaire, ``--canvassers`` canvasser accounts,
    each with their own community and enough assigned households for the whole run.
-2. Starts gunicorn on 127.0.0.1 with a free port (``--workers``, default 2 × cores + 1,
-   sync workers) and the project's ``wsgi:app``. All traffic goes to 127.0.0.1.
+2. Starts gunicorn on 127.0.0.1 with a free port (``--workers``, default one sync worker
+   per core, which measured best) and the project's ``wsgi:app``. All traffic goes to
+   127.0.0.1.
 3. Signs in one client per connection (session cookie, then the CSRF token of the
    page's ``<meta name="csrf-token">``, sent as ``X-CSRFToken``).
 4. Single submissions: ``--clients`` threads post ``--requests`` completed interviews
@@ -467,7 +468,10 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-clients", default="1,2", help="tablets syncing at once, one run each"
     )
     parser.add_argument("--canvassers", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2 * cores + 1)
+    # One sync worker per core measured best on the 2-core machine: 2 × cores + 1 and
+    # gthread workers only add processes and threads that take turns on SQLite's one
+    # write lock and on the same cores (benchmarks/README.md).
+    parser.add_argument("--workers", type=int, default=cores)
     parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     args = parser.parse_args(argv)

@@ -8,10 +8,12 @@ returns 409; neither ever adds a row. See docs/offline.md.
 How a batch (the outbox; a single submission is a batch of one) is stored:
 
 1. Outside any transaction: parse every item and check every response's answers against
-   its questionnaire, computing its indicators, profile and feedback (pure Python) —
+   its questionnaire, computing its indicators, profile and feedback in one pass of the
+   skip logic (``instruments.code_response``; pure Python) —
    except replays of a stored response, which are answered from the stored row.
 2. In one transaction: lock the households' assignment rows in id order (PostgreSQL
-   ``FOR UPDATE``; SQLite takes its database-wide write lock with ``BEGIN IMMEDIATE``),
+   ``FOR UPDATE``; SQLite takes its database-wide write lock with ``BEGIN IMMEDIATE``,
+   after waiting its turn on a file lock — see ``_writers_queue``),
    read what is stored for them and for the batch's UUIDs, decide every item in memory —
    household by household, visits before responses — and write the accepted rows with one
    multi-row INSERT per table and one upsert of the indicator totals.
