@@ -31,10 +31,22 @@ def pytest_collection_modifyitems(items):
 class LiveServer:
     def __init__(self, app):
         self.app = app
+        self.api_down = False
+        app.before_request(self._gate)
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def _gate(self):
+        """While ``api_down``, API writes fail as if the network were gone. Chromium's
+        offline emulation does not cover every request of a page controlled by a service
+        worker (a reload's first moments), so tests of offline work set both."""
+        from flask import request
+
+        if self.api_down and request.path.startswith("/api/") and request.method == "POST":
+            return {"error": "network down (test)", "status": 503}, 503
+        return None
 
     def session(self) -> Session:
         return Session(self.app.extensions["engine"], expire_on_commit=False)

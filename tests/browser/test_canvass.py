@@ -145,6 +145,7 @@ def test_canvasser_offline_day(page, context, live_server):
 
     # Offline: a second interview goes to the outbox; a third stays a draft.
     context.set_offline(True)
+    live_server.api_down = True
     page.wait_for_selector("#net.off")
     open_household(codes[2])
     page.click("button[data-start]")
@@ -181,6 +182,7 @@ def test_canvasser_offline_day(page, context, live_server):
     assert db_counts(live_server)[0] == responses0 + 1
 
     # Back online: the outbox empties by itself; the server holds exactly two responses.
+    live_server.api_down = False
     context.set_offline(False)
     wait_outbox(page, 0, 0)
     page.wait_for_selector("#net.on")
