@@ -27,7 +27,7 @@ run: install
 ## production-style server (gunicorn)
 serve: install
 	$(FLASK) db-upgrade
-	$(BIN)/gunicorn -w 2 -b $(HOST):$(PORT) wsgi:app
+	$(BIN)/gunicorn -w $$(nproc) -b $(HOST):$(PORT) wsgi:app
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
