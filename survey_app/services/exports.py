@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 import instruments
 
-from ..models import Building, Community, Household, Response, ReviewState, Street, Wave
+from ..models import Wave
 from . import ServiceError
-from .weighting import Estimates
+from .weighting import Estimates, interviews_query
 
 XLSX_MAX_ROWS = 1_048_575
 RESULT_COLUMNS = (
@@ -171,27 +171,10 @@ def raw_header(instrument) -> list[str]:
 def raw_rows(*, session: Session, wave: Wave, instrument) -> Iterator[list]:
     """The header, then one row per completed interview (see the module docstring)."""
     yield raw_header(instrument)
-    stmt = (
-        select(
-            Response.answers,
-            Response.age_group,
-            Response.sex,
-            Response.residence_years,
-            Street.code,
-            Community.code,
-            Building.code,
-        )
-        .join(Community, Response.community_id == Community.id)
-        .join(Street, Community.street_id == Street.id)
-        .join(Household, Response.household_id == Household.id, isouter=True)
-        .join(Building, Household.building_id == Building.id, isouter=True)
-        .where(Response.wave_id == wave.id, Response.review_state != ReviewState.REJECTED)
-        .order_by(Response.id)
-        .execution_options(yield_per=2000)
-    )
+    stmt = interviews_query(wave).execution_options(yield_per=2000)
     items = [i for i in instrument.items if i.type != instruments.ItemType.NOTE]
     keys = [i.key for i in instrument.indicators]
-    for n, (answers, age, sex, years, street, community, building) in enumerate(
+    for n, (answers, age, sex, years, community, street, _, building) in enumerate(
         session.exec(stmt), start=1
     ):
         answers = answers or {}

@@ -156,10 +156,11 @@ def margins_table(*, session: Session) -> pd.DataFrame:
 # --- respondent data ------------------------------------------------------------------
 
 
-def respondent_frame(*, session: Session, wave: Wave, instrument) -> pd.DataFrame:
-    """One row per completed interview of ``wave`` (rejected ones left out): community,
-    street, building (codes), the profile and every indicator coded 0/1/NaN."""
-    rows = session.exec(
+def interviews_query(wave: Wave):
+    """The completed interviews of ``wave`` (rejected ones left out), in order, as
+    (answers, age_group, sex, residence_years, community code, street code, building id,
+    building code): what the workspace and the raw export read."""
+    return (
         select(
             Response.answers,
             Response.age_group,
@@ -176,7 +177,13 @@ def respondent_frame(*, session: Session, wave: Wave, instrument) -> pd.DataFram
         .join(Building, Household.building_id == Building.id, isouter=True)
         .where(Response.wave_id == wave.id, Response.review_state != ReviewState.REJECTED)
         .order_by(Response.id)
-    ).all()
+    )
+
+
+def respondent_frame(*, session: Session, wave: Wave, instrument) -> pd.DataFrame:
+    """One row per completed interview of ``wave`` (rejected ones left out): community,
+    street, building (codes), the profile and every indicator coded 0/1/NaN."""
+    rows = session.exec(interviews_query(wave)).all()
     keys = [i.key for i in instrument.indicators]
     records = []
     for answers, age, sex, years, community, street, building_id, building in rows:
