@@ -58,8 +58,8 @@ def measure(level: int) -> list[tuple[str, int, int]]:
 
     from survey_app import create_app, migrate
     from survey_app.config import Settings
+    from survey_app.demo import seed
     from survey_app.instrument_registry import get_instrument
-    from survey_app.services import seed
 
     with tempfile.TemporaryDirectory(prefix="page-weight-") as tmp:
         url = f"sqlite:///{tmp}/bench.db"

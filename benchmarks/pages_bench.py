@@ -138,7 +138,7 @@ def _geography(con, n_comm: int) -> dict:
 def _templates(instrument, rng) -> list[tuple[str, dict, dict]]:
     """Answer sets (JSON, indicator values, profile) at PROFILES levels of rates."""
     import instruments
-    from survey_app.services.simulate import Rates, simulated_answers
+    from survey_app.demo.simulate import Rates, simulated_answers
 
     out = []
     for p in range(PROFILES):
@@ -217,7 +217,7 @@ def _totals(con, wave, building, tmpl, values, keys, comm_street, shape):
 
 
 def _feedback(con, wave, comm, response_ids, nrng):
-    from survey_app.services.simulate import ADVICE, NEEDS
+    from survey_app.demo.simulate import ADVICE, NEEDS
 
     pick = np.flatnonzero(nrng.random(len(response_ids)) < 0.04)
     texts = NEEDS + ADVICE
@@ -235,7 +235,7 @@ def time_pages(path: Path, repeat: int) -> list[tuple[str, float, float]]:
     from survey_app import create_app
     from survey_app.config import Settings
     from survey_app.models import Community, User
-    from survey_app.services import users
+    from survey_app.setup import users
 
     settings = Settings(
         database_url=f"sqlite:///{path}",

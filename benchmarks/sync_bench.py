@@ -85,7 +85,7 @@ def seed(path: Path, canvassers: int, per_canvasser: int) -> dict:
 
     import instruments
     from survey_app import migrate
-    from survey_app.services.instruments import ensure_published
+    from survey_app.setup.questionnaires import ensure_published
 
     url = f"sqlite:///{path}"
     migrate.upgrade(url)
@@ -177,7 +177,7 @@ class Payloads:
 
     def __init__(self, seed_value: int = 20261124):
         import instruments
-        from survey_app.services.simulate import Rates, new_uuid, simulated_answers
+        from survey_app.demo.simulate import Rates, new_uuid, simulated_answers
 
         self._answers, self._uuid = simulated_answers, new_uuid
         self.rng = random.Random(seed_value)

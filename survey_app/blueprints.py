@@ -1,10 +1,26 @@
-"""One blueprint per user job."""
+"""The blueprints of every job, registered on the app (the composition root)."""
 
 from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import admin, analysis, api, auth, canvass, main, results
+    from . import home
+    from .auth import views as auth_views
+    from .canvass import api as canvass_api
+    from .canvass import views as canvass_views
+    from .feedback import views as feedback_views
+    from .results import views as results_views
+    from .results import workspace
+    from .setup import views as setup_views
 
-    for module in (main, auth, canvass, results, analysis, admin, api):
+    for module in (
+        home,
+        auth_views,
+        canvass_views,
+        results_views,
+        feedback_views,
+        workspace,
+        setup_views,
+        canvass_api,
+    ):
         app.register_blueprint(module.bp)

@@ -1,4 +1,8 @@
-"""Error pages in the UI's language, JSON errors for JSON clients, never a stack trace."""
+"""Error pages in the UI's language, JSON errors for JSON clients, never a stack trace.
+
+``ServiceError`` (and ``NotFound``, ``Forbidden``) is what a service raises to refuse a
+request with a message meant for the user; views turn it into a 4xx page or JSON.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,26 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+class ServiceError(Exception):
+    """A request the service refuses, with a message meant for the user."""
+
+    status = 400
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Forbidden(ServiceError):
+    status = 403
 
 
 def wants_json() -> bool:

@@ -52,7 +52,7 @@ def make_fieldwork(session: Session, app, *, max_attempts: int = 3):
     community's households in an open wave on the household form."""
     with app.app_context():
         from survey_app.instrument_registry import get_instrument
-        from survey_app.services.instruments import ensure_published
+        from survey_app.setup.questionnaires import ensure_published
 
         instrument = get_instrument("household")
         ensure_published(session=session, instrument=instrument)

@@ -7,7 +7,7 @@ import itertools
 from sqlmodel import Session
 
 from survey_app.models import Building, Community, District, Household, Street
-from survey_app.services import users
+from survey_app.setup import users
 
 _seq = itertools.count(1)
 PASSWORD = "secret-pass-1"

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
+from survey_app.demo.simulate import Rates, new_uuid, simulated_answers, store_response
 from survey_app.models import (
     Assignment,
     Building,
@@ -20,7 +21,6 @@ from survey_app.models import (
     Wave,
     WaveStatus,
 )
-from survey_app.services.simulate import Rates, new_uuid, simulated_answers, store_response
 
 _seq = itertools.count(1)
 

@@ -82,8 +82,8 @@ def test_secretary_cannot_read_another_community(client, session):
 
 
 def test_scope_filter_in_services(session):
+    from survey_app.fieldwork import progress as fieldwork
     from survey_app.models import Wave
-    from survey_app.services import fieldwork
 
     own, other = make_geo(session)
     wave = Wave(name="w", instrument_key="household", instrument_version="1")

@@ -12,8 +12,8 @@ import pytest
 from sqlmodel import select
 
 from analysis import cli
+from survey_app.demo.simulate import Rates
 from survey_app.models import AuditLog, FeedbackEvent, FeedbackItem, Role
-from survey_app.services.simulate import Rates
 
 from .factories import login, make_user
 from .results_data import build_city
@@ -146,8 +146,8 @@ def test_verdicts_in_plain_words(client, session, instrument):
     ],
 )
 def test_undetermined_wording(app, reason, needed, words):
-    from survey_app.services.indicators import IndicatorInfo
-    from survey_app.services.results import Rate
+    from survey_app.results.indicators import IndicatorInfo
+    from survey_app.results.pages import Rate
 
     info = IndicatorInfo("satisfaction", "满意率", "Satisfaction", "headline")
     rate = Rate(

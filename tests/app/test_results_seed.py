@@ -8,6 +8,7 @@ from datetime import date
 from sqlmodel import func, select
 
 import instruments
+from survey_app.demo import seed
 from survey_app.models import (
     FeedbackEvent,
     FeedbackItem,
@@ -16,7 +17,6 @@ from survey_app.models import (
     Response,
     Wave,
 )
-from survey_app.services import seed
 
 
 def test_demo_waves_are_consistent_and_seeded_once(app, session):

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from survey_app.canvass import sync
 from survey_app.models import Response, Visit
-from survey_app.services import sync
 
 from .canvass_factories import (
     assignments_of,

@@ -60,8 +60,8 @@ class LiveServer:
 @pytest.fixture(scope="module")
 def live_server(databases, tmp_path_factory):
     """A running server with the demo city seeded (accounts: see services/seed.py)."""
+    from survey_app.demo import seed
     from survey_app.instrument_registry import get_instrument
-    from survey_app.services import seed
 
     url, drop = databases.new()
     settings = Settings(

@@ -1,0 +1,663 @@
+"""Storing what tablets send — visits and responses — exactly once.
+
+Every visit and every interview gets a UUID on the device when it starts; the UUID is the
+idempotency key. Sending the same submission again (a retry after a lost reply, the whole
+outbox replayed) returns 200 and what was stored; different content under a stored UUID
+returns 409; neither ever adds a row. See docs/offline.md.
+
+How a batch (the outbox; a single submission is a batch of one) is stored:
+
+1. Outside any transaction: parse every item and check every response's answers against
+   its questionnaire, computing its indicators, profile and feedback in one pass of the
+   skip logic (``instruments.code_response``; pure Python) —
+   except replays of a stored response, which are answered from the stored row.
+2. In one transaction: lock the households' assignment rows in id order (PostgreSQL
+   ``FOR UPDATE``; SQLite takes its database-wide write lock with ``BEGIN IMMEDIATE``,
+   after waiting its turn on a file lock — see ``_writers_queue``),
+   read what is stored for them and for the batch's UUIDs, decide every item in memory —
+   household by household, visits before responses — and write the accepted rows with one
+   multi-row INSERT per table and one upsert of the indicator totals.
+3. The unique constraints on ``visit.uuid`` and ``response.uuid`` are the last line of
+   defence: if a concurrent request stored one of the UUIDs first, the INSERT fails with
+   IntegrityError, the transaction is rolled back and step 2 runs again, so that item
+   too now answers replay (200) or conflict (409).
+
+Functions return :class:`Result`\\s (an HTTP status and a JSON body) rather than raising,
+so the batch endpoint reports every item on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from types import SimpleNamespace
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: SQLite's busy handler alone
+    fcntl = None
+
+from sqlalchemy import bindparam, insert, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+import instruments
+
+from .. import aggregates, instrument_registry
+from ..models import (
+    Assignment,
+    AuditLog,
+    Building,
+    Community,
+    FeedbackEvent,
+    FeedbackItem,
+    FeedbackStatus,
+    Household,
+    Response,
+    ReviewState,
+    User,
+    Visit,
+    VisitOutcome,
+    Wave,
+    WaveStatus,
+)
+from ..models._types import utcnow
+from .payloads import (
+    Invalid,
+    ResponseSubmission,
+    VisitSubmission,
+    iso,
+    parse_response,
+    parse_visit,
+    same_visit,
+    utc,
+)
+
+BATCH_MAX = 500
+RETRIES = 3
+# Quality flags. An interview faster than this per answered question was very likely not
+# read out to a resident (reading a short question and its options aloud takes longer).
+TOO_FAST_SECONDS_PER_ANSWER = 2.0
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Result:
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def _refused(status: int, uuid: str | None, message: str, **extra) -> Result:
+    return Result(status, {"uuid": uuid, "error": message, **extra})
+
+
+def _invalid(err: Invalid, data: Any) -> Result:
+    uuid = data.get("uuid") if isinstance(data, dict) else None
+    return _refused(422, uuid if isinstance(uuid, str) else None, err.message, item=err.field,
+                    errors=err.errors)  # fmt: skip
+
+
+def quality_flags(sub: ResponseSubmission, received_at: datetime) -> list[str]:
+    """Flags for review: ``too_fast`` (under TOO_FAST_SECONDS_PER_ANSWER per answered
+    question), ``clock_skew`` (the device's clock disagrees with ours or with itself)."""
+    flags = []
+    answered = sum(1 for v in sub.answers.values() if v not in (None, "", []))
+    seconds = (sub.submitted_at - sub.started_at).total_seconds()
+    if 0 <= seconds < TOO_FAST_SECONDS_PER_ANSWER * answered:
+        flags.append("too_fast")
+    if seconds < 0 or sub.submitted_at > utc(received_at) + CLOCK_SKEW:
+        flags.append("clock_skew")
+    return flags
+
+
+# --- step 1: outside the transaction -----------------------------------------------------
+
+
+@dataclass
+class _Checked:
+    """A response whose answers were checked (``refusal`` set when they fail)."""
+
+    sub: ResponseSubmission
+    content_hash: str
+    checked: bool = False  # False: skipped as a replay of a stored row
+    refusal: Result | None = None
+    values: dict[str, int | None] = field(default_factory=dict)
+    profile: dict[str, Any] = field(default_factory=dict)
+    feedback: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _check_answers(sub: ResponseSubmission) -> _Checked:
+    checked = _Checked(sub, sub.content_hash, checked=True)
+    instrument = instrument_registry.get_instrument(sub.instrument_key, sub.instrument_version)
+    if instrument is None:
+        checked.refusal = _refused(
+            422,
+            sub.uuid,
+            f"找不到问卷 {sub.instrument_key} 第 {sub.instrument_version} 版。",
+            item="instrument_version",
+        )
+        return checked
+    # One pass of the skip logic checks the answers and codes them (code_response).
+    coded = instruments.code_response(instrument, sub.answers)
+    errors = coded.errors
+    if errors:
+        first = errors[0]
+        checked.refusal = _refused(
+            422,
+            sub.uuid,
+            f"第“{first.item}”题:{first.message}",
+            item=first.item,
+            errors=[
+                {"item": e.item, "code": e.code, "message": e.message, "message_en": e.message_en}
+                for e in errors
+            ],
+        )
+        return checked
+    if instrument.indicators and not any(
+        sub.answers.get(ind.item) not in (None, "", []) for ind in instrument.indicators
+    ):
+        # Screened out or declined before any rated question: a visit, not an interview.
+        checked.refusal = _refused(
+            422,
+            sub.uuid,
+            "问卷没有回答任何指标题(受访者不符合条件或拒访):请记录为走访结果“拒访”或“不符合条件”。",
+            item=instrument.indicators[0].item,
+            reason="not_interviewed",
+        )
+        return checked
+    checked.values = coded.indicators
+    checked.profile = coded.profile
+    checked.feedback = list(coded.feedback)
+    return checked
+
+
+# --- step 2: deciding in one transaction -------------------------------------------------
+
+
+@cache
+def _statements() -> SimpleNamespace:
+    """The batch's reads, built once: building a statement costs more than running it."""
+    ids, uuids = bindparam("ids", expanding=True), bindparam("uuids", expanding=True)
+    households = (
+        select(
+            Assignment.id,
+            Assignment.canvasser_id,
+            Assignment.community_id,
+            Assignment.household_id,
+            Wave.id,
+            Wave.name,
+            Wave.status,
+            Wave.max_attempts,
+            Wave.instrument_key,
+            Wave.instrument_version,
+            Household.building_id,
+            Building.community_id,
+            Community.street_id,
+        )  # fmt: skip
+        .join(Wave, Assignment.wave_id == Wave.id)
+        .join(Household, Assignment.household_id == Household.id)
+        .join(Building, Household.building_id == Building.id)
+        .join(Community, Building.community_id == Community.id)
+        .where(Assignment.id.in_(ids))
+        .order_by(Assignment.id)
+        .with_for_update(of=Assignment)
+    )
+    visits = select(
+        Visit.id, Visit.uuid, Visit.assignment_id, Visit.attempt, Visit.outcome,
+        Visit.visited_at, Visit.latitude, Visit.longitude, Visit.note, Visit.canvasser_id,
+    ).where(or_(Visit.assignment_id.in_(ids), Visit.uuid.in_(uuids)))  # fmt: skip
+    responses = select(
+        Response.id, Response.uuid, Response.assignment_id, Response.received_at,
+        Response.quality_flags, Response.review_state, Response.canvasser_id,
+        Response.content_hash,
+    ).where(Response.uuid.in_(uuids))  # fmt: skip
+    return SimpleNamespace(households=households, visits=visits, responses=responses)
+
+
+@cache
+def _insert_statement(table, key: tuple[str, ...]):
+    """INSERT, returning the new ids with the ``key`` columns that tell the rows apart.
+
+    Not ``sort_by_parameter_order``: without a sentinel column SQLAlchemy then inserts
+    row by row on SQLite; matching the returned rows by their key keeps one multi-row
+    INSERT per table."""
+    statement = insert(table)
+    return statement.returning(table.c.id, *(table.c[name] for name in key)) if key else statement
+
+
+@dataclass
+class _Household:
+    """One assignment during a batch: who has it, its wave, its visits so far."""
+
+    id: int
+    canvasser_id: int | None
+    community_id: int
+    household_id: int
+    wave_id: int
+    wave_name: str
+    wave_status: str
+    max_attempts: int
+    instrument: tuple[str, str]
+    psu: tuple[int, int, int]  # building, community, street: where its indicator sums go
+    attempts: int = 0
+    completed: bool = False
+
+
+Outcome = Result | Callable[[], Result]  # a thunk when the row's id is known only after INSERT
+
+
+class _Batch:
+    """The submissions of one transaction, decided in memory and written in bulk."""
+
+    def __init__(self, session: Session, user: User):
+        self.session = session
+        self.user_id = user.id  # once: ``current_user`` is a proxy, each look-up costs
+        self.now = utcnow()
+        self.households: dict[int, _Household] = {}
+        self.stored_visits: dict[str, Any] = {}
+        self.stored_responses: dict[str, Any] = {}
+        self.new_visits: dict[str, tuple[VisitSubmission | None, dict]] = {}
+        self.new_responses: dict[str, tuple[_Checked, dict]] = {}
+
+    def load(self, assignment_ids: list[int], visit_uuids: list[str], response_uuids: list[str]):
+        """Three reads of plain rows (no ORM objects: this runs under the write lock)."""
+        run = self.session.connection().execute
+        # Locks in id order (PostgreSQL): two batches for overlapping households queue up
+        # instead of deadlocking, and a replay waits for its twin and then sees its row.
+        for row in run(_statements().households, {"ids": assignment_ids}):
+            self.households[row[0]] = _Household(
+                *row[:8], instrument=(row[8], str(row[9])), psu=tuple(row[10:13])
+            )
+        uuids = visit_uuids + response_uuids
+        for visit in run(_statements().visits, {"ids": assignment_ids, "uuids": uuids}):
+            household = self.households.get(visit.assignment_id)
+            if household is not None:
+                household.attempts += 1
+                household.completed |= visit.outcome == VisitOutcome.COMPLETED
+            self.stored_visits[visit.uuid] = visit
+        if response_uuids:
+            rows = run(_statements().responses, {"uuids": response_uuids})
+            self.stored_responses = {r.uuid: r for r in rows}
+
+    def _household(self, assignment_id: int, uuid: str) -> _Household | Result:
+        household = self.households.get(assignment_id)
+        if household is None or household.canvasser_id != self.user_id:
+            return _refused(403, uuid, "该户不在分配给您的任务中。", item="assignment_id")
+        if household.wave_status != WaveStatus.OPEN:
+            return _refused(422, uuid, f"测评轮次“{household.wave_name}”已结束,不再接收数据。")
+        if household.completed:
+            return _refused(
+                422, uuid, "该户本轮已完成访问。", item="assignment_id", reason="completed"
+            )
+        if household.attempts >= household.max_attempts:
+            return _refused(
+                422,
+                uuid,
+                f"该户已走访 {household.attempts} 次,达到本轮上限({household.max_attempts} 次)。",
+                item="assignment_id",
+                reason="max_attempts",
+            )
+        return household
+
+    def _add_visit(self, household: _Household, sub: VisitSubmission | None, **row) -> dict:
+        household.attempts += 1
+        row.update(
+            assignment_id=household.id,
+            attempt=household.attempts,
+            canvasser_id=self.user_id,
+            latitude=row.get("latitude"),
+            longitude=row.get("longitude"),
+            note=row.get("note"),
+        )
+        self.new_visits[row["uuid"]] = (sub, row)
+        return row
+
+    def visit(self, sub: VisitSubmission) -> Outcome:
+        stored = self.stored_visits.get(sub.uuid)
+        if stored is not None:
+            if stored.canvasser_id == self.user_id and same_visit(stored, sub):
+                return Result(200, _visit_body(_fields(stored, _VISIT_FIELDS), replayed=True))
+            return _refused(
+                409, sub.uuid, "该 UUID 已用于另一条走访记录,内容不同。", reason="conflict"
+            )
+        if sub.uuid in self.new_visits:
+            twin, row = self.new_visits[sub.uuid]
+            if twin == sub:
+                return lambda: Result(200, _visit_body(row, replayed=True))
+            return _refused(
+                409, sub.uuid, "该 UUID 已用于另一条走访记录,内容不同。", reason="conflict"
+            )
+        household = self._household(sub.assignment_id, sub.uuid)
+        if isinstance(household, Result):
+            return household
+        row = self._add_visit(
+            household,
+            sub,
+            uuid=sub.uuid,
+            outcome=sub.outcome,
+            visited_at=sub.visited_at,
+            latitude=sub.latitude,
+            longitude=sub.longitude,
+            note=sub.note,
+        )
+        return lambda: Result(201, _visit_body(row, replayed=False))
+
+    def response(self, checked: _Checked) -> Outcome:
+        sub = checked.sub
+        stored = self.stored_responses.get(sub.uuid)
+        twin = self.new_responses.get(sub.uuid)
+        if stored is not None or twin is not None:
+            owner, stored_hash = (
+                (stored.canvasser_id, stored.content_hash)
+                if stored is not None
+                else (self.user_id, twin[0].content_hash)
+            )
+            if owner != self.user_id or stored_hash != checked.content_hash:
+                return _refused(
+                    409, sub.uuid, "该 UUID 已用于另一份问卷,内容不同。", reason="conflict"
+                )
+            if stored is not None:
+                return Result(200, _response_body(_fields(stored, _RESPONSE_FIELDS), replayed=True))
+            return lambda: Result(200, _response_body(twin[1], replayed=True))
+        if sub.uuid in self.stored_visits or sub.uuid in self.new_visits:
+            return _refused(409, sub.uuid, "该 UUID 已用于一条走访记录。", reason="conflict")
+        if not checked.checked:  # taken for a replay, yet not stored: check it after all
+            checked = _check_answers(sub)
+        household = self._household(sub.assignment_id, sub.uuid)
+        if isinstance(household, Result):
+            return household
+        if (sub.instrument_key, sub.instrument_version) != household.instrument:
+            key, version = household.instrument
+            return _refused(
+                422,
+                sub.uuid,
+                f"本轮使用问卷 {key} 第 {version} 版,"
+                f"提交的是 {sub.instrument_key} 第 {sub.instrument_version} 版。",
+                item="instrument_version",
+            )
+        if checked.refusal is not None:
+            return checked.refusal
+        # The completed visit shares the interview's UUID: replaying one replays both.
+        self._add_visit(
+            household, None, uuid=sub.uuid, outcome=VisitOutcome.COMPLETED,
+            visited_at=sub.submitted_at, latitude=sub.latitude, longitude=sub.longitude,
+        )  # fmt: skip
+        household.completed = True
+        row = {
+            "uuid": sub.uuid,
+            "wave_id": household.wave_id,
+            "community_id": household.community_id,
+            "household_id": household.household_id,
+            "assignment_id": household.id,
+            "canvasser_id": self.user_id,
+            "instrument_key": sub.instrument_key,
+            "instrument_version": sub.instrument_version,
+            "answers": sub.answers,
+            "content_hash": checked.content_hash,
+            "started_at": sub.started_at,
+            "submitted_at": sub.submitted_at,
+            "received_at": self.now,
+            "timings": sub.timings,
+            "device": sub.device,
+            "quality_flags": quality_flags(sub, self.now),
+            "review_state": ReviewState.PENDING.value,
+            **{
+                key: None if checked.profile.get(key) is None else str(checked.profile[key])
+                for key in ("age_group", "sex", "residence_years")
+            },
+        }
+        self.new_responses[sub.uuid] = (checked, row)
+        return lambda: Result(201, _response_body(row, replayed=False))
+
+    # --- writing ---------------------------------------------------------------------
+
+    def _insert(self, model, rows: list[dict], *, key: tuple[str, ...] = ()) -> None:
+        """One multi-row INSERT; with a ``key``, each row dict gets its new ``id`` (rows
+        equal in their key columns are equal in all that matters, so either id fits)."""
+        if not rows:
+            return
+        result = self.session.connection().execute(_insert_statement(model.__table__, key), rows)
+        if key:
+            ids: dict[tuple, list[int]] = {}
+            for new_id, *values in result:
+                ids.setdefault(tuple(values), []).append(new_id)
+            for row in rows:
+                row["id"] = ids[tuple(row[name] for name in key)].pop()
+
+    def write(self) -> None:
+        visits = [row for _, row in self.new_visits.values()]
+        responses = [row for _, row in self.new_responses.values()]
+        self._insert(Visit, visits, key=("uuid",))
+        self._insert(Response, responses, key=("uuid",))
+        feedback = [
+            {
+                "community_id": row["community_id"],
+                "wave_id": row["wave_id"],
+                "response_id": row["id"],
+                "kind": kind,
+                "category": None,
+                "text": text[:2000],
+                "status": FeedbackStatus.FOUND.value,
+                "assignee": None,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+            for checked, row in self.new_responses.values()
+            for kind, text in checked.feedback
+        ]
+        self._insert(FeedbackItem, feedback, key=("response_id", "kind", "text"))
+        # 问需/问计/问效 answers enter the closed loop at 发现 (found), by this canvasser.
+        events = [
+            {"item_id": item["id"], "from_status": None, "to_status": FeedbackStatus.FOUND.value,
+             "user_id": self.user_id, "note": None, "at": self.now}
+            for item in feedback
+        ]  # fmt: skip
+        self._insert(FeedbackEvent, events)
+        aggregates.add_responses(
+            session=self.session,
+            items=[
+                (row["wave_id"], row["household_id"], checked.values)
+                for checked, row in self.new_responses.values()
+            ],
+            psu={h.household_id: h.psu for h in self.households.values()},
+        )
+        self._insert(AuditLog, self._audit_rows())
+
+    def _audit_rows(self) -> list[dict]:
+        rows = []
+        for sub, row in self.new_visits.values():
+            if sub is None:  # the completed visit of a response: audited with it
+                continue
+            detail = {"assignment_id": row["assignment_id"], "attempt": row["attempt"],
+                      "outcome": row["outcome"]}  # fmt: skip
+            rows.append(("record", "visit", row["uuid"], detail))
+        for _, row in self.new_responses.values():
+            detail = {"assignment_id": row["assignment_id"], "quality_flags": row["quality_flags"]}
+            rows.append(("submit", "response", row["uuid"], detail))
+        return [
+            {"at": self.now, "user_id": self.user_id, "action": action, "entity": entity,
+             "entity_id": entity_id, "detail": detail}
+            for action, entity, entity_id, detail in rows
+        ]  # fmt: skip
+
+
+_VISIT_FIELDS = ("uuid", "id", "assignment_id", "attempt", "outcome")
+_RESPONSE_FIELDS = ("uuid", "id", "assignment_id", "received_at", "quality_flags", "review_state")
+
+
+def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in names}
+
+
+def _visit_body(row: dict, replayed: bool) -> dict[str, Any]:
+    return {
+        "uuid": row["uuid"],
+        "id": row["id"],
+        "assignment_id": row["assignment_id"],
+        "attempt": row["attempt"],
+        "outcome": row["outcome"],
+        "replayed": replayed,
+    }
+
+
+def _response_body(row: dict, replayed: bool) -> dict[str, Any]:
+    return {
+        "uuid": row["uuid"],
+        "id": row["id"],
+        "assignment_id": row["assignment_id"],
+        "received_at": iso(row["received_at"]),
+        "quality_flags": row["quality_flags"] or [],
+        "review_state": row["review_state"],
+        "replayed": replayed,
+    }
+
+
+def _begin_write(session: Session) -> None:
+    """On SQLite, take the write lock first: a transaction that read before writing
+    cannot upgrade once another writer committed (SQLITE_BUSY_SNAPSHOT)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    connection = session.connection()
+    if connection.connection.dbapi_connection.in_transaction:
+        session.commit()  # only reads so far (e.g. loading the signed-in user): end them
+        connection = session.connection()
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def _writers_queue(session: Session) -> Iterator[None]:
+    """On SQLite, writers take turns on an OS file lock (``<database>-writers``) before
+    ``BEGIN IMMEDIATE``. SQLite's own busy handler polls: a writer that finds the database
+    locked sleeps 1, 2, 5 … up to 100 ms before it looks again, so with a few gunicorn
+    workers a submission could wait 100 ms behind a 2 ms one. ``flock`` wakes the next
+    writer as soon as the lock is free. (A worker that dies releases it with its files.)"""
+    path = _queue_path(session.get_bind().url)
+    if path is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@cache
+def _queue_path(url) -> str | None:
+    if fcntl is None or url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return f"{database}-writers"
+
+
+def _stored_response_uuids(session: Session, uuids: list[str]) -> set[str]:
+    if not uuids:
+        return set()
+    found = set(session.exec(select(Response.uuid).where(Response.uuid.in_(uuids))).all())
+    session.commit()  # end the read: on SQLite the write transaction must start afresh
+    return found
+
+
+def _store(
+    session: Session, user: User, visits: list[Any], responses: list[Any]
+) -> dict[str, list[Result]]:
+    """Steps 1–3 of the module docstring for raw visit and response payloads."""
+    out: dict[str, list[Result | None]] = {
+        "visits": [None] * len(visits),
+        "responses": [None] * len(responses),
+    }
+    tasks: list[tuple[int, int, int, Any]] = []  # (assignment, 0 visit / 1 response, index, item)
+    for index, data in enumerate(visits):
+        try:
+            sub = parse_visit(data)
+        except Invalid as err:
+            out["visits"][index] = _invalid(err, data)
+            continue
+        tasks.append((sub.assignment_id, 0, index, sub))
+    parsed = []
+    for index, data in enumerate(responses):
+        try:
+            parsed.append((index, parse_response(data)))
+        except Invalid as err:
+            out["responses"][index] = _invalid(err, data)
+    # A replay is answered from its stored row: its answers need no second check. (Rows
+    # are never deleted, so "stored" cannot turn false before the transaction below.)
+    # (One response alone: checking it costs less than the extra query.)
+    stored = (
+        _stored_response_uuids(session, [sub.uuid for _, sub in parsed])
+        if len(parsed) > 1
+        else set()
+    )
+    for index, sub in parsed:
+        checked = _Checked(sub, sub.content_hash) if sub.uuid in stored else _check_answers(sub)
+        tasks.append((sub.assignment_id, 1, index, checked))
+    tasks.sort(key=lambda t: t[:3])
+    if not tasks:
+        return out
+    for _ in range(RETRIES):
+        batch, decided = _Batch(session, user), []
+        with _writers_queue(session):
+            try:
+                _store_once(session, batch, tasks, decided)
+            except IntegrityError:
+                session.rollback()  # a concurrent request stored one of these UUIDs: look again
+                continue
+            except BaseException:
+                session.rollback()
+                raise
+        for kind, index, outcome in decided:
+            out["visits" if kind == 0 else "responses"][index] = (
+                outcome() if callable(outcome) else outcome
+            )
+        return out
+    for _, kind, index, item in tasks:
+        uuid = item.uuid if kind == 0 else item.sub.uuid
+        out["visits" if kind == 0 else "responses"][index] = _refused(
+            503, uuid, "服务器繁忙,请稍后重试。"
+        )
+    return out
+
+
+def _store_once(session: Session, batch: _Batch, tasks: list, decided: list) -> None:
+    """Step 2: one transaction that decides every task (appended to ``decided``) and
+    writes; the caller rolls back on any error."""
+    _begin_write(session)
+    batch.load(
+        sorted({t[0] for t in tasks}),
+        [t[3].uuid for t in tasks if t[1] == 0],
+        [t[3].sub.uuid for t in tasks if t[1] == 1],
+    )
+    decided.extend(
+        (kind, index, batch.visit(item) if kind == 0 else batch.response(item))
+        for _, kind, index, item in tasks
+    )
+    batch.write()
+    session.commit()
+
+
+def submit_visit(*, session: Session, user: User, data: Any) -> Result:
+    """Store one visit outcome (不在家/拒访/空置/不符合条件), idempotent by its UUID."""
+    return _store(session, user, [data], [])["visits"][0]
+
+
+def submit_response(*, session: Session, user: User, data: Any) -> Result:
+    """Store one completed interview, idempotent by its UUID (201, 200 replay, 409, 4xx)."""
+    return _store(session, user, [], [data])["responses"][0]
+
+
+def sync_batch(*, session: Session, user: User, visits: list, responses: list) -> dict:
+    """Store a whole outbox in one transaction. Returns per-item results in the order
+    sent, ``{"visits": [...], "responses": [...]}``, each body with its ``status``; one
+    item's refusal never holds back the others."""
+    if len(visits) + len(responses) > BATCH_MAX:
+        raise Invalid("body", f"一次最多同步 {BATCH_MAX} 条,请分批上传。")
+    results = _store(session, user, visits, responses)
+    return {key: [{"status": r.status, **r.body} for r in items] for key, items in results.items()}

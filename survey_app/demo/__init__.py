@@ -1,0 +1,1 @@
+"""The simulated demo city: geography, households, accounts and simulated waves."""

@@ -1,0 +1,253 @@
+"""Exports: estimates (CSV, XLSX with a sheet stating method, settings and date) and the
+raw responses of a wave without any personal identifier (CSV, XLSX).
+
+The raw export has one row per completed interview: wave, street, community, building
+(qualified by its community so it names a PSU), the respondent profile, weight 1, each
+indicator coded 0/1 (blank: not applicable) and each questionnaire item as ``q_<item>``
+(multiple choices joined by ";"). It never contains usernames, user ids, devices,
+household codes, UUIDs or times: nothing that points to a person or a door. The residents'
+free-text requests are included — they carry no identifiers by design. The file feeds
+``survey-estimate`` directly::
+
+    survey-estimate responses.csv --weight weight --strata street --cluster building \\
+        --by community --indicator satisfaction
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlmodel import Session
+
+import instruments
+
+from ..errors import ServiceError
+from ..models import Wave
+from .weighting import Estimates, interviews_query
+
+XLSX_MAX_ROWS = 1_048_575
+RESULT_COLUMNS = (
+    "indicator",
+    "indicator_label",
+    "domain",
+    "community_name",
+    "n",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "deff",
+    "n_eff",
+    "verdict",
+    "needed_n",
+)
+PROFILE = ("age_group", "sex", "residence_years")
+
+
+# --- estimates ------------------------------------------------------------------------
+
+
+def result_rows(estimates: Estimates, labels: dict[str, str]) -> list[list]:
+    """The estimates as rows of :data:`RESULT_COLUMNS` (whole sample: domain "全部")."""
+    out = []
+    for r in estimates.result.rows:
+        out.append(
+            [
+                r.indicator,
+                labels.get(r.indicator, r.indicator),
+                "全部" if r.domain is None else r.domain,
+                "" if r.domain is None else estimates.communities.get(r.domain, ""),
+                r.n,
+                _num(r.estimate),
+                _num(r.se),
+                _num(r.ci_low),
+                _num(r.ci_high),
+                r.df,
+                _num(r.deff),
+                _num(r.n_eff),
+                r.verdict,
+                "" if r.needed_n is None else r.needed_n,
+            ]
+        )
+    return out
+
+
+def _num(x):
+    return "" if x is None or x != x else float(x)
+
+
+def estimates_csv(estimates: Estimates, labels: dict[str, str]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(RESULT_COLUMNS)
+    writer.writerows(result_rows(estimates, labels))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def method_lines(estimates: Estimates, labels: dict[str, str]) -> list[tuple[str, str]]:
+    """What the '方法说明' sheet says: method, settings, weights, date."""
+    s, p, d = estimates.settings, estimates.preview, estimates.result.design
+    weighting = {
+        "none": "不加权(每份权数 1)",
+        "poststratify": "事后分层",
+        "rake": "迭代比例加权(raking)",
+    }
+    return [
+        ("导出日期", estimates.computed_at.strftime("%Y-%m-%d %H:%M UTC")),
+        ("测评轮次", s.wave.name),
+        ("指标", "、".join(f"{labels.get(i, i)}({i})" for i in s.indicators)),
+        (
+            "抽样设计",
+            "分层整群:按街道分层(street),楼栋为初级抽样单位(building),社区为估计域(community)",
+        ),
+        (
+            "方差估计",
+            "泰勒线性化(与 R survey 包 svydesign(ids=~building, strata=~street, nest=TRUE) 一致)",
+        ),
+        ("加权", weighting.get(s.weighting, s.weighting)),
+        ("加权变量", "、".join(p.variables) or "—"),
+        ("权数离散程度", f"Kish deff_w = {p.deff_w:.3f},最小 {p.min:.3f},最大 {p.max:.3f}"),
+        ("置信区间方法", s.method),
+        ("置信水平", f"{s.level:g}"),
+        ("目标", f"{s.target:g}"),
+        (
+            "判断规则",
+            "区间下限 ≥ 目标:met(已达到);区间上限 < 目标:not_met(未达到);否则 undetermined(待定),needed_n 为约还需的完成问卷数",
+        ),
+        ("完成问卷数", str(d.n_rows or 0)),
+        ("计算程序", "analysis.estimate(与命令行 survey-estimate 相同)"),
+    ]
+
+
+def estimates_xlsx(estimates: Estimates, labels: dict[str, str]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "结果"
+    ws.append(list(RESULT_COLUMNS))
+    for row in result_rows(estimates, labels):
+        ws.append(row)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    info = wb.create_sheet("方法说明")
+    info.append(["项目", "内容"])
+    for key, value in method_lines(estimates, labels):
+        info.append([key, value])
+    info.column_dimensions["A"].width = 16
+    info.column_dimensions["B"].width = 100
+    return _save(wb)
+
+
+def _save(wb: Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# --- raw responses --------------------------------------------------------------------
+
+
+def raw_header(instrument) -> list[str]:
+    items = [f"q_{i.name}" for i in instrument.items if i.type != instruments.ItemType.NOTE]
+    indicators = [i.key for i in instrument.indicators]
+    return [
+        "row",
+        "wave",
+        "street",
+        "community",
+        "building",
+        *PROFILE,
+        "weight",
+        *indicators,
+        *items,
+    ]
+
+
+def raw_rows(*, session: Session, wave: Wave, instrument) -> Iterator[list]:
+    """The header, then one row per completed interview (see the module docstring)."""
+    yield raw_header(instrument)
+    stmt = interviews_query(wave).execution_options(yield_per=2000)
+    items = [i for i in instrument.items if i.type != instruments.ItemType.NOTE]
+    keys = [i.key for i in instrument.indicators]
+    for n, (answers, age, sex, years, community, street, _, building) in enumerate(
+        session.exec(stmt), start=1
+    ):
+        answers = answers or {}
+        values = instruments.indicator_values(instrument, answers)
+        yield [
+            n,
+            wave.name,
+            street,
+            community,
+            f"{community}/{building or '?'}",
+            age or "",
+            sex or "",
+            years or "",
+            1,
+            *("" if values.get(k) is None else values[k] for k in keys),
+            *(_flat(answers.get(i.name)) for i in items),
+        ]
+
+
+def _flat(value) -> str | int | float:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return value
+
+
+def raw_csv(*, session: Session, wave: Wave, instrument) -> Iterator[str]:
+    """The raw export as CSV text chunks (UTF-8 with BOM for Excel), streamed."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    buf.write("\ufeff")
+    for i, row in enumerate(raw_rows(session=session, wave=wave, instrument=instrument)):
+        writer.writerow(row)
+        if i % 1000 == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def raw_xlsx(*, session: Session, wave: Wave, instrument) -> bytes:
+    """The raw export as an XLSX workbook (a sheet of responses and one describing them)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("responses")
+    count = 0
+    for row in raw_rows(session=session, wave=wave, instrument=instrument):
+        count += 1
+        if count > XLSX_MAX_ROWS:
+            raise ServiceError("问卷数超过 Excel 的行数上限,请导出 CSV。", status=413)
+        ws.append(row)
+    about = wb.create_sheet("说明")
+    about.append(["列", "含义"])
+    for name, meaning in _column_notes(instrument):
+        about.append([name, meaning])
+    about.append(["导出日期", datetime.now(UTC).strftime("%Y-%m-%d")])
+    return _save(wb)
+
+
+def _column_notes(instrument) -> list[tuple[str, str]]:
+    notes = [
+        ("row", "序号(不对应任何人或住户)"),
+        ("wave", "测评轮次"),
+        ("street", "街道编码(分层)"),
+        ("community", "社区编码(估计域)"),
+        ("building", "社区编码/楼栋(初级抽样单位)"),
+        ("age_group", "年龄组"),
+        ("sex", "性别"),
+        ("residence_years", "居住年限"),
+        ("weight", "权数(每份完成问卷为 1)"),
+    ]
+    notes += [(i.key, f"{i.label.zh}:1 肯定,0 否,空白 不适用") for i in instrument.indicators]
+    notes += [
+        (f"q_{i.name}", i.label.zh) for i in instrument.items if i.type != instruments.ItemType.NOTE
+    ]
+    return notes

@@ -1,0 +1,147 @@
+"""Results: the community secretary's page (社区书记) and the city overview (创文办).
+
+Figures come from ``services.results`` (running sums through ``analysis``); the views
+parse the query string, call one service and render.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth import roles_required
+from ..db import get_session
+from ..errors import ServiceError, abort_with
+from ..feedback.views import AdvanceFeedbackForm, step_labels
+from ..fieldwork import waves as fieldwork
+from ..instrument_registry import get_instrument
+from ..models import Role, Wave
+from . import pages as results_service
+from .indicators import indicator_catalog
+
+bp = Blueprint("results", __name__, url_prefix="/results", template_folder="templates")
+
+
+@bp.app_template_filter("pct")
+def pct_filter(value: float | None) -> str:
+    """A rate as a percentage with one decimal (0.974 -> "97.4%"), "—" when missing."""
+    if value is None or value != value:
+        return "—"
+    return f"{value * 100:.1f}%"
+
+
+def instrument_for(wave: Wave | None):
+    """The wave's questionnaire (its labels and indicator kinds), or the newest version."""
+    if wave is None:
+        return get_instrument("household")
+    return get_instrument(wave.instrument_key, wave.instrument_version) or get_instrument(
+        wave.instrument_key
+    )
+
+
+def wave_from_args(session) -> Wave | None:
+    """``?wave=<id>`` (404 if unknown, 400 if not a number), else the current wave."""
+    raw = request.args.get("wave", "").strip()
+    if not raw:
+        return fieldwork.current_wave(session=session) or _newest_wave(session)
+    if not raw.isdigit():
+        abort_with(400, _("轮次编号应为数字。"))
+    wave = session.get(Wave, int(raw))
+    if wave is None:
+        abort_with(404, _("找不到该测评轮次。"))
+    return wave
+
+
+def _newest_wave(session) -> Wave | None:
+    waves = fieldwork.list_waves(session=session)
+    return waves[0] if waves else None
+
+
+@bp.route("/")
+@roles_required(Role.SECRETARY, Role.ANALYST, Role.ADMIN)
+def my_community():
+    """Secretaries go to their community, analysts and admins to the overview."""
+    if current_user.role != Role.SECRETARY:
+        return redirect(url_for("results.overview"))
+    if current_user.community_id is None:
+        abort(403)
+    return redirect(url_for("results.community", community_id=current_user.community_id))
+
+
+@bp.route("/community/<int:community_id>")
+@roles_required(Role.SECRETARY, Role.ANALYST, Role.ADMIN)
+def community(community_id: int):
+    session = get_session()
+    wave = wave_from_args(session)
+    try:
+        report = results_service.community_report(
+            session=session,
+            user=current_user,
+            community_id=community_id,
+            wave=wave,
+            instrument=instrument_for(wave),
+        )
+    except ServiceError as err:
+        abort_with(err.status, err.message)
+    return render_template(
+        "results/community.html",
+        report=report,
+        waves=results_service.waves_with_data(session=session),
+        form=AdvanceFeedbackForm(),
+        status_labels=step_labels(),
+        can_advance=current_user.role in (Role.SECRETARY, Role.ADMIN),
+    )
+
+
+@bp.route("/overview")
+@roles_required(Role.ANALYST, Role.ADMIN)
+def overview():
+    session = get_session()
+    wave = wave_from_args(session)
+    choices = results_service.filter_choices(session=session)
+    catalog = indicator_catalog(instrument_for(wave))
+    indicator = request.args.get("indicator", "satisfaction").strip() or "satisfaction"
+    street_id = _int_arg("street")
+    district_id = _int_arg("district")
+    data = None
+    if wave is not None:
+        try:
+            data = results_service.overview(
+                session=session,
+                wave=wave,
+                indicator=indicator,
+                instrument=instrument_for(wave),
+                street_id=street_id,
+                district_id=district_id,
+            )
+        except ServiceError as err:
+            abort_with(err.status, err.message)
+    return render_template(
+        "results/overview.html",
+        data=data,
+        chart_rows=interval_rows(data.rows if data else []),
+        wave=wave,
+        choices=choices,
+        catalog=catalog,
+        selected={"indicator": indicator, "street": street_id, "district": district_id},
+    )
+
+
+def interval_rows(rows) -> list[dict]:
+    """The overview chart's data: one interval per community with interviews."""
+    return [
+        {"label": o.community_name, "estimate": o.rate.estimate, "low": o.rate.ci_low,
+         "high": o.rate.ci_high, "verdict": o.rate.verdict, "n": o.rate.n}
+        for o in rows
+        if o.rate.estimate is not None
+    ]  # fmt: skip
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        abort_with(400, _("参数 %(name)s 应为数字。", name=name))
+    return int(raw)

@@ -1,0 +1,355 @@
+"""The analyst's workspace: population margins, respondent data, weights and estimates.
+
+Unlike the result pages, the workspace works from unit-level responses: each completed
+interview of the wave becomes a row (community, street, building, profile, 0/1 indicator
+values coded by the instrument), weighted 1, post-stratified or raked to the population
+margins stored in ``PopulationMargin``, and estimated by :func:`analysis.estimate` with
+strata = street, PSU = building, domains = community.
+
+Margins CSV: columns ``community, variable, category, count`` — community code, a profile
+variable (``age_group``, ``sex``, ``residence_years``, or a cross such as
+``age_group*sex`` with categories like ``a30_44*female``), its category code, and the
+number of residents.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+import analysis
+import instruments
+from analysis import weighting as analysis_weighting
+
+from .. import audit
+from ..errors import ServiceError
+from ..models import (
+    Building,
+    Community,
+    Household,
+    PopulationMargin,
+    Response,
+    ReviewState,
+    Street,
+    User,
+    Wave,
+)
+
+PROFILE = ("age_group", "sex", "residence_years")
+WEIGHTINGS = ("none", "poststratify", "rake")
+MARGIN_COLUMNS = ("community", "variable", "category", "count")
+
+
+class MarginsError(ServiceError):
+    """A margins file that cannot be stored; ``errors`` lists each problem with its line."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("人口边际文件有误:" + ";".join(errors[:5]))
+        self.errors = errors
+
+
+# --- margins --------------------------------------------------------------------------
+
+
+def parse_margins(data: bytes, *, communities: dict[str, int]) -> list[dict]:
+    """Check a margins CSV (UTF-8, with or without BOM); every problem names its line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise MarginsError(["文件不是 UTF-8 编码的 CSV"]) from err
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in MARGIN_COLUMNS if c not in header]
+    if missing:
+        raise MarginsError(
+            [f"第 1 行:缺少列 {', '.join(missing)}(应为 {', '.join(MARGIN_COLUMNS)})"]
+        )
+    rows, errors, seen = [], [], set()
+    for line, raw in enumerate(reader, start=2):
+        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        code, variable, category = row["community"], row["variable"], row["category"]
+        if code not in communities:
+            errors.append(f"第 {line} 行:找不到社区编码 {code!r}")
+        parts = variable.split("*")
+        if not variable or any(p not in PROFILE for p in parts):
+            errors.append(
+                f"第 {line} 行:变量 {variable!r} 应为 {'、'.join(PROFILE)} 或其交叉(如 age_group*sex)"
+            )
+        elif len(category.split("*")) != len(parts) or not all(category.split("*")):
+            errors.append(f"第 {line} 行:类别 {category!r} 与变量 {variable!r} 不对应")
+        try:
+            count = float(row["count"])
+            if not np.isfinite(count) or count < 0:
+                raise ValueError
+        except ValueError:
+            errors.append(f"第 {line} 行:人数 {row['count']!r} 应为不小于 0 的数字")
+            continue
+        key = (code, variable, category)
+        if key in seen:
+            errors.append(f"第 {line} 行:{code} {variable}={category} 重复")
+        seen.add(key)
+        rows.append({"community": code, "variable": variable, "category": category, "count": count})
+    if not rows and not errors:
+        errors.append("文件中没有数据行")
+    if errors:
+        raise MarginsError(errors)
+    return rows
+
+
+def store_margins(*, session: Session, user: User, data: bytes) -> int:
+    """Replace the margins of every (community, variable) in the CSV; returns rows stored."""
+    communities = {c.code: c.id for c in session.exec(select(Community)).all()}
+    rows = parse_margins(data, communities=communities)
+    pairs = {(communities[r["community"]], r["variable"]) for r in rows}
+    for community_id, variable in pairs:
+        session.exec(
+            delete(PopulationMargin).where(
+                PopulationMargin.community_id == community_id,
+                PopulationMargin.variable == variable,
+            )
+        )
+    for r in rows:
+        session.add(
+            PopulationMargin(
+                community_id=communities[r["community"]],
+                variable=r["variable"],
+                category=r["category"],
+                count=r["count"],
+            )
+        )
+    audit.record(
+        session=session,
+        action="margins.upload",
+        entity="populationmargin",
+        user_id=user.id,
+        detail={"rows": len(rows), "variables": sorted({v for _, v in pairs})},
+    )
+    session.commit()
+    return len(rows)
+
+
+def margin_variables(*, session: Session) -> list[str]:
+    """The variables that have margins (e.g. ``age_group``, ``sex``, ``age_group*sex``)."""
+    rows = session.exec(select(PopulationMargin.variable).distinct()).all()
+    return sorted(rows, key=lambda v: (v.count("*"), v))
+
+
+def margins_table(*, session: Session) -> pd.DataFrame:
+    """All margins: community (code), variable, category, count."""
+    rows = session.exec(
+        select(
+            Community.code,
+            PopulationMargin.variable,
+            PopulationMargin.category,
+            PopulationMargin.count,
+        ).join(Community, PopulationMargin.community_id == Community.id)
+    ).all()
+    return pd.DataFrame(rows, columns=["community", "variable", "category", "count"])
+
+
+# --- respondent data ------------------------------------------------------------------
+
+
+def interviews_query(wave: Wave):
+    """The completed interviews of ``wave`` (rejected ones left out), in order, as
+    (answers, age_group, sex, residence_years, community code, street code, building id,
+    building code): what the workspace and the raw export read."""
+    return (
+        select(
+            Response.answers,
+            Response.age_group,
+            Response.sex,
+            Response.residence_years,
+            Community.code,
+            Street.code,
+            Building.id,
+            Building.code,
+        )
+        .join(Community, Response.community_id == Community.id)
+        .join(Street, Community.street_id == Street.id)
+        .join(Household, Response.household_id == Household.id, isouter=True)
+        .join(Building, Household.building_id == Building.id, isouter=True)
+        .where(Response.wave_id == wave.id, Response.review_state != ReviewState.REJECTED)
+        .order_by(Response.id)
+    )
+
+
+def respondent_frame(*, session: Session, wave: Wave, instrument) -> pd.DataFrame:
+    """One row per completed interview of ``wave`` (rejected ones left out): community,
+    street, building (codes), the profile and every indicator coded 0/1/NaN."""
+    rows = session.exec(interviews_query(wave)).all()
+    keys = [i.key for i in instrument.indicators]
+    records = []
+    for answers, age, sex, years, community, street, building_id, building in rows:
+        values = instruments.indicator_values(instrument, answers or {})
+        record = {
+            "community": community,
+            "street": street,
+            "building": f"{community}/{building}" if building_id else f"{community}/?",
+            "age_group": age,
+            "sex": sex,
+            "residence_years": years,
+            "weight": 1.0,
+        }
+        record.update({k: (np.nan if values.get(k) is None else float(values[k])) for k in keys})
+        records.append(record)
+    columns = ["community", "street", "building", *PROFILE, "weight", *keys]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+# --- weights and estimates --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeightPreview:
+    """How spread the weights are: Kish deff_w = n Σw²/(Σw)², min and max."""
+
+    method: str
+    n: int
+    deff_w: float
+    min: float
+    max: float
+    converged: bool
+    iterations: int
+    variables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the analyst chose."""
+
+    wave: Wave
+    indicators: tuple[str, ...]
+    weighting: str
+    ps_variable: str | None
+    method: str
+    level: float
+    target: float
+
+
+@dataclass(frozen=True)
+class Estimates:
+    settings: Settings
+    result: analysis.EstimateResult
+    preview: WeightPreview
+    computed_at: datetime
+    communities: dict[str, str]  # code -> name
+
+
+def weigh(frame: pd.DataFrame, *, weighting: str, ps_variable: str | None, margins: pd.DataFrame):
+    """Weights for ``frame``: (weights Series, calibration or None, preview)."""
+    if weighting not in WEIGHTINGS:
+        raise ServiceError(f"未知的加权方式:{weighting}")
+    if weighting == "none":
+        w = frame["weight"]
+        return w, None, _preview("none", w, True, 0, ())
+    if margins.empty:
+        raise ServiceError("还没有上传人口边际(社区台账的人数),无法加权。")
+    missing = sorted(set(frame["community"]) - set(margins["community"]))
+    if missing:
+        raise ServiceError(f"这些社区没有人口边际,无法加权:{'、'.join(missing)}")
+    try:
+        if weighting == "poststratify":
+            variable = ps_variable or _richest(margins)
+            parts = variable.split("*")
+            table = _split(margins[margins["variable"] == variable], parts)
+            if table.empty:
+                raise ServiceError(f"没有变量 {variable} 的人口边际。")
+            out = analysis_weighting.poststratify(
+                frame, weight="weight", cells=["community", *parts], population=table
+            )
+            used = (variable,)
+        else:
+            singles = [v for v in sorted(set(margins["variable"])) if "*" not in v]
+            if not singles:
+                raise ServiceError("加权需要单个变量的人口边际(如 age_group、sex)。")
+            tables = [_split(margins[margins["variable"] == v], [v]) for v in singles]
+            out = analysis_weighting.rake(
+                frame,
+                weight="weight",
+                margins=[["community", v] for v in singles],
+                population=tables,
+            )
+            used = tuple(singles)
+    except analysis.AnalysisInputError as err:
+        raise ServiceError(f"加权失败:{err}") from err
+    report = out.report
+    return (
+        out.weights,
+        out.calibration,
+        _preview(weighting, out.weights, report.converged, report.iterations, used),
+    )
+
+
+def _richest(margins: pd.DataFrame) -> str:
+    return max(sorted(set(margins["variable"])), key=lambda v: v.count("*"))
+
+
+def _split(table: pd.DataFrame, parts: list[str]) -> pd.DataFrame:
+    out = pd.DataFrame({"community": table["community"].to_numpy()})
+    cats = table["category"].str.split("*", expand=True)
+    for i, p in enumerate(parts):
+        out[p] = cats[i].to_numpy() if len(table) else []
+    out["count"] = table["count"].to_numpy(dtype=float)
+    return out
+
+
+def _preview(method, w, converged, iterations, variables) -> WeightPreview:
+    w = np.asarray(w, dtype=float)
+    if len(w) == 0:
+        return WeightPreview(
+            method, 0, float("nan"), float("nan"), float("nan"), converged, iterations, variables
+        )
+    return WeightPreview(
+        method=method,
+        n=len(w),
+        deff_w=analysis_weighting.kish_deff(w),
+        min=float(w.min()),
+        max=float(w.max()),
+        converged=bool(converged),
+        iterations=int(iterations),
+        variables=tuple(variables),
+    )
+
+
+def run_estimates(*, session: Session, settings: Settings, instrument) -> Estimates:
+    """Weight the wave's respondents as chosen and estimate every chosen indicator by
+    community (strata = street, PSU = building) with :func:`analysis.estimate`."""
+    frame = respondent_frame(session=session, wave=settings.wave, instrument=instrument)
+    if frame.empty:
+        raise ServiceError("该轮次还没有完成问卷。", status=404)
+    known = {i.key for i in instrument.indicators}
+    unknown = [i for i in settings.indicators if i not in known]
+    if unknown:
+        raise ServiceError(f"未知的指标:{'、'.join(unknown)}")
+    weights, calibration, preview = weigh(
+        frame,
+        weighting=settings.weighting,
+        ps_variable=settings.ps_variable,
+        margins=margins_table(session=session) if settings.weighting != "none" else pd.DataFrame(),
+    )
+    frame = frame.assign(weight=weights.to_numpy())
+    try:
+        result = analysis.estimate(
+            frame,
+            indicators=list(settings.indicators),
+            weight="weight",
+            strata="street",
+            cluster="building",
+            by="community",
+            method=settings.method,
+            level=settings.level,
+            target=settings.target,
+            calibration=calibration,
+        )
+    except (analysis.AnalysisInputError, ValueError) as err:
+        raise ServiceError(f"无法计算:{err}") from err
+    names = dict(session.exec(select(Community.code, Community.name)).all())
+    return Estimates(settings, result, preview, datetime.now(UTC), names)
