@@ -5,6 +5,7 @@
                   ``instance/secret_key`` so sessions survive restarts.
 ``LOG_LEVEL``     logging level name (default INFO).
 ``INSTRUMENTS_DIR`` extra directory of questionnaire files (default: the packaged forms).
+``TIMEZONE``      the local time zone of exports meant for reading (default Asia/Shanghai).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +30,7 @@ class Settings:
     csrf_enabled: bool = True
     max_content_length: int = 16 * 1024 * 1024
     default_locale: str = "zh"
+    timezone: str = "Asia/Shanghai"
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> Settings:
@@ -56,10 +59,18 @@ def settings_from_env(environ: dict | None = None) -> Settings:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     instruments_dir = env.get("INSTRUMENTS_DIR")
+    timezone = env.get("TIMEZONE", "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise SystemExit(
+            f"TIMEZONE={timezone!r} is not a known time zone (e.g. Asia/Shanghai)"
+        ) from None
     return Settings(
         database_url=url,
         secret_key=env.get("SECRET_KEY") or _secret_key(instance_path),
         instance_path=instance_path,
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         instruments_dir=Path(instruments_dir) if instruments_dir else None,
+        timezone=timezone,
     )

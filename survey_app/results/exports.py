@@ -152,8 +152,17 @@ def _save(wb: Workbook) -> bytes:
 # --- raw responses --------------------------------------------------------------------
 
 
+def answer_items(instrument) -> list:
+    """The items that get a ``q_`` column: every question, less notes and the profile
+    items (those already have their own columns: age_group, sex, residence_years)."""
+    profile = set((instrument.profile or {}).values())
+    return [
+        i for i in instrument.items if i.type != instruments.ItemType.NOTE and i.name not in profile
+    ]
+
+
 def raw_header(instrument) -> list[str]:
-    items = [f"q_{i.name}" for i in instrument.items if i.type != instruments.ItemType.NOTE]
+    items = [f"q_{i.name}" for i in answer_items(instrument)]
     indicators = [i.key for i in instrument.indicators]
     return [
         "row",
@@ -172,7 +181,7 @@ def raw_rows(*, session: Session, wave: Wave, instrument) -> Iterator[list]:
     """The header, then one row per completed interview (see the module docstring)."""
     yield raw_header(instrument)
     stmt = interviews_query(wave).execution_options(yield_per=2000)
-    items = [i for i in instrument.items if i.type != instruments.ItemType.NOTE]
+    items = answer_items(instrument)
     keys = [i.key for i in instrument.indicators]
     for n, (answers, age, sex, years, community, street, _, building) in enumerate(
         session.exec(stmt), start=1
@@ -247,7 +256,5 @@ def _column_notes(instrument) -> list[tuple[str, str]]:
         ("weight", "权数(每份完成问卷为 1)"),
     ]
     notes += [(i.key, f"{i.label.zh}:1 肯定,0 否,空白 不适用") for i in instrument.indicators]
-    notes += [
-        (f"q_{i.name}", i.label.zh) for i in instrument.items if i.type != instruments.ItemType.NOTE
-    ]
+    notes += [(f"q_{i.name}", i.label.zh) for i in answer_items(instrument)]
     return notes

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -30,7 +31,7 @@ from ..errors import ServiceError, abort_with
 from ..fieldwork import progress as fieldwork_progress
 from ..fieldwork import waves as fieldwork
 from ..models import Role, Wave
-from . import exports, weighting
+from . import exports, labelled, readable, weighting
 from . import pages as results_service
 from .indicators import indicator_catalog
 from .views import instrument_for
@@ -181,31 +182,45 @@ def export(fmt: str):
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _download(body, filename: str, mimetype: str) -> Response:
+def _download(body, filename: str, content_type: str) -> Response:
+    # content_type, not mimetype: Flask appends "; charset=utf-8" to a text mimetype.
     return Response(
         body,
-        mimetype=mimetype,
+        content_type=content_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@bp.route("/report.xlsx")
+@roles_required(Role.ANALYST, Role.ADMIN)
+def report():
+    """The estimates for people to read: Chinese headers, percentages, verdicts in words."""
+    session = get_session()
+    form, settings, catalog = _settings(session)
+    if settings is None:
+        abort_with(400, _("请先选择轮次和指标。"))
+    estimates = _run(session, settings)
+    labels = {i.key: i.zh for i in catalog}
+    timezone = current_app.config["SETTINGS"].timezone
+    body = readable.estimates_for_reading(estimates, labels, timezone=timezone)
+    stamp = estimates.computed_at.strftime("%Y-%m-%d")
+    return _download(body, f"report-wave{settings.wave.id}-{stamp}.xlsx", XLSX)
 
 
 @bp.route("/responses.<fmt>")
 @roles_required(Role.ANALYST, Role.ADMIN)
 def responses(fmt: str):
-    """The wave's raw responses without personal identifiers."""
-    if fmt not in ("csv", "xlsx"):
+    """The wave's raw responses without personal identifiers (CSV, XLSX, or with value
+    labels for SPSS .sav and Stata .dta)."""
+    if fmt not in ("csv", "xlsx", "sav", "dta"):
         abort_with(404, _("不支持的导出格式。"))
     session = get_session()
-    raw = request.args.get("wave", "")
-    if not raw.isdigit():
-        abort_with(400, _("请选择测评轮次。"))
-    wave = session.get(Wave, int(raw))
-    if wave is None:
-        abort_with(404, _("找不到该测评轮次。"))
-    instrument = instrument_for(wave)
-    if instrument is None:
-        abort_with(404, _("找不到该轮次使用的问卷。"))
+    wave, instrument = _export_wave(session)
     name = f"responses-wave{wave.id}.{fmt}"
+    if fmt in ("sav", "dta"):
+        data = labelled.labelled_frame(session=session, wave=wave, instrument=instrument)
+        body = labelled.sav_bytes(data) if fmt == "sav" else labelled.dta_bytes(data)
+        return _download(body, name, STATS_TYPES[fmt])
     if fmt == "csv":
         chunks = exports.raw_csv(session=session, wave=wave, instrument=instrument)
         return _download(stream_with_context(chunks), name, "text/csv; charset=utf-8")
@@ -214,6 +229,39 @@ def responses(fmt: str):
     except ServiceError as err:
         abort_with(err.status, err.message)
     return _download(body, name, XLSX)
+
+
+STATS_TYPES = {"sav": "application/x-spss-sav", "dta": "application/x-stata-dta"}
+
+
+def _export_wave(session):
+    """The wave of ``?wave=`` and its questionnaire (400/404 with a message otherwise)."""
+    raw = request.args.get("wave", "")
+    if not raw.isdigit() or len(raw) > 18:
+        abort_with(400, _("请选择测评轮次。"))
+    wave = session.get(Wave, int(raw))
+    if wave is None:
+        abort_with(404, _("找不到该测评轮次。"))
+    instrument = instrument_for(wave)
+    if instrument is None:
+        abort_with(404, _("找不到该轮次使用的问卷。"))
+    return wave, instrument
+
+
+@bp.route("/codebook.<fmt>")
+@roles_required(Role.ANALYST, Role.ADMIN)
+def codebook(fmt: str):
+    """Every variable of the raw export: name, label, type, codes, skip condition."""
+    if fmt not in ("csv", "xlsx"):
+        abort_with(404, _("不支持的导出格式。"))
+    session = get_session()
+    wave, instrument = _export_wave(session)
+    data = labelled.labelled_frame(session=session, wave=wave, instrument=instrument)
+    if fmt == "csv":
+        return _download(
+            labelled.codebook_csv(data), f"codebook-wave{wave.id}.csv", "text/csv; charset=utf-8"
+        )
+    return _download(labelled.codebook_xlsx(data), f"codebook-wave{wave.id}.xlsx", XLSX)
 
 
 @bp.route("/margins", methods=["POST"])
