@@ -9,7 +9,8 @@
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var view = document.getElementById("view");
   var S = { data: null, inst: null, outbox: [], drafts: [], syncing: false, lastSync: null,
-            authError: false, timer: null, enter: 0, showing: null, message: null, position: null, busy: false };
+            lastTry: null, authError: false, timer: null, enter: 0, showing: null, message: null,
+            position: null, busy: false };
   var OUTCOMES = ["not_home", "refused", "vacant", "ineligible"];
   var BATCH = 100, MAX_BACKOFF = 5 * 60 * 1000;
 
@@ -61,10 +62,11 @@
 
   /* --- data --------------------------------------------------------------------------- */
   function load() {
-    return Promise.all([db.all("outbox"), db.all("drafts"), db.get("meta", "lastSync")]).then(function (r) {
+    return Promise.all([db.all("outbox"), db.all("drafts"), db.get("meta", "lastSync"), db.get("meta", "lastTry")]).then(function (r) {
       S.outbox = r[0].sort(function (a, b) { return a.created - b.created; });
       S.drafts = r[1];
       S.lastSync = r[2] || null;
+      S.lastTry = r[3] || null;
     });
   }
   function getJSON(url) {
@@ -119,6 +121,18 @@
     item.error = result.error || String(result.status);
     return db.put("outbox", item);
   }
+  /* The last attempt's outcome is kept (and shown): "online" alone says nothing about
+     whether uploads get through. */
+  function tried(ok, why) {
+    S.lastTry = { ok: ok, at: Date.now(), why: why || null };
+    if (ok) { S.lastSync = S.lastTry.at; db.put("meta", S.lastSync, "lastSync"); }
+    return db.put("meta", S.lastTry, "lastTry");
+  }
+  function why(err, status) {
+    if (status === 401 || status === 400 || status === 403) return T.why_login;
+    if (status >= 500) return fmt(T.why_server, { s: status });
+    return T.why_network;
+  }
   function sync(manual) {
     if (S.syncing) return Promise.resolve();
     var now = Date.now();
@@ -126,6 +140,7 @@
     if (!due.length || (!manual && !navigator.onLine)) { schedule(); return Promise.resolve(); }
     var visits = due.filter(function (o) { return o.kind === "visit"; });
     var responses = due.filter(function (o) { return o.kind === "response"; });
+    var status = 0, accepted = 0;
     S.syncing = true; bar();
     return fetch(cfg.urls.sync, {
       method: "POST", credentials: "same-origin",
@@ -135,41 +150,70 @@
         responses: responses.map(function (o) { return o.payload; })
       })
     }).then(function (r) {
-      S.authError = r.status === 401 || r.status === 400 || r.redirected;
-      if (!r.ok || r.redirected) throw new Error("HTTP " + r.status);
+      status = r.redirected ? 401 : r.status;
+      S.authError = status === 401 || status === 400;
+      if (!r.ok || r.redirected) throw new Error("HTTP " + status);
       return r.json();
     }).then(function (res) {
-      S.lastSync = Date.now();
-      db.put("meta", S.lastSync, "lastSync");
-      return Promise.all(visits.map(function (o, i) { return apply(o, res.visits[i]); })
-        .concat(responses.map(function (o, i) { return apply(o, res.responses[i]); })))
-        .then(refresh);
-    }).catch(function () {
-      return Promise.all(due.map(backoff));
+      var results = res.visits.concat(res.responses);
+      accepted = results.filter(function (x) { return x.status === 200 || x.status === 201; }).length;
+      return tried(true).then(function () {
+        return Promise.all(visits.map(function (o, i) { return apply(o, res.visits[i]); })
+          .concat(responses.map(function (o, i) { return apply(o, res.responses[i]); })));
+      }).then(refresh);
+    }).catch(function (err) {
+      return tried(false, why(err, status)).then(function () { return Promise.all(due.map(backoff)); });
     }).then(load).then(function () {
       S.syncing = false;
+      if (manual) {
+        var ok = S.lastTry && S.lastTry.ok;
+        var refused = S.outbox.filter(function (o) { return o.state === "failed"; }).length;
+        notice(ok ? fmt(T.sync_done, { n: accepted }) + (refused ? " " + fmt(T.failed, { n: refused }) : "")
+          : fmt(T.sync_failed, { why: S.lastTry.why, t: hhmm(nextRetry() || Date.now()) }), ok && !refused ? "success" : "error");
+      }
       if (current()) bar(); else render();  // never redraw a question under the canvasser's finger
       var more = S.outbox.some(function (o) { return o.state === "pending" && o.next <= Date.now(); });
       return more && !S.authError ? sync(false) : schedule();
     });
   }
+  function nextRetry() {
+    var m = S.outbox.filter(function (o) { return o.state === "pending" && o.tries; })
+      .reduce(function (m, o) { return Math.min(m, o.next); }, Infinity);
+    return m === Infinity ? null : m;
+  }
+  /* A message above the screen that stays until replaced (sync results, sign-out offline). */
+  function notice(text, kind) {
+    var n = document.getElementById("notice");
+    n.textContent = text; n.className = "notice flash " + (kind || ""); n.hidden = !text;
+  }
 
   /* --- the sync bar (always visible) --------------------------------------------------- */
+  function when(t) {
+    var d = new Date(t), today = new Date();
+    return d.toDateString() === today.toDateString() ? hhmm(t) : isoDate(d) + " " + hhmm(t);
+  }
+  function isoDate(d) { return d.getFullYear() + "-" + ("0" + (d.getMonth() + 1)).slice(-2) + "-" + ("0" + d.getDate()).slice(-2); }
   function bar() {
     var pending = S.outbox.filter(function (o) { return o.state === "pending"; });
     var r = pending.filter(function (o) { return o.kind === "response"; }).length;
     var failed = S.outbox.length - pending.length;
+    var failing = S.lastTry && !S.lastTry.ok && pending.length > 0;
     var net = document.getElementById("net");
-    net.textContent = S.syncing ? T.syncing : navigator.onLine ? T.online : T.offline;
-    net.className = "net " + (navigator.onLine ? "on" : "off");
+    net.textContent = S.syncing ? T.syncing : !navigator.onLine ? T.offline : failing ? T.upload_failing : T.online;
+    net.className = "net " + (!navigator.onLine ? "off" : failing ? "failing" : "on");
     var box = document.getElementById("outbox-count");
     box.dataset.responses = r; box.dataset.visits = pending.length - r; box.dataset.failed = failed;
     var parts = [];
     if (pending.length) parts.push(T.outbox + ":" + fmt(T.n_responses, { n: r }) + " · " + fmt(T.n_visits, { n: pending.length - r }));
     if (failed) parts.push(fmt(T.failed, { n: failed }));
     var text = parts.length ? parts.join(" · ") : T.outbox_empty;
-    if (S.lastSync) text += " · " + fmt(T.last_sync, { t: hhmm(S.lastSync) });
-    box.innerHTML = h("a", { href: "#/outbox" }, esc(text)) + (S.authError ? h("span", { "class": "warn" }, esc(T.need_login)) : "");
+    var facts = [S.lastSync ? fmt(T.last_sync, { t: when(S.lastSync) }) : T.never_synced];
+    var retry = nextRetry();
+    if (failing && S.lastTry.why) facts.push(S.lastTry.why);
+    if (retry && pending.length) facts.push(fmt(T.retry_at, { t: hhmm(Math.max(retry, Date.now())) }));
+    box.innerHTML = h("a", { href: "#/outbox", "class": "outbox-link" }, esc(text)) +
+      h("span", { "class": "sync-facts", id: "sync-facts" }, esc(facts.join(" · "))) +
+      (S.authError ? h("span", { "class": "warn" }, esc(T.need_login)) : "");
     document.getElementById("sync-now").disabled = S.syncing || !pending.length;
   }
 
@@ -257,13 +301,16 @@
     } else if (item.type === "text") {
       input = h("textarea", { id: "answer", rows: 5 }, esc(v || ""));
     }
-    var last = k === items.length - 1;
+    /* "Review" only where no question can follow: a required question not yet answered may
+       still reveal later ones (skip logic), so it says 下一题 until answered. */
+    var last = k === items.length - 1 && (item.type === "note" || !item.required || !X.empty(v));
+    var number = questionNumber(items, k);
     /* Skip logic decides later questions as answers come in, so progress is the position
        in the whole questionnaire, not "k of n relevant". */
     var pct = (100 * (S.inst.items.indexOf(item) + 1) / S.inst.items.length).toFixed(1);
     return h("div", { "class": "progress", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
         h("span", { style: "width:" + pct + "%" })) +
-      h("p", { "class": "muted step" }, esc(d.household + " · " + fmt(T.question_of, { k: k + 1, p: pct + "%" }))) +
+      h("p", { "class": "muted step" }, esc(d.household + " · " + (number ? fmt(T.question_of, { k: number, p: pct + "%" }) : fmt(T.note_of, { p: pct + "%" })))) +
       h("section", { "class": "question card", "data-item": item.name, "data-type": item.type },
         h("h1", {}, esc(L(item.label)) + (item.required ? h("span", { "class": "req" }, " *") : "")) +
         (item.hint ? h("p", { "class": "muted" }, esc(L(item.hint))) : "") + input +
@@ -272,6 +319,11 @@
         h("button", { type: "button", "class": "big", id: "prev", disabled: k === 0 ? "disabled" : false }, "‹ " + esc(T.prev)) +
         h("button", { type: "button", "class": "big primary", id: "next" }, esc(last ? T.to_review : T.next) + " ›")) +
       abortPanel();
+  }
+  /* Questions are numbered as on the review screen: notes (read-out text) get no number. */
+  function questionNumber(items, k) {
+    if (items[k].type === "note") return 0;
+    return items.slice(0, k + 1).filter(function (it) { return it.type !== "note"; }).length;
   }
   function abortPanel() {
     return h("details", { "class": "abort" }, h("summary", {}, esc(T.abort)) + h("p", {}, esc(T.abort_as)) +
@@ -287,8 +339,8 @@
     return String(v);
   }
   function reviewView(d) {
-    var rows = relevantItems(d).filter(function (it) { return it.type !== "note"; }).map(function (it) {
-      return h("li", {}, h("a", { href: "#/q/" + d.uuid, "data-goto": it.name },
+    var rows = relevantItems(d).filter(function (it) { return it.type !== "note"; }).map(function (it, i) {
+      return h("li", { "data-n": i + 1 }, h("a", { href: "#/q/" + d.uuid, "data-goto": it.name },
         h("span", { "class": "q" }, esc(L(it.label))) + h("span", { "class": "a" }, esc(display(it, d.answers[it.name])))));
     });
     var back = h("button", { type: "button", "class": "big", "data-goto": d.at }, "‹ " + esc(T.prev));
@@ -334,8 +386,8 @@
     bar();
     var r = route(), d = (r.name === "q" || r.name === "r") && draft(r.arg), html;
     if (d && !S.inst) html = h("p", { "class": "card muted" }, "…");
-    else if (d && r.name === "q") html = questionView(d);
-    else if (d && r.name === "r") html = reviewView(d);
+    else if (d && r.name === "q") { html = questionView(d); locate(); }
+    else if (d && r.name === "r") { html = reviewView(d); locate(); }
     else if (r.name === "h") { html = householdView(Number(r.arg)); locate(); }
     else if (r.name === "outbox") html = outboxView();
     else html = listView();
@@ -397,20 +449,26 @@
     S.drafts.push(d);
     save(d).then(function () { location.hash = "#/q/" + d.uuid; });
   }
-  /* Where the tablet is, when the canvasser allows it: asked when a household is opened,
-     never waited for; a fix older than 10 minutes is not used. */
+  /* Where the tablet is, when the canvasser allows it: asked when a household is opened
+     and whenever an interview is on screen (a draft resumed after a reload too), never
+     waited for; the fix is kept on the open draft; one older than 10 minutes is not used. */
   function locate() {
-    if (!navigator.geolocation) return;
+    if (!navigator.geolocation || S.locating || (S.position && Date.now() - S.position.at < 120000)) return;
+    S.locating = true;
     navigator.geolocation.getCurrentPosition(function (p) {
+      S.locating = false;
       S.position = { latitude: +p.coords.latitude.toFixed(5), longitude: +p.coords.longitude.toFixed(5), at: Date.now() };
-    }, function () {}, { maximumAge: 300000, timeout: 15000 });
+      var d = current(); if (d) { d.position = S.position; save(d); }
+    }, function () { S.locating = false; }, { maximumAge: 300000, timeout: 15000 });
   }
-  function position() {
-    return S.position && Date.now() - S.position.at < 600000 ? { latitude: S.position.latitude, longitude: S.position.longitude } : {};
+  function position(d) {
+    var p = S.position && Date.now() - S.position.at < 600000 ? S.position
+      : d && d.position && Date.now() - d.position.at < 600000 ? d.position : null;
+    return p ? { latitude: p.latitude, longitude: p.longitude } : {};
   }
   function recordVisit(aid, outcome, draftUuid) {
     var x = household(aid);
-    var payload = Object.assign({ uuid: uuid(), assignment_id: aid, outcome: outcome, visited_at: new Date().toISOString() }, position());
+    var payload = Object.assign({ uuid: uuid(), assignment_id: aid, outcome: outcome, visited_at: new Date().toISOString() }, position(draft(draftUuid)));
     var item = enqueue("visit", payload, x.building_code + " · " + x.household_code);
     var done = draftUuid ? db.finish(draftUuid, item) : db.put("outbox", item);
     return done.then(load).then(function () {
@@ -431,7 +489,7 @@
       submitted_at: new Date().toISOString(), timings: d.timings,
       device: (navigator.userAgent + " " + screen.width + "x" + screen.height).slice(0, 255)
     };
-    Object.assign(payload, position());
+    Object.assign(payload, position(d));
     db.finish(d.uuid, enqueue("response", payload, d.household)).then(load).then(function () {
       S.message = { text: T.saved, until: Date.now() + 5000 }; location.hash = "#/"; render(); sync(false);
     });
@@ -471,11 +529,34 @@
     var d = current();
     if (document.hidden && d) { clock(d); save(d); } else S.enter = Date.now();
   });
-  /* Signing out: drop this user's cached pages (their unsent work stays in IndexedDB). */
+  /* Signing out needs the server: the cached app shell and the data are dropped only
+     after it has answered, so a failed sign-out (offline) leaves the app working. */
   var logout = document.querySelector('form[action$="/logout"]');
-  if (logout && window.caches) logout.addEventListener("submit", function () {
-    caches.keys().then(function (keys) { keys.forEach(function (k) { if (k.indexOf("canvass-") === 0) caches["delete"](k); }); });
+  if (logout) logout.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (!navigator.onLine) { notice(T.signout_offline, "error"); return; }
+    fetch(logout.action, { method: "POST", body: new FormData(logout), credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      var drop = window.caches ? caches.keys().then(function (keys) {
+        return Promise.all(keys.filter(function (k) { return k.indexOf("canvass-") === 0; }).map(function (k) { return caches["delete"](k); }));
+      }) : Promise.resolve();
+      return drop.then(function () { location.href = r.url; });
+    }).catch(function () { notice(T.signout_offline, "error"); });
   });
+  /* The language switch reloads the page from the server: keep the screen, and say so
+     when there is no network instead of leaving for the browser's error page. */
+  Array.prototype.forEach.call(document.querySelectorAll("a.lang"), function (a) {
+    a.addEventListener("click", function (e) {
+      if (!navigator.onLine) { e.preventDefault(); notice(T.lang_offline, "error"); return; }
+      var d = current(); if (d) { clock(d); save(d); }
+      try { sessionStorage.setItem("canvass-route", location.hash); } catch (err) { /* private mode */ }
+    });
+  });
+  (function restoreRoute() {
+    var back = null;
+    try { back = sessionStorage.getItem("canvass-route"); sessionStorage.removeItem("canvass-route"); } catch (err) { /* private mode */ }
+    if (back && !location.hash) history.replaceState(null, "", back);
+  })();
 
   if ("serviceWorker" in navigator) navigator.serviceWorker.register(cfg.urls.sw, { scope: cfg.urls.scope }).catch(function () {});
   load().then(function () { render(); return refresh(); }).then(function () {
