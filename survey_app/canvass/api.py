@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from ..auth import roles_required
 from ..db import get_session
 from ..errors import NotFound, error_response
+from ..fieldwork import review
 from ..models import Role
 from . import households, sync
 from .payloads import Invalid
@@ -86,3 +87,11 @@ def post_sync():
     except Invalid as err:
         return error_response(422, err.message, item=err.field)
     return body, 200
+
+
+@bp.route("/canvass/returned")
+@roles_required(*CANVASS_ROLES)
+def returned():
+    """The canvasser's rejected interviews with the reviewers' comments (docs/quality.md)."""
+    body = {"returned": review.returned(session=get_session(), user=current_user)}
+    return body, 200, {"Cache-Control": "no-store"}

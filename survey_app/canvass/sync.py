@@ -28,6 +28,7 @@ so the batch endpoint reports every item on its own.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ from sqlmodel import Session, select
 import instruments
 
 from .. import aggregates, instrument_registry
+from ..fieldwork import review
 from ..models import (
     Assignment,
     AuditLog,
@@ -59,6 +61,8 @@ from ..models import (
     FeedbackStatus,
     Household,
     Response,
+    ResponseRevision,
+    ReviewEvent,
     ReviewState,
     User,
     Visit,
@@ -68,6 +72,7 @@ from ..models import (
 )
 from ..models._types import utcnow
 from .payloads import (
+    UUID_RE,
     Invalid,
     ResponseSubmission,
     VisitSubmission,
@@ -458,11 +463,13 @@ class _Batch:
             for item in feedback
         ]  # fmt: skip
         self._insert(FeedbackEvent, events)
+        counted = _waves_counting_pending(self.session, self.new_responses.values())
         aggregates.add_responses(
             session=self.session,
             items=[
                 (row["wave_id"], row["household_id"], checked.values)
                 for checked, row in self.new_responses.values()
+                if row["wave_id"] in counted
             ],
             psu={h.household_id: h.psu for h in self.households.values()},
         )
@@ -650,6 +657,8 @@ def submit_visit(*, session: Session, user: User, data: Any) -> Result:
 
 def submit_response(*, session: Session, user: User, data: Any) -> Result:
     """Store one completed interview, idempotent by its UUID (201, 200 replay, 409, 4xx)."""
+    if is_revision(data):
+        return submit_revision(session=session, user=user, data=data)
     return _store(session, user, [], [data])["responses"][0]
 
 
@@ -659,5 +668,193 @@ def sync_batch(*, session: Session, user: User, visits: list, responses: list) -
     item's refusal never holds back the others."""
     if len(visits) + len(responses) > BATCH_MAX:
         raise Invalid("body", f"一次最多同步 {BATCH_MAX} 条,请分批上传。")
-    results = _store(session, user, visits, responses)
+    results = _store_with_revisions(session, user, visits, responses)
     return {key: [{"status": r.status, **r.body} for r in items] for key, items in results.items()}
+
+
+# --- revisions: a rejected interview, corrected and resubmitted (fieldwork/review.py) ----
+#
+# A resubmission is a response payload with ``revises`` (the interview's UUID) and an
+# optional ``note`` (what was corrected, or why it could not be); its own ``uuid`` is the
+# revision's idempotency key. Replaying it answers 200; a new revision of an interview
+# that is not (or no longer) rejected answers 409, so a household never gets a second
+# interview; the stored interview and every earlier revision stay as they were.
+
+REVISION_NOTE_MAX = 1000
+
+
+def is_revision(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("revises") is not None
+
+
+def _parse_revision(data: dict) -> tuple[str, str | None, ResponseSubmission]:
+    revises = data.get("revises")
+    if not isinstance(revises, str) or not UUID_RE.match(revises.strip().lower()):
+        raise Invalid("revises", "revises 应为被退回问卷的 UUID")
+    note = data.get("note")
+    if note is not None and not isinstance(note, str):
+        raise Invalid("note", "note 应为文字")
+    note = (note or "").strip()[:REVISION_NOTE_MAX] or None
+    rest = {k: v for k, v in data.items() if k not in ("revises", "note")}
+    return revises.strip().lower(), note, parse_response(rest)
+
+
+def _revision_hash(sub: ResponseSubmission, revises: str, note: str | None) -> str:
+    return hashlib.sha256(f"{sub.content_hash}|{revises}|{note or ''}".encode()).hexdigest()
+
+
+def _revision_body(revision: ResponseRevision, response: Response, replayed: bool) -> dict:
+    return {
+        "uuid": revision.uuid,
+        "id": response.id,
+        "revises": response.uuid,
+        "assignment_id": response.assignment_id,
+        "revision": revision.number,
+        "received_at": iso(revision.received_at),
+        "review_state": response.review_state,
+        "quality_flags": response.quality_flags or [],
+        "replayed": replayed,
+    }
+
+
+def submit_revision(*, session: Session, user: User, data: Any) -> Result:
+    """Store a corrected revision of a rejected interview (201), answer a replay (200),
+    refuse a conflict (409) or a bad one (4xx). One transaction of its own."""
+    try:
+        revises, note, sub = _parse_revision(data)
+    except Invalid as err:
+        return _invalid(err, data)
+    checked = _check_answers(sub)
+    content_hash = _revision_hash(sub, revises, note)
+    user_id = user.id
+    with _writers_queue(session):
+        try:
+            _begin_write(session)
+            result = _store_revision(session, user_id, revises, note, checked, content_hash)
+            if result.status == 201:
+                session.commit()
+            else:
+                session.rollback()
+            return result
+        except IntegrityError:
+            session.rollback()  # its twin committed first: answer as a replay or conflict
+            return _stored_revision(session, user_id, sub.uuid, content_hash) or _refused(
+                409, sub.uuid, "该 UUID 已被使用。", reason="conflict"
+            )
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _stored_revision(session: Session, user_id: int, uuid: str, content_hash: str):
+    stored = session.exec(select(ResponseRevision).where(ResponseRevision.uuid == uuid)).first()
+    if stored is None:
+        return None
+    response = session.get(Response, stored.response_id)
+    if stored.canvasser_id != user_id or stored.content_hash != content_hash:
+        return _refused(409, uuid, "该 UUID 已用于另一份修改,内容不同。", reason="conflict")
+    return Result(200, _revision_body(stored, response, replayed=True))
+
+
+def _store_revision(session, user_id, revises, note, checked: _Checked, content_hash) -> Result:
+    sub = checked.sub
+    replay = _stored_revision(session, user_id, sub.uuid, content_hash)
+    if replay is not None:
+        return replay
+    used = session.exec(select(Response.id).where(Response.uuid == sub.uuid)).first() or (
+        session.exec(select(Visit.id).where(Visit.uuid == sub.uuid)).first()
+    )
+    if used is not None:
+        return _refused(409, sub.uuid, "该 UUID 已用于另一条记录。", reason="conflict")
+    response = session.exec(
+        select(Response).where(Response.uuid == revises).with_for_update()
+    ).first()
+    if response is None:
+        return _refused(404, sub.uuid, "找不到要修改的问卷。", item="revises")
+    if response.canvasser_id != user_id:
+        return _refused(403, sub.uuid, "这份问卷不是您提交的。", item="revises")
+    if sub.assignment_id != response.assignment_id:
+        return _refused(422, sub.uuid, "修改后的问卷应属于原来的住户。", item="assignment_id")
+    if (sub.instrument_key, sub.instrument_version) != (
+        response.instrument_key, str(response.instrument_version)
+    ):  # fmt: skip
+        return _refused(422, sub.uuid, "修改后的问卷应使用原问卷的版本。",
+                        item="instrument_version")  # fmt: skip
+    wave = session.get(Wave, response.wave_id)
+    if wave.status != WaveStatus.OPEN:
+        return _refused(422, sub.uuid, f"测评轮次“{wave.name}”已结束,不再接收数据。")
+    if response.review_state != ReviewState.REJECTED:
+        return _refused(409, sub.uuid, "这份问卷没有被退回(或修改已提交),不能再次提交。",
+                        reason="not_rejected")  # fmt: skip
+    if checked.refusal is not None:
+        return checked.refusal
+    now = utcnow()
+    if response.revision == 1:
+        session.add(_first_revision(session, response))
+    revision = ResponseRevision(
+        response_id=response.id, number=response.revision + 1, uuid=sub.uuid,
+        answers=sub.answers, content_hash=content_hash, started_at=sub.started_at,
+        submitted_at=sub.submitted_at, received_at=now, timings=sub.timings, device=sub.device,
+        latitude=sub.latitude, longitude=sub.longitude, note=note, canvasser_id=user_id,
+    )  # fmt: skip
+    session.add(revision)
+    rule = review.counts_rule(session, response.wave_id)
+    review.move_totals(
+        session=session,
+        response=response,
+        before=(response.answers, False),  # rejected: not counted
+        after=(sub.answers, review.is_counted(ReviewState.PENDING, rule)),
+    )
+    response.answers = sub.answers
+    response.revision = revision.number
+    response.review_state = ReviewState.PENDING.value
+    for key in ("age_group", "sex", "residence_years"):
+        value = checked.profile.get(key)
+        setattr(response, key, None if value is None else str(value))
+    session.add(response)
+    session.add(
+        ReviewEvent(response_id=response.id, revision=revision.number, action="resubmit",
+                    from_state=ReviewState.REJECTED.value, to_state=ReviewState.PENDING.value,
+                    user_id=user_id, comment=note, at=now)
+    )  # fmt: skip
+    session.add(
+        AuditLog(at=now, user_id=user_id, action="resubmit", entity="response",
+                 entity_id=response.uuid,
+                 detail={"revision": revision.number, "revision_uuid": sub.uuid, "note": note})
+    )  # fmt: skip
+    session.flush()
+    return Result(201, _revision_body(revision, response, replayed=False))
+
+
+def _first_revision(session: Session, response: Response) -> ResponseRevision:
+    """Revision 1, copied from the interview as first stored, before a correction
+    replaces its answers (the completed visit shares its UUID and holds its position)."""
+    visit = session.exec(select(Visit).where(Visit.uuid == response.uuid)).first()
+    return ResponseRevision(
+        response_id=response.id, number=1, uuid=response.uuid, answers=response.answers,
+        content_hash=response.content_hash, started_at=response.started_at,
+        submitted_at=response.submitted_at, received_at=response.received_at,
+        timings=response.timings, device=response.device,
+        latitude=visit.latitude if visit else None, longitude=visit.longitude if visit else None,
+        canvasser_id=response.canvasser_id,
+    )  # fmt: skip
+
+
+def _store_with_revisions(session: Session, user: User, visits: list, responses: list) -> dict:
+    """``_store`` for a batch whose responses may include revisions (stored after the
+    rest, each in its own transaction: they are few)."""
+    plain = [(i, d) for i, d in enumerate(responses) if not is_revision(d)]
+    results = _store(session, user, visits, [d for _, d in plain])
+    out: list[Result | None] = [None] * len(responses)
+    for (index, _), result in zip(plain, results["responses"], strict=True):
+        out[index] = result
+    for index, data in enumerate(responses):
+        if out[index] is None:
+            out[index] = submit_revision(session=session, user=user, data=data)
+    return {"visits": results["visits"], "responses": out}
+
+
+def _waves_counting_pending(session: Session, new_responses) -> set[int]:
+    """The waves of these new (pending) interviews whose results count pending ones: a
+    wave that counts approved interviews only adds an interview when it is approved."""
+    return review.pending_counted(session, {row["wave_id"] for _, row in new_responses})

@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 from .fieldwork import Assignment, Visit, VisitOutcome, Wave, WaveStatus
 from .geo import Building, Community, District, Household, Street
 from .people import AuditLog, Role, User
+from .quality import BackCheck, QualityFlag, ResponseRevision, ReviewEvent, WaveQuality
 from .survey import (
     FeedbackEvent,
     FeedbackItem,
@@ -29,6 +30,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "Assignment",
     "AuditLog",
+    "BackCheck",
     "Building",
     "Community",
     "District",
@@ -39,7 +41,10 @@ __all__ = [
     "IndicatorTotal",
     "InstrumentVersion",
     "PopulationMargin",
+    "QualityFlag",
     "Response",
+    "ResponseRevision",
+    "ReviewEvent",
     "ReviewState",
     "Role",
     "Street",
@@ -47,6 +52,7 @@ __all__ = [
     "Visit",
     "VisitOutcome",
     "Wave",
+    "WaveQuality",
     "WaveStatus",
     "metadata",
 ]

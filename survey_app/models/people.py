@@ -13,6 +13,7 @@ class Role(StrEnum):
     CANVASSER = "canvasser"  # 入户调查员
     ANALYST = "analyst"  # 创文办分析员
     SECRETARY = "secretary"  # 社区书记
+    SUPERVISOR = "supervisor"  # 督导
     ADMIN = "admin"  # 管理员
 
 

@@ -11,9 +11,12 @@ from ._types import json_column, timestamp
 
 
 class ReviewState(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
+    """An interview's review state (docs/quality.md has the transitions)."""
+
+    PENDING = "pending"  # 待审核: submitted or resubmitted, not yet reviewed
+    ACCEPTED = "accepted"  # 督导已通过: approved by a supervisor
+    APPROVED_HQ = "approved_hq"  # 创文办已通过: approved at headquarters level
+    REJECTED = "rejected"  # 已退回: back on the canvasser's tablet for correction
 
 
 class FeedbackStatus(StrEnum):
@@ -64,6 +67,7 @@ class Response(SQLModel, table=True):
     device: str | None = Field(default=None, max_length=255)
     quality_flags: list[str] | None = json_column(nullable=True)
     review_state: str = Field(default=ReviewState.PENDING, max_length=16)
+    revision: int = 1  # the latest revision's number (see ResponseRevision)
     age_group: str | None = Field(default=None, max_length=32)
     sex: str | None = Field(default=None, max_length=16)
     residence_years: str | None = Field(default=None, max_length=32)
