@@ -37,10 +37,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Alembic announces each of its plugins at INFO on every start: noise, not news.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from . import auth, cli, db, errors, i18n, instrument_registry
+    from . import assets, auth, cli, db, errors, i18n, instrument_registry
     from .blueprints import register_blueprints
 
     db.init_app(app, settings.database_url)
+    assets.init_app(app)
     instrument_registry.init_app(app, settings.instruments_dir)
     auth.init_app(app)
     i18n.init_app(app)

@@ -5,7 +5,7 @@ visits and responses — one at a time or the whole outbox at once (``/api/sync`
 submission carries a UUID made on the device; see docs/offline.md for the contract.
 """
 
-from flask import Blueprint, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 
 from ..auth import roles_required
@@ -45,8 +45,12 @@ def instrument(key: str, version: str):
         body = households.wave_instrument(key=key, version=version)
     except NotFound as err:
         return error_response(404, err.message)
-    # A published version never changes: the tablet may keep it as long as it likes.
-    return body, 200, {"Cache-Control": "private, max-age=86400", "ETag": body["content_hash"]}
+    # A published version never changes: the tablet may keep it a day, then ask again,
+    # and an unchanged questionnaire costs a 304, not its whole text.
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.set_etag(str(body["content_hash"]))
+    return response.make_conditional(request)
 
 
 def _json_body():

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
+from ..assets import asset
 from ..auth import roles_required
 from ..db import get_session
 from ..models import Role
@@ -24,27 +24,12 @@ bp = Blueprint("canvass", __name__, url_prefix="/canvass", template_folder="temp
 CANVASS_ROLES = (Role.CANVASSER, Role.ADMIN)
 ASSETS = (
     "css/app.css",
+    "favicon.svg",
     "canvass/canvass.css",
     "canvass/expr.js",
     "canvass/store.js",
     "canvass/app.js",
 )
-
-
-@lru_cache(maxsize=64)
-def _digest(path: Path, mtime: float) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-
-
-def asset(filename: str) -> str:
-    """The URL of a static file with its content hash, so caches never serve a stale one."""
-    path = Path(current_app.static_folder) / filename
-    return url_for("static", filename=filename, v=_digest(path, path.stat().st_mtime))
-
-
-@bp.app_context_processor
-def _asset_helper():
-    return {"asset": asset}
 
 
 @bp.route("/")
@@ -57,9 +42,7 @@ def index():
 @roles_required(*CANVASS_ROLES)
 def service_worker():
     """The service worker, with the exact URLs to keep for offline use filled in."""
-    # base.html links app.css without a version: keep that URL too.
-    precache = [url_for("canvass.index"), url_for("static", filename="css/app.css")]
-    precache += [asset(name) for name in ASSETS]
+    precache = [url_for("canvass.index")] + [asset(name) for name in ASSETS]
     precache.append(url_for("api.assignments"))
     wave = households.current_wave(session=get_session())
     if wave is not None:
@@ -70,8 +53,11 @@ def service_worker():
     version = hashlib.sha256(json.dumps(precache).encode()).hexdigest()[:12]
     source = (Path(current_app.static_folder) / "canvass" / "sw.js").read_text(encoding="utf-8")
     body = source.replace("__VERSION__", version).replace("__PRECACHE__", json.dumps(precache))
-    return Response(
+    response = Response(
         body,
         mimetype="text/javascript",
         headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": url_for("canvass.index")},
     )
+    # Browsers check the worker on every visit: unchanged, that costs a 304.
+    response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:16])
+    return response.make_conditional(request)
