@@ -23,7 +23,8 @@ def db_upgrade() -> None:
 
 def init_app(app: Flask) -> None:
     from .demo.cli import seed_demo
+    from .fieldwork.cli import waves
     from .setup.cli import create_user, import_households
 
-    for command in (db_upgrade, seed_demo, create_user, import_households):
+    for command in (db_upgrade, seed_demo, create_user, import_households, waves):
         app.cli.add_command(command)

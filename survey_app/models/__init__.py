@@ -10,7 +10,16 @@ Every table is created by Alembic migrations (``survey_app/migrations``), never 
 
 from sqlmodel import SQLModel
 
-from .fieldwork import Assignment, Visit, VisitOutcome, Wave, WaveStatus
+from .fieldwork import (
+    Assignment,
+    Design,
+    HeldSubmission,
+    Visit,
+    VisitOutcome,
+    Wave,
+    WaveCommunity,
+    WaveStatus,
+)
 from .geo import Building, Community, District, Household, Street
 from .people import AuditLog, Role, User
 from .quality import BackCheck, QualityFlag, ResponseRevision, ReviewEvent, WaveQuality
@@ -33,10 +42,12 @@ __all__ = [
     "BackCheck",
     "Building",
     "Community",
+    "Design",
     "District",
     "FeedbackEvent",
     "FeedbackItem",
     "FeedbackStatus",
+    "HeldSubmission",
     "Household",
     "IndicatorTotal",
     "InstrumentVersion",
@@ -52,6 +63,7 @@ __all__ = [
     "Visit",
     "VisitOutcome",
     "Wave",
+    "WaveCommunity",
     "WaveQuality",
     "WaveStatus",
     "metadata",

@@ -2,17 +2,29 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from ._types import timestamp
+from ._types import json_column, timestamp
 
 
 class WaveStatus(StrEnum):
     DRAFT = "draft"
     OPEN = "open"
     CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class Design(StrEnum):
+    """How a wave's sample is drawn (see analysis/sampling.py)."""
+
+    CENSUS = "census"  # 全覆盖入户
+    SRS = "srs"
+    SYSTEMATIC = "systematic"
+    TWO_STAGE = "two-stage"
+    UPLOAD = "upload"
 
 
 class VisitOutcome(StrEnum):
@@ -37,6 +49,33 @@ class Wave(SQLModel, table=True):
     ends_on: date | None = None
     status: str = Field(default=WaveStatus.OPEN, max_length=16, index=True)
     created_at: datetime = timestamp()
+    # The sampling design, its options (sizes, reserves, PPS), the seed and how many
+    # replicates are released (0: not drawn yet). None: a wave from before designs
+    # (every assigned household, weight 1).
+    design: str | None = Field(default=None, max_length=16)
+    design_options: dict[str, Any] | None = json_column(nullable=True)
+    seed: int | None = None
+    released: int = 0
+    # sha256 of the frame drawn from (household id, building id, code, sorted).
+    frame_hash: str | None = Field(default=None, max_length=64)
+    sampled_at: datetime | None = timestamp(nullable=True, default=False)
+    opened_at: datetime | None = timestamp(nullable=True, default=False)
+    closed_at: datetime | None = timestamp(nullable=True, default=False)
+    # A closed wave's estimation inputs, frozen at close (see fieldwork/design.py).
+    frozen: dict[str, Any] | None = json_column(nullable=True)
+
+
+class WaveCommunity(SQLModel, table=True):
+    """A community a wave covers, with its frame at the draw: N households, B buildings
+    (the population sizes of the finite-population correction)."""
+
+    __table_args__ = (UniqueConstraint("wave_id", "community_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    wave_id: int = Field(foreign_key="wave.id", index=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    households: int = 0
+    buildings: int = 0
 
 
 class Assignment(SQLModel, table=True):
@@ -55,6 +94,17 @@ class Assignment(SQLModel, table=True):
     community_id: int = Field(foreign_key="community.id", index=True)
     assigned_on: date | None = None
     created_at: datetime = timestamp()
+    # How the household was drawn: replicate 1 is the main sample, 2, 3… reserves
+    # (shown to canvassers only once released); π its inclusion probability, psu_prob
+    # the first-stage π of its building (two-stage), pool_size the households it was
+    # drawn among (N of the community, or M of the building for two-stage).
+    replicate: int = 1
+    released: bool = True
+    inclusion_prob: float | None = None
+    psu_prob: float | None = None
+    pool_size: int | None = None
+    stratum: str | None = Field(default=None, max_length=64)
+    psu: str | None = Field(default=None, max_length=64)
 
 
 class Visit(SQLModel, table=True):
@@ -72,3 +122,22 @@ class Visit(SQLModel, table=True):
     longitude: float | None = None
     note: str | None = Field(default=None, max_length=500)
     canvasser_id: int | None = Field(default=None, foreign_key="app_user.id")
+
+
+class HeldSubmission(SQLModel, table=True):
+    """A visit or interview refused because its household was reassigned (or its wave's
+    dates had passed) while the tablet held it: kept whole, so an analyst can accept it
+    into the wave or dismiss it — nothing sent is silently lost."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(max_length=36, unique=True)
+    kind: str = Field(max_length=16)  # visit / response
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
+    wave_id: int | None = Field(default=None, foreign_key="wave.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    reason: str = Field(max_length=32)  # reassigned / unassigned / outside_dates
+    payload: dict[str, Any] = json_column()
+    received_at: datetime = timestamp()
+    resolution: str | None = Field(default=None, max_length=16)  # accepted / dismissed
+    resolved_by: int | None = Field(default=None, foreign_key="app_user.id")
+    resolved_at: datetime | None = timestamp(nullable=True, default=False)

@@ -1,0 +1,379 @@
+"""The design a wave was drawn with, as estimation needs it.
+
+For each design (docs/methodology.md, "Designs of a wave"):
+
+============  =============  ===============  ==========================================
+design        stratum        PSU              population sizes (fpc)
+============  =============  ===============  ==========================================
+census        community      household        N eligible households of the community
+srs           community      household        N households of the community
+systematic    community      household        N (treated as srs: implicit strata ignored)
+upload        community      household        N when the probabilities are k/N, else none
+two-stage     community      building         B buildings (equal probability); none for PPS
+(none)        street         building         none (waves from before designs, weight 1)
+============  =============  ===============  ==========================================
+
+Weights: 1/π × a non-response adjustment within weighting classes community × building:
+a class's eligible sampled households (released, not found vacant or ineligible) carry
+Σ 1/π, spread over its respondents; a class with no respondent gives its share to the
+community's other classes. So the weights of a community sum to its eligible households
+(estimated; exactly N − vacant − ineligible for a census).
+
+The running sums ``IndicatorTotal`` count respondents and yes-answers per building;
+since every weight is constant within a building (π is, by construction of every design,
+and the upload requires it), Σw and Σwy per building are w_b·n and w_b·yes — exact.
+
+A closed wave's inputs are frozen (:func:`snapshot`, stored on the wave) so its figures
+never change unless recomputed on request (audited).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..models import (
+    Assignment,
+    Building,
+    Community,
+    Design,
+    Household,
+    IndicatorTotal,
+    Response,
+    ReviewState,
+    Visit,
+    VisitOutcome,
+    Wave,
+    WaveCommunity,
+    WaveStatus,
+)
+
+ONE_STAGE = {Design.CENSUS, Design.SRS, Design.SYSTEMATIC, Design.UPLOAD}
+INELIGIBLE = (VisitOutcome.VACANT.value, VisitOutcome.INELIGIBLE.value)
+
+
+@dataclass(frozen=True)
+class WaveInputs:
+    """Everything the estimates of one wave need (JSON-able: see :func:`snapshot`).
+
+    ``totals``: indicator, community_id, street_id, building_id, n, positive, weight.
+    ``communities``: per community id, {households N, buildings B, sampled, eligible,
+    respondents, street_id}. ``design`` None for waves from before designs.
+    """
+
+    wave_id: int
+    design: str | None
+    pps: bool
+    totals: pd.DataFrame
+    communities: dict[int, dict] = field(default_factory=dict)
+
+    @property
+    def response_rates(self) -> dict[int, float | None]:
+        return {
+            c: (v["respondents"] / v["eligible"] if v["eligible"] else None)
+            for c, v in self.communities.items()
+        }
+
+
+def wave_inputs(*, session: Session, wave: Wave) -> WaveInputs:
+    """The wave's estimation inputs: frozen ones for a closed wave, live ones otherwise."""
+    if wave.status in (WaveStatus.CLOSED, WaveStatus.ARCHIVED) and wave.frozen:
+        return from_snapshot(wave.frozen)
+    return _live(session, wave)
+
+
+def snapshot(*, session: Session, wave: Wave) -> dict:
+    """The wave's inputs as JSON (stored on the wave at close)."""
+    inputs = _live(session, wave)
+    return {
+        "wave_id": inputs.wave_id,
+        "design": inputs.design,
+        "pps": inputs.pps,
+        "totals": {c: inputs.totals[c].tolist() for c in inputs.totals.columns},
+        "communities": {str(k): v for k, v in inputs.communities.items()},
+        "responses": int(sum(v["respondents"] for v in inputs.communities.values())),
+    }
+
+
+def from_snapshot(data: dict) -> WaveInputs:
+    totals = pd.DataFrame(data["totals"])
+    if totals.empty:
+        totals = _empty_totals()
+    return WaveInputs(
+        wave_id=data["wave_id"],
+        design=data["design"],
+        pps=bool(data.get("pps")),
+        totals=totals,
+        communities={int(k): v for k, v in data["communities"].items()},
+    )
+
+
+def _empty_totals() -> pd.DataFrame:
+    cols = ["indicator", "community_id", "street_id", "building_id", "n", "positive", "weight"]
+    return pd.DataFrame({c: [] for c in cols})
+
+
+def _live(session: Session, wave: Wave) -> WaveInputs:
+    t = IndicatorTotal
+    rows = session.exec(
+        select(t.indicator, t.community_id, t.street_id, t.building_id, t.n, t.positive).where(
+            t.wave_id == wave.id, t.n > 0
+        )
+    ).all()
+    cols = ["indicator", "community_id", "street_id", "building_id", "n", "positive"]
+    totals = pd.DataFrame(rows, columns=cols) if rows else _empty_totals().drop(columns="weight")
+    communities = _communities(session, wave)
+    if wave.design is None:
+        weights: dict = {}
+        totals["weight"] = 1.0
+    else:
+        weights = _class_weights(session, wave, communities)
+        keys = list(zip(totals["community_id"], totals["building_id"], strict=True))
+        totals["weight"] = [weights.get(k, np.nan) for k in keys]
+        totals = totals[np.isfinite(totals["weight"].astype(float))]
+    return WaveInputs(
+        wave_id=wave.id,
+        design=wave.design,
+        pps=bool((wave.design_options or {}).get("pps", True)),
+        totals=totals.reset_index(drop=True),
+        communities=communities,
+    )
+
+
+def _communities(session: Session, wave: Wave) -> dict[int, dict]:
+    """Per community: N, B (from the draw), sampled, eligible and respondents."""
+    out: dict[int, dict] = {}
+    streets = dict(session.exec(select(Community.id, Community.street_id)).all())
+    for wc in session.exec(select(WaveCommunity).where(WaveCommunity.wave_id == wave.id)):
+        out[wc.community_id] = {"households": wc.households, "buildings": wc.buildings}
+    released = Assignment.released if wave.design is not None else Assignment.id.is_not(None)
+    sampled = dict(
+        session.exec(
+            select(Assignment.community_id, func.count())
+            .where(Assignment.wave_id == wave.id, released)
+            .group_by(Assignment.community_id)
+        ).all()
+    )
+    ineligible = dict(
+        session.exec(
+            select(Assignment.community_id, func.count(func.distinct(Assignment.id)))
+            .join(Visit, Visit.assignment_id == Assignment.id)
+            .where(Assignment.wave_id == wave.id, released, Visit.outcome.in_(INELIGIBLE))
+            .group_by(Assignment.community_id)
+        ).all()
+    )
+    respondents = dict(
+        session.exec(
+            select(Response.community_id, func.count())
+            .where(Response.wave_id == wave.id, Response.review_state != ReviewState.REJECTED)
+            .group_by(Response.community_id)
+        ).all()
+    )
+    for cid in set(out) | set(sampled) | set(respondents):
+        entry = out.setdefault(cid, {"households": 0, "buildings": 0})
+        entry["street_id"] = streets.get(cid)
+        entry["sampled"] = int(sampled.get(cid, 0))
+        entry["eligible"] = int(sampled.get(cid, 0) - ineligible.get(cid, 0))
+        entry["respondents"] = int(respondents.get(cid, 0))
+        if wave.design is None and not entry["households"]:
+            entry["households"] = 0
+    return out
+
+
+def _class_weights(session: Session, wave: Wave, communities: dict) -> dict[tuple[int, int], float]:
+    """w = 1/π × eligible Σ1/π / respondents' Σ1/π, per (community, building) class."""
+    rows = session.exec(
+        select(
+            Assignment.id,
+            Assignment.community_id,
+            Household.building_id,
+            Assignment.inclusion_prob,
+        )
+        .join(Household, Assignment.household_id == Household.id)
+        .where(Assignment.wave_id == wave.id, Assignment.released)
+    ).all()
+    if not rows:
+        return {}
+    frame = pd.DataFrame(rows, columns=["id", "community_id", "building_id", "prob"])
+    frame["base"] = 1.0 / frame["prob"].astype(float)
+    bad = set(
+        session.exec(
+            select(Visit.assignment_id)
+            .join(Assignment, Visit.assignment_id == Assignment.id)
+            .where(Assignment.wave_id == wave.id, Visit.outcome.in_(INELIGIBLE))
+        ).all()
+    )
+    answered = set(
+        session.exec(
+            select(Response.assignment_id).where(
+                Response.wave_id == wave.id, Response.review_state != ReviewState.REJECTED
+            )
+        ).all()
+    )
+    frame["eligible"] = ~frame["id"].isin(bad - answered)
+    frame["responded"] = frame["id"].isin(answered)
+    frame["e"] = frame["base"].where(frame["eligible"], 0.0)
+    frame["r"] = frame["base"].where(frame["responded"], 0.0)
+    cls = frame.groupby(["community_id", "building_id"]).agg(
+        e=("e", "sum"), r=("r", "sum"), base=("base", "first")
+    )
+    out = {}
+    for _, part in cls.groupby(level=0):
+        covered = part.loc[part["r"] > 0, "e"].sum()
+        if covered <= 0:
+            continue
+        spread = part["e"].sum() / covered  # classes without respondents: to the others
+        for (c, b), row in part[part["r"] > 0].iterrows():
+            out[(int(c), int(b))] = float(row["base"] * row["e"] / row["r"] * spread)
+    return out
+
+
+# --- the analysis totals -------------------------------------------------------------
+
+
+def estimation_table(inputs: WaveInputs, domain: pd.Series | None) -> pd.DataFrame:
+    """Per-PSU sums for :func:`analysis.estimate_from_totals` on the wave's design.
+
+    ``domain``: a label per row of ``inputs.totals`` (None: the whole sample). One-stage
+    designs have the household as PSU, so each building's n respondents become n rows
+    (yes rows, then no rows), exactly the household scores."""
+    t = inputs.totals
+    if t.empty:
+        return pd.DataFrame()
+    dom = (
+        np.full(len(t), None, dtype=object) if domain is None else np.asarray(domain, dtype=object)
+    )
+    w = t["weight"].to_numpy(float)
+    n = t["n"].to_numpy(np.int64)
+    yes = t["positive"].to_numpy(np.int64)
+    if inputs.design is None:
+        return pd.DataFrame(
+            {
+                "indicator": t["indicator"].to_numpy(object),
+                "domain": dom,
+                "stratum": (f"{inputs.wave_id}:" + t["street_id"].astype(str)).to_numpy(object),
+                "psu": t["building_id"].to_numpy(),
+                "n": n,
+                "sum_w": n * w,
+                "sum_wy": yes * w,
+            }
+        )
+    stratum = (f"{inputs.wave_id}:" + t["community_id"].astype(str)).to_numpy(object)
+    if inputs.design == Design.TWO_STAGE:
+        return pd.DataFrame(
+            {
+                "indicator": t["indicator"].to_numpy(object),
+                "domain": dom,
+                "stratum": stratum,
+                "psu": t["building_id"].to_numpy(),
+                "n": n,
+                "sum_w": n * w,
+                "sum_wy": yes * w,
+                "sum_w2": n * w * w,
+            }
+        )
+    rep = np.repeat(np.arange(len(t)), n)
+    # Within a building the i-th respondent (0-based) answered yes when i < yes.
+    start = np.repeat(np.cumsum(n) - n, n)
+    i = np.arange(len(rep)) - start
+    y = (i < yes[rep]).astype(float)
+    return pd.DataFrame(
+        {
+            "indicator": t["indicator"].to_numpy(object)[rep],
+            "domain": dom[rep],
+            "stratum": stratum[rep],
+            "psu": t["building_id"].to_numpy(np.int64)[rep] * 100000 + i,
+            "n": np.ones(len(rep), dtype=np.int64),
+            "sum_w": w[rep],
+            "sum_wy": w[rep] * y,
+            "sum_w2": w[rep] ** 2,
+        }
+    )
+
+
+def fpc(inputs: WaveInputs) -> dict[str, float] | None:
+    """N_h per stratum, in R's convention (population PSUs of the stratum), or None."""
+    if inputs.design is None or (inputs.design == Design.TWO_STAGE and inputs.pps):
+        return None
+    out = {}
+    for cid, c in inputs.communities.items():
+        if inputs.design == Design.TWO_STAGE:
+            size = c["buildings"]
+        elif inputs.design == Design.CENSUS:
+            size = c["households"] - (c["sampled"] - c["eligible"])
+        else:
+            size = c["households"]
+        out[f"{inputs.wave_id}:{cid}"] = float(max(size, c["respondents"], 1))
+    return out
+
+
+def population(inputs: WaveInputs) -> dict[int, int]:
+    """Households per community (eligible ones for a census): the domain's N."""
+    out = {}
+    for cid, c in inputs.communities.items():
+        size = c["households"]
+        if inputs.design == Design.CENSUS:
+            size -= c["sampled"] - c["eligible"]
+        out[cid] = int(size)
+    return out
+
+
+def household_counts(*, session: Session, community_ids: list[int]) -> dict[int, int]:
+    if not community_ids:
+        return {}
+    return dict(
+        session.exec(
+            select(Household.community_id, func.count())
+            .where(Household.community_id.in_(community_ids), Household.active)
+            .group_by(Household.community_id)
+        ).all()
+    )
+
+
+def design_columns(*, session: Session, wave: Wave) -> dict[int, dict]:
+    """Per assignment id: stratum, PSU, weight and population size for the raw export."""
+    inputs = wave_inputs(session=session, wave=wave)
+    weights = {
+        (c, b): w
+        for c, b, w in zip(
+            inputs.totals["community_id"],
+            inputs.totals["building_id"],
+            inputs.totals["weight"],
+            strict=True,
+        )
+    }
+    sizes = fpc(inputs) or {}
+    rows = session.exec(
+        select(
+            Assignment.id,
+            Assignment.community_id,
+            Household.building_id,
+            Building.code,
+            Household.code,
+            Community.street_id,
+        )  # fmt: skip
+        .join(Household, Assignment.household_id == Household.id)
+        .join(Building, Household.building_id == Building.id)
+        .join(Community, Assignment.community_id == Community.id)
+        .where(Assignment.wave_id == wave.id)
+    ).all()
+    out = {}
+    for aid, cid, bid, bcode, hcode, sid in rows:
+        if inputs.design is None:
+            stratum, psu = f"S{sid}", f"{cid}:{bcode}"
+        else:
+            stratum = f"C{cid}"
+            psu = (
+                f"{cid}:{bcode}" if inputs.design == Design.TWO_STAGE else f"{cid}:{bcode}:{hcode}"
+            )
+        out[aid] = {
+            "stratum": stratum,
+            "psu": psu,
+            "weight": weights.get((cid, bid)),
+            "fpc": sizes.get(f"{inputs.wave_id}:{cid}"),
+        }
+    return out
