@@ -10,14 +10,16 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from .expr import Expression, ExpressionError, parse
+from .expr import KEYWORDS, Expression, ExpressionError, normalise, parse
 from .fields import FieldReader
 from .model import (
     CHOICE_TYPES,
     DONT_KNOW_POLICIES,
     FEEDBACK_KINDS,
     INDICATOR_KINDS,
+    METADATA,
     Choice,
+    Group,
     Indicator,
     Instrument,
     Item,
@@ -25,20 +27,32 @@ from .model import (
     Label,
 )
 from .problems import Problem
-from .references import check_expression
+from .references import Scope, check_expression
 from .yamlio import Mapping
 
 __all__ = ["build_instrument", "NAME"]
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CODE = re.compile(r"[^\s'\"]+")
-RESERVED = frozenset({"and", "or", "not"})
+RESERVED = KEYWORDS | {"choice"}
+PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 TOP_FIELDS = ("key", "version", "title", "description", "choices", "items", "indicators", "profile")
 ITEM_FIELDS = (
     "name", "type", "label", "hint", "required", "relevant", "constraint",
     "constraint_message", "choices", "min", "max", "integer", "feedback", "yes_label", "no_label",
+    "calculation", "choice_filter", "default", "read_only", "required_message", "metadata",
 )  # fmt: skip
-CHOICE_FIELDS = ("code", "label", "dont_know")
+GROUP_FIELDS = ("name", "type", "label", "relevant", "field_list", "repeat_count", "items")
+GROUP_TYPES = ("group", "repeat")
+CHOICE_FIELDS = ("code", "label", "dont_know", "filters")
+# Expression fields: (type the expression must have, '.' allowed, choice.NAME allowed)
+EXPRESSION_FIELDS = {
+    "relevant": ("condition", False, False),
+    "constraint": ("condition", True, False),
+    "calculation": ("any", False, False),
+    "choice_filter": ("condition", False, True),
+    "repeat_count": ("value", False, False),
+}
 INDICATOR_FIELDS = ("label", "kind", "item", "positive", "dont_know")
 INDICATOR_ITEM_TYPES = (ItemType.SINGLE, ItemType.YESNO)
 PROFILE_ITEM_TYPES = (ItemType.SINGLE, ItemType.YESNO, ItemType.NUMBER)
@@ -72,7 +86,7 @@ class _Builder(FieldReader):
         description = self.label(data.get("description"), "instrument", "description", line)
         choices = self.choice_lists(data.get("choices"), line)
         items = self.items(data.get("items"), choices, line)
-        by_name = {it.name: it for it in items}
+        by_name = {it.name: it for it in items if it.group is None or not self.in_repeat(it)}
         indicators = self.indicators(data.get("indicators"), by_name, choices, line)
         profile = self.profile(data.get("profile"), by_name, line)
         if self.problems or key is None or version is None or title is None:
@@ -86,7 +100,9 @@ class _Builder(FieldReader):
             indicators=tuple(indicators),
             profile=profile,
             description=description,
+            groups=tuple(self.groups.values()),
             source=source,
+            warnings=tuple(self.warnings),
         )
 
     def version(self, value: Any, line: int | None) -> int | None:
@@ -132,8 +148,22 @@ class _Builder(FieldReader):
                 entry.get("label"), where, f"label of code '{code}'", entry.line, True
             )
             dont_know = self.boolean(entry.get("dont_know"), where, "dont_know", entry.line)
-            out.append(Choice(code, label or Label(code), dont_know))
+            filters = self.filters(entry.get("filters"), where, entry.line)
+            out.append(Choice(code, label or Label(code), dont_know, filters))
         return out
+
+    def filters(self, value: Any, where: str, line: int | None) -> tuple[tuple[str, str], ...]:
+        data = self.mapping(value, where, line)
+        out = []
+        for column, text in (data or {}).items():
+            if not NAME.fullmatch(column) or column == "code":
+                self.problem(where, f"filter column '{column}' must be letters, digits and _ "
+                             "(and not 'code')", line)  # fmt: skip
+            elif not isinstance(text, str):
+                self.problem(where, f"filter column '{column}' must be a text", line)
+            else:
+                out.append((column, text))
+        return tuple(out)
 
     def items(
         self, value: Any, choices: dict[str, tuple[Choice, ...]], line: int | None
@@ -141,26 +171,93 @@ class _Builder(FieldReader):
         if not isinstance(value, list) or not value:
             self.problem("items", "'items' must be a non-empty list of questions", line)
             return []
-        all_names = {e.get("name") for e in value if isinstance(e, Mapping)}
-        earlier: dict[str, Item] = {}
-        lines: dict[str, int | None] = {}
-        for index, entry in enumerate(value, start=1):
+        self.all_names = set(_names(value))
+        self.future_repeats = frozenset(_repeats(value))
+        self.earlier: dict[str, Item] = {}
+        self.lines: dict[str, int | None] = {}
+        self.groups: dict[str, Group] = {}
+        self.repeat_of: dict[str, str | None] = {}
+        self.walk(value, choices, None, None, line)
+        return list(self.earlier.values())
+
+    def in_repeat(self, item: Item) -> bool:
+        return self.repeat_of.get(item.name) is not None
+
+    def walk(
+        self,
+        entries: list[Any],
+        choices: dict[str, tuple[Choice, ...]],
+        parent: str | None,
+        repeat: str | None,
+        line: int | None,
+    ) -> None:
+        for index, entry in enumerate(entries, start=1):
             if not isinstance(entry, Mapping):
                 self.problem(f"items[{index}]", "each item must be a mapping", line)
                 continue
-            item = self.item(entry, index, choices, earlier, all_names)
+            if entry.get("type") in GROUP_TYPES:
+                self.group(entry, index, choices, parent, repeat)
+                continue
+            item = self.item(entry, index, choices, self.earlier, self.all_names, parent, repeat)
             if item is None:
                 continue
-            if item.name in earlier:
+            if item.name in self.earlier or item.name in self.groups:
+                first = self.lines.get(item.name)
                 self.problem(
-                    item.name,
-                    f"duplicate item name (first used on line {lines[item.name]})",
-                    entry.line,
+                    item.name, f"duplicate item name (first used on line {first})", entry.line
                 )
                 continue
-            earlier[item.name] = item
-            lines[item.name] = entry.line
-        return list(earlier.values())
+            self.earlier[item.name] = item
+            self.lines[item.name] = entry.line
+            self.repeat_of[item.name] = repeat
+
+    def group(
+        self,
+        data: Mapping,
+        index: int,
+        choices: dict[str, tuple[Choice, ...]],
+        parent: str | None,
+        repeat: str | None,
+    ) -> None:
+        line = data.line
+        name = self.text(data.get("name"), f"items[{index}]", "name", line)
+        if name is None:
+            self.problem(f"items[{index}]", "the group has no name", line)
+            return
+        self.fields(data, GROUP_FIELDS, name)
+        if not NAME.fullmatch(name) or name in RESERVED:
+            self.problem(name, "a group name must be letters, digits and _", line)
+        if name in self.groups or name in self.earlier:
+            self.problem(name, f"duplicate name (first used on line {self.lines.get(name)})", line)
+            return
+        is_repeat = data.get("type") == "repeat"
+        if is_repeat and repeat is not None:
+            self.problem(name, f"a repeat inside repeat '{repeat}' is not supported", line)
+            return
+        here = Item(name, ItemType.NOTE, Label(name), group=parent)
+        exprs = {
+            f: self.expression(data.get(f), f, here, choices, self.earlier, self.all_names, line,
+                               repeat=repeat)
+            for f in ("relevant", "repeat_count")
+        }  # fmt: skip
+        if exprs["repeat_count"] is not None and not is_repeat:
+            self.problem(name, "'repeat_count' only applies to a repeat", line)
+        self.groups[name] = Group(
+            name=name,
+            label=self.label(data.get("label"), name, "label", line),
+            relevant=exprs["relevant"],
+            parent=parent,
+            field_list=self.boolean(data.get("field_list"), name, "field_list", line),
+            repeat=is_repeat,
+            repeat_count=exprs["repeat_count"] if is_repeat else None,
+        )
+        self.lines[name] = line
+        self.repeat_of[name] = repeat
+        children = data.get("items")
+        if not isinstance(children, list) or not children:
+            self.problem(name, f"a {data.get('type')} needs 'items' (a non-empty list)", line)
+            return
+        self.walk(children, choices, name, name if is_repeat else repeat, line)
 
     def item(
         self,
@@ -169,6 +266,8 @@ class _Builder(FieldReader):
         choices: dict[str, tuple[Choice, ...]],
         earlier: dict[str, Item],
         all_names: set[Any],
+        parent: str | None = None,
+        repeat: str | None = None,
     ) -> Item | None:
         line = data.line
         name = self.text(data.get("name"), f"items[{index}]", "name", line)
@@ -179,10 +278,13 @@ class _Builder(FieldReader):
         if not NAME.fullmatch(name) or name in RESERVED:
             self.problem(where, "an item name must be letters, digits and _ (not and/or/not)", line)
         self.fields(data, ITEM_FIELDS, where)
-        kind = self.item_type(data.get("type"), where, line)
+        metadata = self.metadata(data, where)
+        kind = self.item_type(data.get("type") or (str(METADATA[metadata]) if metadata else None),
+                              where, line)  # fmt: skip
         if kind is None:
             return None
-        label = self.label(data.get("label"), where, "label", line, required=True)
+        unasked = kind is ItemType.CALCULATE or metadata is not None
+        label = self.label(data.get("label"), where, "label", line, required=not unasked)
         list_name = self.item_choices(data, kind, choices, where)
         required = self.boolean(data.get("required"), where, "required", line)
         self.only_for(data, kind, where)
@@ -202,16 +304,45 @@ class _Builder(FieldReader):
             constraint_message=self.label(
                 data.get("constraint_message"), where, "constraint_message", line
             ),
+            group=parent,
+            default=self.text(data.get("default"), where, "default", line),
+            read_only=self.boolean(data.get("read_only"), where, "read_only", line),
+            required_message=self.label(
+                data.get("required_message"), where, "required_message", line
+            ),
+            metadata=metadata,
         )
+        self.placeholders(item, where, line)
         if item.minimum is not None and item.maximum is not None and item.minimum > item.maximum:
             self.problem(where, f"min {item.minimum} is greater than max {item.maximum}", line)
-        relevant = self.expression(
-            data.get("relevant"), "relevant", item, choices, earlier, all_names, line
-        )
-        constraint = self.expression(
-            data.get("constraint"), "constraint", item, choices, earlier, all_names, line
-        )
-        return replace(item, relevant=relevant, constraint=constraint)
+        exprs = {
+            f: self.expression(data.get(f), f, item, choices, earlier, all_names, line,
+                               repeat=repeat)
+            for f in ("relevant", "constraint", "calculation", "choice_filter")
+        }  # fmt: skip
+        if kind is ItemType.CALCULATE and exprs["calculation"] is None:
+            self.problem(where, "a calculate item needs 'calculation'", line)
+        return replace(item, **exprs)
+
+    def metadata(self, data: Mapping, where: str) -> str | None:
+        name = self.text(data.get("metadata"), where, "metadata", data.line)
+        if name is None:
+            return None
+        if name not in METADATA:
+            self.problem(where, f"metadata must be one of {', '.join(METADATA)}", data.line)
+            return None
+        kind = data.get("type")
+        if kind not in (None, "", str(METADATA[name])):
+            self.problem(where, f"metadata '{name}' is a {METADATA[name]} item", data.line)
+        return name
+
+    def placeholders(self, item: Item, where: str, line: int | None) -> None:
+        for label in (item.label, item.hint):
+            texts = [label.zh, label.en or "", *(t for _, t in label.others)] if label else []
+            for text in texts:
+                for name in PLACEHOLDER.findall(text):
+                    if name not in self.all_names:
+                        self.problem(where, f"the label refers to unknown item '${{{name}}}'", line)
 
     def item_type(self, value: Any, where: str, line: int | None) -> ItemType | None:
         if value is None or value == "":
@@ -252,17 +383,22 @@ class _Builder(FieldReader):
             "yes_label": (ItemType.YESNO,),
             "no_label": (ItemType.YESNO,),
             "feedback": (ItemType.TEXT,),
+            "calculation": (ItemType.CALCULATE,),
+            "choice_filter": tuple(CHOICE_TYPES),
         }
         for field, kinds in rules.items():
             if data.get(field) not in (None, "") and kind not in kinds:
                 only = ", ".join(str(k) for k in kinds)
                 self.problem(where, f"'{field}' only applies to {only} items", data.line)
-        if kind is ItemType.NOTE:
-            for field in ("required", "constraint", "constraint_message"):
+        if kind in (ItemType.NOTE, ItemType.CALCULATE):
+            for field in ("required", "constraint", "constraint_message", "default"):
                 if data.get(field) not in (None, "", "false"):
-                    self.problem(
-                        where, f"a note has no answer, so '{field}' makes no sense", data.line
+                    what = (
+                        "a note has no answer"
+                        if kind is ItemType.NOTE
+                        else "a calculation is not asked"
                     )
+                    self.problem(where, f"{what}, so '{field}' makes no sense", data.line)
 
     def feedback(self, value: Any, kind: ItemType, where: str, line: int | None) -> str | None:
         text = self.text(value, where, "feedback", line)
@@ -280,18 +416,36 @@ class _Builder(FieldReader):
         earlier: dict[str, Item],
         all_names: set[Any],
         line: int | None,
+        repeat: str | None = None,
     ) -> Expression | None:
         source = self.text(value, item.name, field, line)
         if source is None:
             return None
+        want, has_self, has_choice = EXPRESSION_FIELDS[field]
         try:
-            ast = parse(source, self_name=item.name if field == "constraint" else None)
+            ast = parse(
+                source, self_name=item.name if has_self else None, want=want, choice=has_choice
+            )
         except ExpressionError as exc:
             self.problem(item.name, f"{field} {source!r}: {exc}", line)
             return None
-        for reason in check_expression(ast, field, item, choices, earlier, all_names):
+        normalised = normalise(source)
+        if normalised != source:
+            self.warnings.append(
+                f"{self.file}:{line}: {item.name}: {field} {source!r}: typographic quotes or "
+                f"full-width operators read as {normalised!r}"
+            )
+        columns = None
+        if has_choice:
+            listed = choices.get(item.choices or "", ())
+            columns = frozenset({"code"} | {k for c in listed for k, _ in c.filters})
+        scope = Scope(self.repeat_of, repeat, self.repeat_names(), columns)
+        for reason in check_expression(ast, field, item, choices, earlier, all_names, scope):
             self.problem(item.name, f"{field} {source!r}: {reason}", line)
-        return Expression(source, ast)
+        return Expression(normalised, ast)
+
+    def repeat_names(self) -> frozenset[str]:
+        return frozenset(n for n, g in self.groups.items() if g.repeat) | self.future_repeats
 
     def indicators(
         self,
@@ -357,6 +511,10 @@ class _Builder(FieldReader):
                 where, f"item '{item_name}' is a {item.type} item; use a single or yesno item", line
             )
             return None
+        if item.choice_filter is not None:
+            self.problem(
+                where, f"item '{item_name}' has a choice_filter; rates need one list", line
+            )
         codes = {"yes": None, "no": None} if item.type is ItemType.YESNO else {
             c.code: c for c in choices.get(item.choices or "", ())
         }  # fmt: skip
@@ -391,3 +549,25 @@ class _Builder(FieldReader):
                 continue
             out[field] = item_name
         return out
+
+
+def _names(entries: list[Any]) -> list[Any]:
+    """Every item and group name in a (nested) items list."""
+    out: list[Any] = []
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            out.append(entry.get("name"))
+            if entry.get("type") in GROUP_TYPES and isinstance(entry.get("items"), list):
+                out += _names(entry["items"])
+    return out
+
+
+def _repeats(entries: list[Any]) -> set[str]:
+    out: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, Mapping) and entry.get("type") in GROUP_TYPES:
+            if entry.get("type") == "repeat" and isinstance(entry.get("name"), str):
+                out.add(entry["name"])
+            if isinstance(entry.get("items"), list):
+                out |= _repeats(entry["items"])
+    return out

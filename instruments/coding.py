@@ -8,10 +8,10 @@ and all three codings in one pass over the skip logic — the call for the sync 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .answers import AnswerError, check_visible, visible_values
+from .answers import AnswerError
 from .model import Instrument, ItemType
 
 __all__ = [
@@ -32,19 +32,26 @@ class CodedResponse:
     profile: dict[str, Any]
     feedback: tuple[tuple[str, str], ...]
     relevant: tuple[str, ...]
+    calculated: dict[str, Any] = field(default_factory=dict)
 
 
-def code_response(instrument: Instrument, answers: Mapping[str, Any]) -> CodedResponse:
+def code_response(
+    instrument: Instrument, answers: Mapping[str, Any], *, today: str | None = None
+) -> CodedResponse:
     """``validate_answers``, ``indicator_values``, ``profile_values``, ``feedback_items`` and
-    ``relevant_items`` at once (the skip logic runs once). Use the codings only when
-    ``errors`` is empty."""
-    relevance, values = visible_values(instrument, answers)
+    ``relevant_items`` at once (the skip logic runs once, on expressions compiled once per
+    version). Use the codings only when ``errors`` is empty. ``calculated`` holds the
+    values of ``calculate`` items; ``today`` ("YYYY-MM-DD", default: the server's date) is
+    what ``today()`` gives — pass the interview's date when re-checking later."""
+    run = instrument.compiled.run(answers, {"today": today} if today else None)
+    values = run.values
     return CodedResponse(
-        errors=tuple(check_visible(instrument, answers, relevance, values)),
-        indicators=_indicators(instrument, values),
+        errors=tuple(run.errors),
+        indicators=instrument.compiled.indicators(values),
         profile=_profile(instrument, values),
         feedback=tuple(_feedback(instrument, values)),
-        relevant=tuple(name for name, shown in relevance.items() if shown),
+        relevant=tuple(name for name, shown in run.relevance.items() if shown),
+        calculated=run.calculated,
     )
 
 
@@ -56,18 +63,22 @@ def indicator_values(instrument: Instrument, answers: Mapping[str, Any]) -> dict
     code the item does not have. A 说不清 answer under ``dont_know: negative`` (the
     default) is 0. E.g. 满意率: 满意 or 比较满意 -> 1; 一般, 不满意, 说不清 -> 0.
     """
-    return _indicators(instrument, visible_values(instrument, answers)[1])
+    return _indicators(instrument, _values(instrument, answers))
 
 
 def profile_values(instrument: Instrument, answers: Mapping[str, Any]) -> dict[str, Any]:
     """The respondent profile for weighting, e.g. {"age_group": "a45_59", "sex": "female",
     "residence_years": "r10_plus"}: the code (or number) answered, None if unanswered."""
-    return _profile(instrument, visible_values(instrument, answers)[1])
+    return _profile(instrument, _values(instrument, answers))
 
 
 def feedback_items(instrument: Instrument, answers: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The residents' open 问需/问计/问效 answers as (kind, text), in item order."""
-    return _feedback(instrument, visible_values(instrument, answers)[1])
+    return _feedback(instrument, _values(instrument, answers))
+
+
+def _values(instrument: Instrument, answers: Mapping[str, Any]) -> dict[str, Any]:
+    return instrument.compiled.run(answers).values
 
 
 def _indicators(instrument: Instrument, values: Mapping[str, Any]) -> dict[str, int | None]:

@@ -14,7 +14,9 @@ from .model import Label
 from .problems import Problem
 from .yamlio import Mapping
 
-__all__ = ["FieldReader"]
+__all__ = ["FieldReader", "LANGUAGE"]
+
+LANGUAGE = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
 
 class FieldReader:
@@ -23,6 +25,7 @@ class FieldReader:
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[Problem] = []
+        self.warnings: list[str] = []
 
     def problem(self, where: str, reason: str, line: int | None = None) -> None:
         self.problems.append(Problem(self.file, where, reason, line))
@@ -66,9 +69,17 @@ class FieldReader:
         if not isinstance(value, dict):
             self.problem(where, f"'{field}' must be a text or a mapping with zh and en", line)
             return None
-        for lang in value:
-            if lang not in ("zh", "en"):
-                self.problem(where, f"'{field}' has unknown language '{lang}' (use zh, en)", line)
+        others = []
+        for lang, text in value.items():
+            if lang in ("zh", "en"):
+                continue
+            if not LANGUAGE.fullmatch(lang):
+                self.problem(
+                    where, f"'{field}' has unknown language '{lang}' (use zh, en, fr, es-MX, ...)",
+                    line,
+                )  # fmt: skip
+            elif isinstance(text, str) and text.strip():
+                others.append((lang, text.strip()))
         zh, en = value.get("zh"), value.get("en")
         if not isinstance(zh, str) or not zh.strip():
             self.problem(where, f"'{field}' has no zh text (Simplified Chinese is required)", line)
@@ -76,7 +87,7 @@ class FieldReader:
         if en is not None and not isinstance(en, str):
             self.problem(where, f"'{field}.en' must be text", line)
             en = None
-        return Label(zh.strip(), en.strip() if en and en.strip() else None)
+        return Label(zh.strip(), en.strip() if en and en.strip() else None, tuple(others))
 
     def fields(self, data: Mapping, allowed: tuple[str, ...], where: str) -> None:
         for key in data:

@@ -22,7 +22,9 @@ __all__ = [
     "Choice",
     "Item",
     "Indicator",
+    "Group",
     "Instrument",
+    "METADATA",
     "VALUE_TYPES",
     "CHOICE_TYPES",
     "YES",
@@ -46,24 +48,46 @@ class ItemType(StrEnum):
     NUMBER = "number"
     TEXT = "text"
     NOTE = "note"
+    DATE = "date"
+    TIME = "time"
+    DATETIME = "datetime"
+    GEOPOINT = "geopoint"
+    CALCULATE = "calculate"
 
 
 VALUE_TYPES = frozenset(ItemType) - {ItemType.NOTE}
 CHOICE_TYPES = frozenset({ItemType.SINGLE, ItemType.MULTIPLE})
+# Recorded by the tablet, never asked: metadata name -> the item type of its value.
+METADATA = {
+    "start": ItemType.DATETIME,
+    "end": ItemType.DATETIME,
+    "today": ItemType.DATE,
+    "deviceid": ItemType.TEXT,
+}
 
 
 @dataclass(frozen=True)
 class Label:
-    """A text in Simplified Chinese (always) and English (optional)."""
+    """A text in Simplified Chinese (always), English (optional) and any other languages
+    (``others``: (language, text) pairs, e.g. (("fr", "Ménage"),)).
+
+    A text may refer to answers as ``${name}``: the tablet shows the answer there
+    (``fill_label``)."""
 
     zh: str
     en: str | None = None
+    others: tuple[tuple[str, str], ...] = ()
 
     def get(self, lang: str = "zh") -> str:
-        return self.en if lang == "en" and self.en else self.zh
+        if lang == "en":
+            return self.en or self.zh
+        return dict(self.others).get(lang) or self.zh
 
-    def to_dict(self) -> dict[str, str | None]:
-        return {"zh": self.zh, "en": self.en}
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"zh": self.zh, "en": self.en}
+        if self.others:  # only when present: older versions keep their content hash
+            d["others"] = dict(self.others)
+        return d
 
 
 @dataclass(frozen=True)
@@ -73,9 +97,17 @@ class Choice:
     code: str
     label: Label
     dont_know: bool = False
+    filters: tuple[tuple[str, str], ...] = ()  # columns a choice_filter reads (choice.NAME)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "label": self.label.to_dict(), "dont_know": self.dont_know}
+        d = {"code": self.code, "label": self.label.to_dict(), "dont_know": self.dont_know}
+        if self.filters:
+            d["filters"] = dict(self.filters)
+        return d
+
+    def column(self, name: str) -> str:
+        """A choice_filter's ``choice.NAME``: ``code`` is the code, others the columns."""
+        return self.code if name == "code" else dict(self.filters).get(name, "")
 
 
 @dataclass(frozen=True)
@@ -85,6 +117,12 @@ class Item:
     ``choices`` names a choice list (single/multiple). ``minimum``/``maximum``/``integer``
     apply to number items. ``feedback`` (问需/问计/问效) marks open questions whose text is
     collected as residents' feedback. ``yes_label``/``no_label`` label yes/no items.
+
+    ``group`` names the innermost group (or repeat) the item is in. A ``calculate`` item
+    has a ``calculation`` and is never asked; a ``metadata`` item (start, end, today,
+    deviceid) is recorded by the tablet, never asked. ``choice_filter`` (single/multiple)
+    is a condition each choice must meet to be offered (cascading selects). ``default``
+    is the answer the tablet fills in first; ``read_only`` items are shown, not edited.
     """
 
     name: str
@@ -102,10 +140,22 @@ class Item:
     feedback: str | None = None
     yes_label: Label | None = None
     no_label: Label | None = None
+    group: str | None = None
+    calculation: Expression | None = None
+    choice_filter: Expression | None = None
+    default: str | None = None
+    read_only: bool = False
+    required_message: Label | None = None
+    metadata: str | None = None
 
     @property
     def has_value(self) -> bool:
         return self.type is not ItemType.NOTE
+
+    @property
+    def asked(self) -> bool:
+        """True when the canvasser answers it (not a note, calculation or metadata)."""
+        return self.type not in (ItemType.NOTE, ItemType.CALCULATE) and self.metadata is None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -129,7 +179,50 @@ class Item:
             d["no_label"] = (self.no_label or Label("否", "No")).to_dict()
         if self.feedback:
             d["feedback"] = self.feedback
+        # The fields below enter only when set: older versions keep their content hash.
+        for key, value in (
+            ("group", self.group),
+            ("calculation", self.calculation.to_json() if self.calculation else None),
+            ("choice_filter", self.choice_filter.to_json() if self.choice_filter else None),
+            ("default", self.default),
+            ("read_only", self.read_only or None),
+            (
+                "required_message",
+                self.required_message.to_dict() if self.required_message else None,
+            ),
+            ("metadata", self.metadata),
+        ):
+            if value is not None:
+                d[key] = value
         return d
+
+
+@dataclass(frozen=True)
+class Group:
+    """Questions shown together: a section (``field_list``: all on one screen) or a
+    ``repeat`` (asked once per instance, e.g. per household member; the answers are a list
+    of {item: answer} objects under the repeat's name). ``parent`` is the enclosing group.
+    A group's ``relevant`` hides every item inside it; ``repeat_count`` fixes the number
+    of instances."""
+
+    name: str
+    label: Label | None = None
+    relevant: Expression | None = None
+    parent: str | None = None
+    field_list: bool = False
+    repeat: bool = False
+    repeat_count: Expression | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label.to_dict() if self.label else None,
+            "relevant": self.relevant.to_json() if self.relevant else None,
+            "parent": self.parent,
+            "field_list": self.field_list,
+            "repeat": self.repeat,
+            "repeat_count": self.repeat_count.to_json() if self.repeat_count else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -176,8 +269,10 @@ class Instrument:
     indicators: tuple[Indicator, ...] = ()
     profile: dict[str, str] = field(default_factory=dict)
     description: Label | None = None
+    groups: tuple[Group, ...] = ()
     published: bool = field(default=False, compare=False)
     source: str = field(default="", compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __hash__(self) -> int:  # the dict fields are not hashable; the hash names the content
         return hash((self.key, self.version, self.content_hash))
@@ -190,14 +285,57 @@ class Instrument:
     def _choice_index(self) -> dict[tuple[str, str], Choice]:
         return {(name, c.code): c for name, cs in self.choice_lists.items() for c in cs}
 
+    @cached_property
+    def _group_index(self) -> dict[str, Group]:
+        return {g.name: g for g in self.groups}
+
+    def group(self, name: str) -> Group:
+        """The group (or repeat) called ``name``; KeyError if none."""
+        return self._group_index[name]
+
+    def repeat_of(self, item: Item) -> Group | None:
+        """The innermost repeat an item is in, or None."""
+        name = item.group
+        while name is not None:
+            group = self._group_index[name]
+            if group.repeat:
+                return group
+            name = group.parent
+        return None
+
+    @cached_property
+    def languages(self) -> tuple[str, ...]:
+        """The label languages used: "zh", then "en" when any English text, then others."""
+        langs: dict[str, None] = {"zh": None}
+        labels = [self.title, *(it.label for it in self.items)]
+        labels += [c.label for cs in self.choice_lists.values() for c in cs]
+        for label in labels:
+            if label.en:
+                langs["en"] = None
+            for lang, _ in label.others:
+                langs[lang] = None
+        return tuple(langs)
+
+    @cached_property
+    def compiled(self) -> Any:
+        """The skip logic, constraints and calculations compiled once for this version
+        (``instruments.runner.Program``), reused for every response."""
+        from .runner import Program
+
+        return Program(self)
+
     def item(self, name: str) -> Item:
         """The item called ``name``; KeyError if none."""
         return self._item_index[name]
 
     def has_item(self, name: str) -> bool:
-        """True when ``name`` is an item that takes an answer (not a note)."""
+        """True when ``name`` is a key of a response's answers: an item that takes an answer
+        (not a note, not inside a repeat) or a repeat."""
         item = self._item_index.get(name)
-        return item is not None and item.has_value
+        if item is not None:
+            return item.has_value and self.repeat_of(item) is None
+        group = self._group_index.get(name)
+        return group is not None and group.repeat  # a repeat's answer: a list of instances
 
     def indicator(self, key: str) -> Indicator:
         for ind in self.indicators:
@@ -206,7 +344,8 @@ class Instrument:
         raise KeyError(key)
 
     def choice_codes(self, item: Item) -> tuple[str, ...]:
-        """The answer codes an item accepts (yes/no items: "yes", "no")."""
+        """The answer codes an item accepts (yes/no items: "yes", "no"), before any
+        choice_filter."""
         if item.type is ItemType.YESNO:
             return (YES, NO)
         if item.choices is None:
@@ -246,6 +385,7 @@ class Instrument:
             "items": [it.to_dict() for it in self.items],
             "indicators": [ind.to_dict() for ind in self.indicators],
             "profile": dict(self.profile),
+            **({"groups": [g.to_dict() for g in self.groups]} if self.groups else {}),
         }
 
     @cached_property

@@ -8,18 +8,35 @@ single pass in item order, on the server and in the browser, and rules out cycle
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from .expr import Ast
 from .model import CHOICE_TYPES, Choice, Item, ItemType
 
-__all__ = ["check_expression"]
+__all__ = ["check_expression", "Scope"]
 
 _FUNCTION_TYPES = {
-    "selected": (ItemType.SINGLE, ItemType.MULTIPLE, ItemType.YESNO),
-    "count_selected": (ItemType.SINGLE, ItemType.MULTIPLE),
+    "selected": (ItemType.SINGLE, ItemType.MULTIPLE, ItemType.YESNO, ItemType.CALCULATE),
+    "count_selected": (ItemType.SINGLE, ItemType.MULTIPLE, ItemType.CALCULATE),
     "answered": tuple(ItemType),
 }
+_FUNCTIONS = frozenset(
+    ["selected", "count_selected", "answered", "selected_at", "regex", "if", "concat",
+     "coalesce", "string_length", "int", "round", "number", "string", "count"]
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an expression stands: ``repeat_of`` maps every item and group name to the
+    repeat it is inside (or None); ``here`` is the repeat of the expression's own item;
+    ``repeats`` names the repeats; ``choice_columns`` the columns a choice_filter may read."""
+
+    repeat_of: Mapping[str, str | None] = field(default_factory=dict)
+    here: str | None = None
+    repeats: frozenset[str] = frozenset()
+    choice_columns: frozenset[str] | None = None
 
 
 def _codes(item: Item, choices: Mapping[str, tuple[Choice, ...]]) -> set[str] | None:
@@ -32,9 +49,9 @@ def _codes(item: Item, choices: Mapping[str, tuple[Choice, ...]]) -> set[str] | 
 
 def _walk(ast: Ast, func: str | None = None) -> Iterator[tuple[Ast, str | None]]:
     yield ast, func
-    if ast[0] in ("lit", "var"):
+    if ast[0] in ("lit", "var", "choice"):
         return
-    inner = ast[0] if ast[0] in _FUNCTION_TYPES else None
+    inner = ast[0] if ast[0] in _FUNCTIONS else None
     for child in ast[1:]:
         yield from _walk(child, inner)
 
@@ -46,12 +63,30 @@ def check_expression(
     choices: Mapping[str, tuple[Choice, ...]],
     earlier: Mapping[str, Item],
     all_names: set[Any],
+    scope: Scope | None = None,
 ) -> list[str]:
     """Reasons why ``ast`` (the ``field`` of ``item``) refers to items wrongly; [] if fine."""
+    scope = scope or Scope()
     reasons: list[str] = []
     for node, func in _walk(ast):
-        if node[0] == "var":
+        if node[0] == "var" and node[1] in scope.repeats:
+            if func != "count":
+                reasons.append(f"'{node[1]}' is a repeat: use count({node[1]})")
+        elif node[0] == "count" and node[1][1] not in scope.repeats:
+            reasons.append(f"count() takes the name of a repeat, not '{node[1][1]}'")
+        elif node[0] == "var":
             reasons += _check_var(node[1], func, field, item, earlier, all_names)
+            outer = scope.repeat_of.get(node[1])
+            if outer is not None and outer != scope.here and node[1] in earlier:
+                reasons.append(
+                    f"'{node[1]}' is inside repeat '{outer}'; outside it use count({outer})"
+                )
+        elif node[0] == "position" and scope.here is None:
+            reasons.append("position() can only be used inside a repeat")
+        elif node[0] == "choice" and scope.choice_columns is not None:
+            if node[1] not in scope.choice_columns:
+                known = ", ".join(sorted(scope.choice_columns))
+                reasons.append(f"the choice list has no column '{node[1]}' (columns: {known})")
         elif node[0] == "selected":
             reasons += _check_code(node[1][1], node[2][1], item, choices, earlier)
         elif node[0] in ("=", "!="):
@@ -83,7 +118,7 @@ def _check_var(
         return [f"refers to item '{name}', which comes later; skip logic can only look back"]
     if target.type is ItemType.NOTE:
         return [f"'{name}' is a note and has no answer"]
-    if func is not None and target.type not in _FUNCTION_TYPES[func]:
+    if func in _FUNCTION_TYPES and target.type not in _FUNCTION_TYPES[func]:
         return [f"{func}() cannot be used on '{name}', a {target.type} item"]
     if func is None and target.type is ItemType.MULTIPLE:
         return [

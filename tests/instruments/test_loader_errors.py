@@ -177,8 +177,8 @@ def test_select_without_choices(tmp_path):
 
 def test_unknown_type(tmp_path):
     data = base()
-    item(data, "why")["type"] = "geopoint"
-    assert "why: unknown type 'geopoint' (known: single, multiple" in only(tmp_path, data)
+    item(data, "why")["type"] = "photo"
+    assert "why: unknown type 'photo' (known: single, multiple" in only(tmp_path, data)
 
 
 def test_unknown_field_is_a_typo(tmp_path):
