@@ -1,8 +1,10 @@
 """Home (each role to its own start page), language switch, health check."""
 
 from flask import Blueprint, make_response, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .errors import abort_with
 from .i18n import LANGUAGES
 from .models import Role
 
@@ -19,7 +21,10 @@ START_PAGES = {
 @bp.route("/")
 @login_required
 def home():
-    return redirect(url_for(START_PAGES[Role(current_user.role)]))
+    page = START_PAGES.get(current_user.role)
+    if page is None:  # a role whose pages are not in this build yet (e.g. 督导)
+        abort_with(403, _("您的角色暂无可用的页面,请联系管理员。"))
+    return redirect(url_for(page))
 
 
 @bp.route("/lang/<code>")

@@ -21,7 +21,7 @@ from .fieldwork import (
     WaveStatus,
 )
 from .geo import Building, Community, District, Household, Street
-from .people import AuditLog, Role, User
+from .people import AuditLog, Role, User, UserScope
 from .quality import BackCheck, QualityFlag, ResponseRevision, ReviewEvent, WaveQuality
 from .survey import (
     FeedbackEvent,
@@ -60,6 +60,7 @@ __all__ = [
     "Role",
     "Street",
     "User",
+    "UserScope",
     "Visit",
     "VisitOutcome",
     "Wave",

@@ -1,6 +1,6 @@
 """Geography of the household frame: 区 → 街道 → 社区 → 楼栋 → 户."""
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 
@@ -10,6 +10,8 @@ class District(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=100)
+    # Deactivated units keep their history but drop out of new waves and imports' scope.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class Street(SQLModel, table=True):
@@ -19,6 +21,7 @@ class Street(SQLModel, table=True):
     code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=100)
     district_id: int = Field(foreign_key="district.id", index=True)
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class Community(SQLModel, table=True):
@@ -28,6 +31,7 @@ class Community(SQLModel, table=True):
     code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=100)
     street_id: int = Field(foreign_key="street.id", index=True)
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class Building(SQLModel, table=True):

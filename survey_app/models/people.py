@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import CheckConstraint, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from ._types import json_column, timestamp
@@ -18,7 +19,13 @@ class Role(StrEnum):
 
 
 class User(SQLModel, table=True):
-    """A person who signs in. Secretaries and canvassers are scoped to one community."""
+    """A person who signs in. What they may see is in ``UserScope`` (see ``scope.py``).
+
+    ``community_id`` is the first community of the user's scope (a secretary's only one),
+    kept in step with ``UserScope`` by ``setup.users`` for code that reads one community.
+    ``must_change_password``: set for generated and reset passwords; the user is sent to
+    the change-password page until they choose their own.
+    """
 
     __tablename__ = "app_user"
 
@@ -30,6 +37,7 @@ class User(SQLModel, table=True):
     community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
     locale: str | None = Field(default=None, max_length=8)
     active: bool = True
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = timestamp()
 
     # Flask-Login protocol
@@ -47,6 +55,27 @@ class User(SQLModel, table=True):
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+class UserScope(SQLModel, table=True):
+    """One unit a user may see: a community (社区) or a whole street (街道).
+
+    Secretaries have one community row; canvassers one or more communities; supervisors
+    (督导) streets or communities; analysts and admins none (they see the whole city).
+    """
+
+    __tablename__ = "user_scope"
+    __table_args__ = (
+        UniqueConstraint("user_id", "community_id", "street_id"),
+        CheckConstraint(
+            "(community_id IS NULL) <> (street_id IS NULL)", name="ck_user_scope_one_unit"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    street_id: int | None = Field(default=None, foreign_key="street.id", index=True)
 
 
 class AuditLog(SQLModel, table=True):

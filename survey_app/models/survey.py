@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ._types import json_column, timestamp
@@ -27,7 +27,13 @@ class FeedbackStatus(StrEnum):
 
 
 class InstrumentVersion(SQLModel, table=True):
-    """A published questionnaire version. Its content never changes (content_hash)."""
+    """A published questionnaire version. Its content never changes (content_hash).
+
+    ``source`` is the full questionnaire file (YAML) as published: the app rebuilds the
+    instrument from it (``instrument_registry.get_instrument(key, version)``), so every
+    version a wave uses stays served whatever files are on disk. ``content`` is its JSON
+    for the tablet.
+    """
 
     __table_args__ = (UniqueConstraint("key", "version"),)
 
@@ -36,6 +42,9 @@ class InstrumentVersion(SQLModel, table=True):
     version: str = Field(max_length=32)
     content_hash: str = Field(max_length=80)  # "sha256:" + 64 hex digits
     content: dict[str, Any] = json_column()
+    source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    title: str | None = Field(default=None, max_length=200)
+    published_by: int | None = Field(default=None, foreign_key="app_user.id")
     published_at: datetime = timestamp()
 
 

@@ -7,7 +7,7 @@ from werkzeug.security import generate_password_hash
 
 from .. import audit
 from ..errors import ServiceError
-from ..models import Community, Role, User
+from ..models import Community, Role, User, UserScope
 
 SCOPED_ROLES = {Role.SECRETARY, Role.CANVASSER}
 
@@ -49,6 +49,8 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    if community_id is not None:
+        session.add(UserScope(user_id=user.id, community_id=community_id))
     audit.record(
         session=session,
         action="create",

@@ -123,7 +123,8 @@ def test_out_of_range_number_is_422_naming_the_item(app, client, session, field)
         " label: {zh: 家庭人口}}\n",
         "test.yaml",
     )
-    app.extensions["instruments"]["household"] = form
+    # The published version 1 is served from the database: stand the test form in for it.
+    app.extensions["instrument_versions"][("household", "1")] = form
     _, (me, _) = field
     payload = response_payload(assignments_of(session, me)[0].id, answers={"persons": 99})
     r = client.post("/api/responses", json=payload)
