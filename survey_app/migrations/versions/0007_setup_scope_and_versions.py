@@ -4,16 +4,16 @@ districts/streets/communities, questionnaire versions with their full source
 Existing secretaries and canvassers get one ``user_scope`` row for their community, so
 scope answers stay what they were.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30 07:20:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
