@@ -34,6 +34,17 @@ max_iter=100, tol=1e-10, trim=None) -> WeightingResult``
 ``analysis.weighting.kish_deff(weights) -> float``,
 ``analysis.weighting.read_population_csv(path, *, count="count") -> DataFrame``
 
+``key_drivers(data, *, outcome, areas, weight, strata=None, cluster=None, domain=None)
+-> DriversResult``
+    Which areas move overall satisfaction: per area its rate, lift and potential gain, and a
+    survey logistic GLM (R's ``svyglm(family=quasibinomial())``). See analysis/drivers.py.
+``wave_change(data, *, indicators, weight, wave, before, after, ...) -> ChangeResult``,
+``trend_test(data, *, indicators, weight, wave, order=None, ...) -> tuple[Trend]``
+    Whether a change between waves is real (independent or linked samples).
+``simulate_wave(frame, *, expected, design, response_rate, icc, ...) -> PlanResult``,
+``smallest_design(frame, *, expected, design, goal=0.8, ...)``
+    Plan a wave by simulation (``WaveDesign("census" | "srs" | "two-stage", ...)``).
+
 ``EstimateResult.rows`` holds :class:`EstimateRow` (indicator, domain, n, estimate, se,
 ci_low, ci_high, df, deff, n_eff, verdict, needed_n, flags); ``domain=None`` is the whole
 sample. ``verdict`` is ``"met"`` / ``"not_met"`` / ``"undetermined"``. Errors in the input
@@ -63,6 +74,12 @@ _EXPORTS = {
     "plan_sample_size": "analysis.planning",
     "PsuTotals": "analysis.totals",
     "aggregate_totals": "analysis.totals",
+    "key_drivers": "analysis.drivers",
+    "wave_change": "analysis.trends",
+    "trend_test": "analysis.trends",
+    "WaveDesign": "analysis.simulate",
+    "simulate_wave": "analysis.simulate",
+    "smallest_design": "analysis.simulate",
 }
 
 __all__ = [
@@ -75,12 +92,18 @@ __all__ = [
     "METHODS",
     "PsuTotals",
     "SampleSizePlan",
+    "WaveDesign",
     "aggregate_totals",
     "best_lower_bound",
     "estimate",
     "estimate_from_totals",
+    "key_drivers",
     "plan_sample_size",
     "proportion_interval",
+    "simulate_wave",
+    "smallest_design",
+    "trend_test",
+    "wave_change",
 ]
 
 
@@ -97,9 +120,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors
+    from analysis.drivers import key_drivers
     from analysis.errors import AnalysisInputError, LonelyPSUError
     from analysis.estimation import estimate, estimate_from_totals
     from analysis.intervals import METHODS, Intervals, proportion_interval
     from analysis.planning import SampleSizePlan, best_lower_bound, plan_sample_size
     from analysis.results import DesignInfo, EstimateResult, EstimateRow
+    from analysis.simulate import WaveDesign, simulate_wave, smallest_design
     from analysis.totals import PsuTotals, aggregate_totals
+    from analysis.trends import trend_test, wave_change

@@ -112,7 +112,8 @@ def design_covariance(
 
 def domain_df(used: np.ndarray, design: Design) -> int:
     """Degrees of freedom of a domain: its PSUs minus its strata (R's ``degf``)."""
-    psus = np.unique(design.psu[np.asarray(used, dtype=bool)])
+    seen = np.bincount(design.psu[np.asarray(used, dtype=bool)], minlength=len(design.psu_stratum))
+    psus = np.flatnonzero(seen)
     return int(len(psus) - len(np.unique(design.psu_stratum[psus])))
 
 
