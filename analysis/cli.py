@@ -2,15 +2,18 @@
 
 ::
 
-    survey-estimate DATA.csv --weight COL [--strata COL] [--cluster COL] [--by COL]
+    survey-estimate DATA.csv|DATA.parquet --weight COL [--strata COL]
+                    [--cluster COL [--cluster COL]] [--by COL]
                     --indicator COL [--indicator COL ...]
                     [--method korn-graubard|beta|logit|wilson|mean]
                     [--level 0.95] [--target 0.99] [--format json|csv|table]
-                    [--fpc COL] [--lonely-psu adjust|certainty|fail]
+                    [--fpc COL [--fpc COL]] [--population COL]
+                    [--lonely-psu adjust|certainty|fail]
 
 ``--format json`` prints ``{"design": {...}, "results": [{indicator, domain, n, estimate,
-se, ci_low, ci_high, df, deff, n_eff, verdict, needed_n, flags}, ...]}``: one row per
-indicator per domain plus one per indicator with ``"domain": null`` (whole sample).
+se, ci_low, ci_high, df, deff, n_eff, verdict, needed_n, flags, why, verdict_method, ...},
+...]}``: one row per indicator per domain plus one per indicator with ``"domain": null``
+(whole sample). Two ``--cluster`` give a two-stage design, with one ``--fpc`` per stage.
 
 Bad input exits with status 2 and one line on stderr naming the column and the first bad
 row, counted both as a 1-based data row (header not counted) and as a file line.
@@ -40,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="CSV file, one row per respondent, with a header line")
     p.add_argument("--weight", required=True, help="weight column (≥ 0)")
     p.add_argument("--strata", help="stratum column, e.g. street")
-    p.add_argument("--cluster", help="PSU column, e.g. building (nested in strata)")
+    p.add_argument(
+        "--cluster",
+        action="append",
+        help="PSU column, e.g. building (nested in strata); give it twice for two stages",
+    )
     p.add_argument("--by", help="domain column, e.g. community")
     p.add_argument(
         "--indicator", action="append", required=True, help="0/1 column (blank: not asked)"
@@ -49,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", type=float, default=0.95)
     p.add_argument("--target", type=float, default=0.99)
     p.add_argument("--format", choices=("json", "csv", "table"), default="json")
-    p.add_argument("--fpc", help="column with the number of PSUs in the population stratum")
+    p.add_argument(
+        "--fpc",
+        action="append",
+        help="column with the number of PSUs in the population stratum (one per --cluster)",
+    )
+    p.add_argument("--population", help="column with the domain's households N (known size)")
     p.add_argument("--lonely-psu", choices=LONELY_PSU, default="adjust")
     return p
 
@@ -110,6 +122,7 @@ def run(args: argparse.Namespace) -> str:
         target=args.target,
         fpc=args.fpc,
         lonely_psu=args.lonely_psu,
+        population=args.population,
     )
     return FORMATS[args.format](result)
 
@@ -125,10 +138,13 @@ def read_data(args: argparse.Namespace):
         start = f.read(4096)
     if not start.strip():
         raise _InputProblem(f"{args.data}: the file is empty")
-    ids = [c for c in (args.strata, args.cluster, args.by) if c]
-    wanted = list(
-        dict.fromkeys([args.weight, *args.indicator, *ids, *([args.fpc] if args.fpc else [])])
-    )
+    if args.cluster and len(args.cluster) > 2:
+        raise _InputProblem("--cluster: give it once, or twice for a two-stage design")
+    if args.fpc and len(args.fpc) > max(len(args.cluster or []), 1):
+        raise _InputProblem("--fpc: give at most one per --cluster (stage)")
+    ids = [c for c in (args.strata, *(args.cluster or []), args.by) if c]
+    numbers = [*(args.fpc or []), *([args.population] if args.population else [])]
+    wanted = list(dict.fromkeys([args.weight, *args.indicator, *ids, *numbers]))
     with path.open(encoding="utf-8-sig", newline="") as f:
         header = next(csv.reader(f), [])
     for col in wanted:

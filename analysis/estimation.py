@@ -17,13 +17,15 @@ describes the design.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
-from analysis.intervals import proportion_interval
+from analysis.finite import hypergeometric_interval, unheard_bounds
+from analysis.intervals import proportion_interval, verdict_method_for
 from analysis.planning import required_total_n
 from analysis.results import DesignInfo, EstimateResult, EstimateRow, plain_value
 from analysis.totals import SINGLE_STRATUM, PsuTotals, aggregate_totals, factorize_first
@@ -42,14 +44,16 @@ def estimate(
     indicators: Sequence[str],
     weight: str,
     strata: str | None = None,
-    cluster: str | None = None,
+    cluster: str | Sequence[str] | None = None,
     by: str | None = None,
     method: str = "korn-graubard",
     level: float = 0.95,
     target: float = 0.99,
-    fpc: str | None = None,
+    fpc: str | Sequence[str] | None = None,
     lonely_psu: str = "adjust",
     calibration: Calibration | None = None,
+    population: str | None = None,
+    verdict_method: str | None = None,
 ) -> EstimateResult:
     """Weighted proportions with design-based SEs, intervals and verdicts, by domain.
 
@@ -64,8 +68,11 @@ def estimate(
         Column of sampling (or calibrated) weights, ≥ 0.
     strata : str, optional
         Stratum column (e.g. street). None: one stratum.
-    cluster : str, optional
+    cluster : str or sequence of str, optional
         PSU column (e.g. building), nested in strata. None: each row is its own PSU.
+        Two columns give a two-stage design (e.g. ``["building", "household"]``), as R's
+        ``ids = ~building + household``; the second stage adds variance only with an
+        ``fpc`` for the first.
     by : str, optional
         Domain column (e.g. community). Rows with a missing value count only in the whole
         sample.
@@ -75,13 +82,23 @@ def estimate(
         Confidence level.
     target : float
         Target rate for the verdict.
-    fpc : str, optional
-        Column with N_h, the number of PSUs in the population of each stratum.
+    fpc : str or sequence of str, optional
+        Column with N_h, the number of PSUs in the population of each stratum (R's
+        convention); for two stages, a second column with M_j, the second-stage units in
+        the population of each PSU.
     lonely_psu : {"adjust", "certainty", "fail"}
         Treatment of strata with a single PSU (see :mod:`analysis.variance`).
     calibration : analysis.weighting.Calibration, optional
         From ``rake``/``poststratify``; ``weight`` should then be the calibrated weights.
         SEs then match R's ``calibrate()``.
+    population : str, optional
+        Column with the domain's known size N (households in the community; constant
+        within a domain; with no ``by``, the whole sample's). Bounds the rate by what the
+        unheard households allow and, for equal-probability samples, gives the exact
+        hypergeometric interval (:mod:`analysis.finite`).
+    verdict_method : str, optional
+        The method that decides verdicts (one of ``VERDICT_METHODS``); default ``method``
+        when it may decide, else ``"korn-graubard"``.
 
     Returns
     -------
@@ -93,42 +110,107 @@ def estimate(
         Missing column, indicator values other than 0/1/NaN, negative or missing weights,
         blank strata/cluster; the message names the column and the 1-based data row.
     """
-    check_data(data, indicators, weight, strata, cluster, by, fpc)
+    clusters = _columns(cluster, "cluster")
+    fpcs = _columns(fpc, "fpc")
+    if len(fpcs) > max(len(clusters), 1):
+        raise ValueError("give at most one fpc column per stage (cluster)")
+    cluster1 = clusters[0] if clusters else None
+    cluster2 = clusters[1] if len(clusters) > 1 else None
+    fpc1 = fpcs[0] if fpcs else None
+    fpc2 = fpcs[1] if len(fpcs) > 1 else None
+    if cluster2 is not None and calibration is not None:
+        raise ValueError("calibrated weights with a two-stage design are not supported")
+    check_data(data, indicators, weight, strata, cluster1, by, fpc1)
+    check_data(data, indicators, weight, None, cluster2, None, fpc2)
+    if population is not None and population not in data.columns:
+        raise AnalysisInputError("no such column", column=population)
     totals = aggregate_totals(
         data,
         indicators=list(indicators),
         weight=weight,
         strata=strata,
-        cluster=cluster,
+        cluster=cluster1,
         by=by,
         calibration=calibration,
+        cluster2=cluster2,
+        fpc2=fpc2,
     )
     fpc_map = None
-    if fpc is not None:
+    if fpc1 is not None:
         key = data[strata] if strata is not None else pd.Series(None, index=data.index)
-        fpc_map = pd.Series(data[fpc].to_numpy(float), index=key).groupby(level=0).first()
+        fpc_map = pd.Series(data[fpc1].to_numpy(float), index=key).groupby(level=0).first()
         if strata is None:
-            fpc_map = pd.Series([float(data[fpc].iloc[0])], index=totals.psu_counts.index)
+            fpc_map = pd.Series([float(data[fpc1].iloc[0])], index=totals.psu_counts.index)
     w = data[weight].to_numpy(dtype=float)
-    return _from_totals(
-        totals.table,
-        psu_counts=totals.psu_counts,
-        method=method,
-        level=level,
-        target=target,
-        fpc=fpc_map,
-        lonely_psu=lonely_psu,
-        describe={
-            "weight": weight,
-            "strata": strata,
-            "cluster": cluster,
-            "by": by,
-            "fpc": fpc,
-            "n_rows": len(data),
-            "deff_w": float(len(w) * np.sum(w * w) / np.sum(w) ** 2) if len(w) else None,
-        },
-        domains=totals.domains,
-    )
+    try:
+        return _from_totals(
+            totals.table,
+            psu_counts=totals.psu_counts,
+            method=method,
+            level=level,
+            target=target,
+            fpc=fpc_map,
+            lonely_psu=lonely_psu,
+            population=_population_of(data, population, by),
+            verdict_method=verdict_method,
+            describe={
+                "weight": weight,
+                "strata": strata,
+                "cluster": cluster1,
+                "by": by,
+                "fpc": fpc1,
+                "cluster2": cluster2,
+                "fpc2": fpc2,
+                "population": population,
+                "n_rows": len(data),
+                "deff_w": float(len(w) * np.sum(w * w) / np.sum(w) ** 2) if len(w) else None,
+            },
+            domains=totals.domains,
+        )
+    except AnalysisInputError as err:
+        if err.column != "population" or population is None:
+            raise
+        raise AnalysisInputError(err.problem, column=population) from None
+
+
+def _columns(value, name) -> list[str]:
+    if value is None:
+        return []
+    columns = [value] if isinstance(value, str) else list(value)
+    if not 1 <= len(columns) <= 2:
+        raise ValueError(f"{name}: give one column, or two for a two-stage design")
+    return columns
+
+
+def _population_of(data, column, by) -> dict | None:
+    """{domain label (None: whole sample): N} from a column constant within domains."""
+    if column is None:
+        return None
+    values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~(values >= 1) | ~np.isfinite(values) | (values != np.round(values)))
+    if len(bad):
+        raise AnalysisInputError(
+            "population must be a whole number of households ≥ 1",
+            column=column,
+            row=int(bad[0]) + 1,
+        )
+    if by is None:
+        if np.any(values != values[0]):
+            row = int(np.flatnonzero(values != values[0])[0]) + 1
+            raise AnalysisInputError("population differs between rows", column=column, row=row)
+        return {None: float(values[0])}
+    frame = pd.DataFrame({"d": data[by].to_numpy(), "N": values})
+    spread = frame.groupby("d", sort=False)["N"].agg(["min", "max"])
+    differs = spread.index[spread["min"] != spread["max"]]
+    if len(differs):
+        row = int(np.flatnonzero((frame["d"] == differs[0]).to_numpy())[-1]) + 1
+        raise AnalysisInputError(
+            f"population differs within domain {differs[0]!r}", column=column, row=row
+        )
+    out = spread["min"].to_dict()
+    if not frame["d"].isna().any():
+        out[None] = float(spread["min"].sum())
+    return out
 
 
 def estimate_from_totals(
@@ -140,6 +222,8 @@ def estimate_from_totals(
     target: float = 0.99,
     fpc: Mapping | pd.Series | None = None,
     lonely_psu: str = "adjust",
+    population: Mapping | pd.Series | None = None,
+    verdict_method: str | None = None,
 ) -> EstimateResult:
     """Estimates from per-(indicator, domain, stratum, PSU) sums.
 
@@ -159,11 +243,27 @@ def estimate_from_totals(
         As for :func:`estimate`.
     fpc : mapping or pandas.Series, optional
         N_h per stratum (population PSUs).
+    population : mapping or pandas.Series, optional
+        Households per domain, N (key None: the whole sample; default the sum over the
+        domains when every domain has one). See :func:`estimate`.
+    verdict_method : str, optional
+        As for :func:`estimate`.
 
     Returns
     -------
     EstimateResult
+
+    Notes
+    -----
+    Two-stage designs: the optional columns ``ssu_aa, ssu_ab, ssu_bb`` (Σ over the
+    second-stage units k of the cell of a_k², a_k·b_k, b_k² with a = Σwy, b = Σw),
+    ``ssu_n`` (m_j: second-stage units sampled in the PSU, whole sample) and ``ssu_pop``
+    (M_j) add the within-PSU variance (:func:`analysis.variance.group_variance`).
     """
+    if population is not None:
+        population = dict(population)
+        if None not in population and len(population):
+            population[None] = float(sum(population.values()))
     return _from_totals(
         totals,
         psu_counts=psu_counts,
@@ -172,6 +272,8 @@ def estimate_from_totals(
         target=target,
         fpc=fpc,
         lonely_psu=lonely_psu,
+        population=population,
+        verdict_method=verdict_method,
     )
 
 
@@ -184,6 +286,8 @@ def _from_totals(
     target,
     fpc,
     lonely_psu,
+    population=None,
+    verdict_method=None,
     describe: dict | None = None,
     domains: tuple | None = None,
 ) -> EstimateResult:
@@ -193,6 +297,7 @@ def _from_totals(
         domains = totals.domains
         totals = totals.table
     check_options(method, level, target, lonely_psu)
+    verdict_method = verdict_method_for(method, verdict_method)
     missing = [c for c in _REQUIRED if c not in totals.columns]
     if missing:
         raise AnalysisInputError("missing from the totals", column=missing[0])
@@ -232,7 +337,14 @@ def _from_totals(
         lonely_psu=lonely_psu,
         stratum_labels=list(s_labels),
     )
-    rows = _rows(gv, used_groups, n_dom, ind_labels, dom_labels, method, level, target)
+    pop_codes = None
+    if population is not None:
+        pop_codes = {0: population[None]} if None in population else {}
+        for k, label in enumerate(dom_labels):
+            if label in population:
+                pop_codes[k + 1] = population[label]
+    opts = (method, level, target, verdict_method)
+    rows = _rows(gv, used_groups, n_dom, ind_labels, dom_labels, opts, pop_codes)
     lonely = tuple(plain_value(s_labels[i]) for i in np.flatnonzero(n_h == 1))
     info = {"weight": None, "strata": None, "cluster": None, "by": None, "fpc": None}
     info.update(describe or {})
@@ -245,23 +357,62 @@ def _from_totals(
         n_psu=int(n_h.sum()),
         lonely_strata=lonely,
         calibrated="res_w" in table.columns,
+        verdict_method=verdict_method,
         **info,
     )
     return EstimateResult(rows=rows, design=design)
 
 
-def _rows(gv, used_groups, n_dom, ind_labels, dom_labels, method, level, target):
+def _rows(gv, used_groups, n_dom, ind_labels, dom_labels, opts, population):
+    """One :class:`EstimateRow` per group: interval, verdict and what decided it."""
+    method, level, target, verdict_method = opts
     p, var, n, df = gv.estimate, gv.variance, gv.n, gv.df
     empty = n == 0
-    ci = proportion_interval(
-        np.where(empty, 0.5, p), var, np.maximum(n, 1), df, method=method, level=level
-    )
+    q = np.where(empty, 0.5, p)
+    n1 = np.maximum(n, 1)
+    fallback, source = pooled_deff(gv, used_groups, n_dom, len(ind_labels))
+    ci = proportion_interval(q, var, n1, df, method=method, level=level, deff_fallback=fallback)
+    vci = ci
+    if verdict_method != method:
+        vci = proportion_interval(
+            q, var, n1, df, method=verdict_method, level=level, deff_fallback=fallback
+        )
+    var = np.where(ci.zero_variance, 0.0, var)  # a rounding error is zero
     with np.errstate(divide="ignore", invalid="ignore"):
         deff = np.where(ci.degenerate | empty, np.nan, var / (p * (1 - p) / n))
     low, high = np.where(empty, 0.0, ci.low), np.where(empty, 1.0, ci.high)
-    verdict = np.where(low >= target, "met", np.where(high < target, "not_met", "undetermined"))
+    v_low, v_high = np.where(empty, 0.0, vci.low), np.where(empty, 1.0, vci.high)
+    why = np.where(ci.degenerate, "all_yes_df", "interval").astype(object)
+
+    fin = finite_rows(gv, used_groups, n_dom, population, level)
+    if fin is not None:
+        use = fin.known & ~empty
+        exact_low = np.where(fin.exact, fin.exact_low, -np.inf)
+        exact_high = np.where(fin.exact, fin.exact_high, np.inf)
+        new = []
+        for lo_, hi_ in ((low, high), (v_low, v_high)):
+            nl = np.where(fin.exact, exact_low, np.maximum(lo_, fin.if_no))
+            nh = np.where(fin.exact, exact_high, np.minimum(hi_, fin.if_yes))
+            new.append((np.where(use, nl, lo_), np.where(use, nh, hi_)))
+        cut = use & ((new[1][0] > v_low) | (new[1][1] < v_high) | fin.exact)
+        (low, high), (v_low, v_high) = new
+        why = np.where(cut, "exact_finite", why)
+
+    verdict = np.where(v_low >= target, "met", np.where(v_high < target, "not_met", "undetermined"))
     verdict = np.where(empty, "undetermined", verdict)
-    needed = _needed_n(p, n, deff, df, verdict == "undetermined", target, level, method, ~empty)
+    d_now = np.where(ci.degenerate | ci.zero_variance, fallback, deff)
+    pop_arr = None if fin is None else np.where(fin.known, fin.population, np.nan)
+    need = _needed_n(
+        p,
+        n,
+        d_now,
+        df,
+        verdict == "undetermined",
+        ~empty,
+        pop_arr,
+        gv.max_cell_n > 1,
+        (target, level, verdict_method),
+    )
     dom_labels = [plain_value(x) for x in dom_labels]
     ind_labels = list(ind_labels)
     rows = []
@@ -279,8 +430,12 @@ def _rows(gv, used_groups, n_dom, ind_labels, dom_labels, method, level, target)
                 flags.append("df_nonpositive")
             if gv.touches_lonely[i]:
                 flags.append("lonely_psu")
-            if needed[i] is None and verdict[i] == "undetermined":
+            if need.status[i] == "never":
                 flags.append("never_settles")
+            if need.status[i] == "beyond_population":
+                flags.append("beyond_population")
+        known = fin is not None and bool(fin.known[i])
+        uses_fallback = bool(ci.degenerate[i] or ci.zero_variance[i]) and not empty[i]
         rows.append(
             EstimateRow(
                 indicator=ind_labels[ind],
@@ -294,26 +449,157 @@ def _rows(gv, used_groups, n_dom, ind_labels, dom_labels, method, level, target)
                 deff=float(deff[i]),
                 n_eff=float(ci.n_eff[i]) if not empty[i] else 0.0,
                 verdict=str(verdict[i]),
-                needed_n=needed[i],
+                needed_n=need.any[i],
                 flags=tuple(flags),
+                why=None if empty[i] else str(why[i]),
+                verdict_method=verdict_method,
+                verdict_low=float(v_low[i]) if not empty[i] else float("nan"),
+                verdict_high=float(v_high[i]) if not empty[i] else float("nan"),
+                finite_population=known and not empty[i],
+                population=int(fin.population[i]) if known else None,
+                rate_if_unheard_no=float(fin.if_no[i]) if known and fin.counts[i] else None,
+                rate_if_unheard_yes=float(fin.if_yes[i]) if known and fin.counts[i] else None,
+                deff_used=float(fallback[i]) if uses_fallback else float("nan"),
+                deff_source=str(source[i]) if uses_fallback else None,
+                needed_n_met=need.met[i],
+                needed_n_not_met=need.not_met[i],
+                needed_status=str(need.status[i]),
             )
         )
     return tuple(rows)
 
 
-def _needed_n(p, n, deff, df, undetermined, target, level, method, answered):
-    """More interviews to settle each undetermined verdict (0 if settled, None if never)."""
-    out: list[int | None] = [0] * len(p)
+def pooled_deff(gv, used_groups, n_dom, n_ind):
+    """A design effect that does not collapse to 0 where a domain's own variance is silent.
+
+    For each indicator, the intra-PSU correlation is pooled from its whole-sample row:
+    ρ̂ = (deff_wave / deff_w,wave − 1) / (m̄_wave − 1), with m̄ the respondents per PSU and
+    deff_w Kish's weighting effect (1 when Σw² is not known), and floored at 0. A domain
+    then gets deff = max(1, deff_w · (1 + (m̄ − 1) ρ̂)). When the indicator is all yes (or
+    all no) in the whole sample as well, the largest ρ̂ of the other indicators is used;
+    when there is none, ρ̂ = 0. Returns (deff per group, source per group).
+    """
+    p, var, n = gv.estimate, gv.variance, gv.n.astype(float)
+    psus = gv.psus_in if gv.psus_in is not None else n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m_bar = np.where(psus > 0, n / psus, 1.0)
+        kish = n * gv.sum_w2 / gv.sum_w**2
+        kish = np.where(np.isfinite(kish) & (kish >= 1), kish, 1.0)
+        own = var / (p * (1 - p) / n)
+        rho = (own / kish - 1) / (m_bar - 1)
+    ind = used_groups // n_dom
+    whole = np.flatnonzero(used_groups % n_dom == 0)
+    usable = (
+        (p > 1e-12)
+        & (p < 1 - 1e-12)
+        & (var > 1e-10 * p * (1 - p) / np.maximum(n, 1))
+        & (m_bar > 1 + 1e-9)
+        & np.isfinite(rho)
+    )
+    rho_ind = np.full(n_ind, np.nan)
+    for g in whole:
+        if usable[g]:
+            rho_ind[ind[g]] = max(rho[g], 0.0)
+    source_ind = np.where(np.isfinite(rho_ind), "wave", "none").astype(object)
+    if np.isfinite(rho_ind).any():
+        other = np.nanmax(rho_ind)
+        source_ind = np.where(np.isfinite(rho_ind), source_ind, "wave_other_indicators")
+        rho_ind = np.where(np.isfinite(rho_ind), rho_ind, other)
+    rho_ind = np.where(np.isfinite(rho_ind), rho_ind, 0.0)
+    deff = np.maximum(1.0, kish * (1 + (m_bar - 1) * rho_ind[ind]))
+    return deff, source_ind[ind]
+
+
+@dataclass(frozen=True)
+class _Finite:
+    known: np.ndarray  # N given for the group
+    population: np.ndarray
+    counts: np.ndarray  # weights equal: yes is a count of households
+    if_no: np.ndarray
+    if_yes: np.ndarray
+    exact: np.ndarray  # the hypergeometric interval applies
+    exact_low: np.ndarray
+    exact_high: np.ndarray
+
+
+def finite_rows(gv, used_groups, n_dom, population, level):
+    """What a known population size N says about each group (None when none is known).
+
+    Equal weights in the group make ``yes = n·p̂`` a count of households: then the rate
+    lies in [yes/N, (yes + N − n)/N]. If, besides, the sample is an equal-probability
+    sample of households — no clustering inside the group (one respondent per PSU), or
+    every PSU of its strata taken (fpc: 1 − n_h/N_h = 0) — the hypergeometric interval is
+    exact (:func:`analysis.finite.hypergeometric_interval`).
+    """
+    if population is None:
+        return None
+    big_n = np.asarray([population.get(int(g % n_dom), np.nan) for g in used_groups], float)
+    known = np.isfinite(big_n) & (big_n > 0)
+    if not known.any():
+        return None
+    n = gv.n.astype(float)
+    too_many = np.flatnonzero(known & (n > big_n))
+    if len(too_many):
+        i = too_many[0]
+        raise AnalysisInputError(
+            f"{int(n[i])} respondents but a population of {int(big_n[i])} households",
+            column="population",
+        )
+    yes = gv.estimate * n
+    with np.errstate(invalid="ignore"):
+        same_w = (gv.w_per_n_max - gv.w_per_n_min) <= 1e-9 * np.abs(gv.w_per_n_max)
+    counts = known & (n > 0) & same_w & (np.abs(yes - np.round(yes)) < 1e-6)
+    yes = np.where(counts, np.round(yes), 0.0)
+    pop = np.where(known, big_n, 1.0)
+    if_no, if_yes = unheard_bounds(yes, np.where(counts, n, 0), pop)
+    one_each = gv.max_cell_n <= 1
+    exact = counts & (one_each | gv.all_psus_taken)
+    e_low, e_high = np.zeros(len(n)), np.ones(len(n))
+    if exact.any():
+        lo, hi = hypergeometric_interval(yes[exact], n[exact], big_n[exact], level=level)
+        e_low[exact], e_high[exact] = lo, hi
+    return _Finite(known, np.where(known, big_n, 0), counts, if_no, if_yes, exact, e_low, e_high)
+
+
+@dataclass(frozen=True)
+class _Needed:
+    any: list
+    met: list
+    not_met: list
+    status: list
+
+
+def _needed_n(p, n, deff, df, undetermined, answered, population, clustered, opts):
+    """More interviews to settle each undetermined verdict, in p̂'s direction.
+
+    Where PSUs hold several respondents (``clustered``) the df stay as they are — more
+    interviews come from the same buildings —; otherwise they grow with n.
+    """
+    target, level, method = opts
+    size = len(p)
+    out_any: list[int | None] = [None] * size
+    met: list[int | None] = [None] * size
+    not_met: list[int | None] = [None] * size
+    status = np.where(answered, "settled", "no_respondents").astype(object)
     todo = np.flatnonzero(undetermined & answered)
     if len(todo):
         d = np.where(np.isfinite(deff[todo]) & (deff[todo] > 0), deff[todo], 1.0)
         df_per_n = np.maximum(df[todo], 1) / n[todo]
-        total = required_total_n(p[todo], target, d, df_per_n, level, method, n[todo])
-        for i, t in zip(todo, total, strict=True):
-            out[i] = None if not np.isfinite(t) else max(int(t) - int(n[i]), 1)
-    for i in np.flatnonzero(undetermined & ~answered):
-        out[i] = None
-    return out
+        df_fixed = np.where(clustered[todo], df[todo], np.nan)
+        pop = None if population is None else population[todo]
+        total = required_total_n(
+            p[todo], target, d, df_per_n, level, method, n[todo], population=pop, df_fixed=df_fixed
+        )
+        for k, i in enumerate(todo):
+            if not np.isfinite(total[k]):
+                beyond = pop is not None and np.isfinite(pop[k]) and p[i] != target
+                status[i] = "beyond_population" if beyond else "never"
+                continue
+            more = max(int(total[k]) - int(n[i]), 1)
+            out_any[i] = more
+            (met if p[i] > target else not_met)[i] = more
+            status[i] = "more"
+    return _Needed(out_any, met, not_met, list(status))
 
 
 def _with_whole_sample(totals: pd.DataFrame) -> pd.DataFrame:
@@ -334,6 +620,13 @@ def _cell_sums(table, cell_code, size):
     calibrated = "res_w" in table.columns
     sums["res_w"] = total("res_w") if calibrated else sums["sum_w"]
     sums["res_wy"] = total("res_wy") if calibrated else sums["sum_wy"]
+    if "ssu_aa" in table.columns:
+        for c in ("ssu_aa", "ssu_ab", "ssu_bb"):
+            sums[c] = total(c)
+        for c in ("ssu_n", "ssu_pop"):  # per PSU, the same on each of its rows
+            out = np.full(size, np.nan)
+            np.fmax.at(out, cell_code, table[c].to_numpy(float))
+            sums[c] = out
     return sums
 
 

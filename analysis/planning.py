@@ -19,11 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.intervals import DEGENERATE_TOL, METHODS, clopper_pearson_extreme
+from analysis.intervals import METHODS, clopper_pearson_extreme
 from analysis.intervals import proportion_interval as _interval
 
 #: Beyond this many interviews we say "can never be settled".
 MAX_N = 1_000_000_000
+#: Bound on the steps of each phase of the integer search (2**64 > any n).
+_MAX_STEPS = 64
 
 
 @dataclass(frozen=True)
@@ -132,19 +134,43 @@ def plan_sample_size(
     return SampleSizePlan(n_int, possible, n_all_yes, low, note, **common)
 
 
-def bounds_at(p, n_total, deff, df_per_n, level, method):
+def bounds_at(p, n_total, deff, df_per_n, level, method, *, population=None, df_fixed=None):
     """The interval (low, high) at ``n_total`` interviews if p̂ and deff stay as they are.
 
     n_eff = n_total / deff, V = p̂(1 − p̂)/n_eff, df = df_per_n · n_total (n_total − 1 when
-    ``df_per_n`` is None); p̂ of 0 or 1 gives Clopper–Pearson on n_eff.
+    ``df_per_n`` is None); p̂ of 0 or 1 gives Clopper–Pearson on n_eff with the df factor.
+    With ``population`` N (NaN: unknown) V is multiplied by 1 − n_total/N and the interval
+    cut to [p̂·n_total/N, (p̂·n_total + N − n_total)/N] (what the unheard households
+    allow); at n_total ≥ N the rate is known: [p̂, p̂]. ``df_fixed`` (NaN: not fixed)
+    keeps the df as it is: more interviews in the same PSUs (a community's buildings).
     """
-    n_eff = n_total / deff
+    p = np.asarray(p, dtype=float)
+    n_total = np.asarray(n_total, dtype=float)
+    deff = np.asarray(deff, dtype=float)
+    shrink = np.ones_like(p)
+    known = np.zeros(p.shape, dtype=bool)
+    if population is not None:
+        pop = np.asarray(population, dtype=float)
+        known = np.isfinite(pop) & (pop > 0)
+        shrink = np.where(known, 1.0 - n_total / np.where(known, pop, 1.0), 1.0)
+    census = known & (shrink <= 0)
+    shrink = np.where(census, 1.0, shrink)
+    n_eff = n_total / (deff * shrink)
     df = n_total - 1 if df_per_n is None else np.maximum(df_per_n * n_total, 1.0)
-    ci = _interval(p, p * (1 - p) / n_eff, n_total, df, method=method, level=level)
-    degenerate = (p >= 1 - DEGENERATE_TOL) | (p <= DEGENERATE_TOL)
-    cp_low, cp_high = clopper_pearson_extreme(n_eff, 1 - level)
-    low = np.where(degenerate & (p > 0.5), cp_low, np.where(degenerate, 0.0, ci.low))
-    high = np.where(degenerate & (p < 0.5), cp_high, np.where(degenerate, 1.0, ci.high))
+    if df_fixed is not None:
+        fixed = np.asarray(df_fixed, dtype=float)
+        df = np.where(np.isfinite(fixed), np.maximum(fixed, 1.0), df)
+    ci = _interval(
+        p, p * (1 - p) / n_eff, n_total, df, method=method, level=level, deff_fallback=deff * shrink
+    )
+    low, high = ci.low, ci.high
+    if population is not None:
+        pop = np.where(known, pop, 1.0)
+        yes = p * n_total
+        low = np.where(known, np.maximum(low, yes / pop), low)
+        high = np.where(known, np.minimum(high, (yes + pop - n_total) / pop), high)
+        low = np.where(census, p, low)
+        high = np.where(census, p, high)
     return low, high
 
 
@@ -156,6 +182,9 @@ def required_total_n(
     level: float,
     method: str,
     n_start: np.ndarray | int,
+    *,
+    population: np.ndarray | None = None,
+    df_fixed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Least total n ≥ ``n_start`` at which the interval at p̂ excludes ``target``.
 
@@ -174,49 +203,87 @@ def required_total_n(
         As for the interval.
     n_start : int or numpy.ndarray
         Search from here (the current number of interviews).
+    population : numpy.ndarray, optional
+        Households in each domain (NaN: unknown). The search then stops at the population:
+        the interval shrinks by the finite population correction 1 − n/N and is cut to
+        what the unheard households allow (see :func:`bounds_at`).
+    df_fixed : numpy.ndarray, optional
+        Degrees of freedom that stay as they are (NaN: grow with ``df_per_n``).
 
     Returns
     -------
     numpy.ndarray
         Float array of totals; ``inf`` where it can never be settled (p̂ = T, or more than
-        ``MAX_N`` interviews).
+        ``MAX_N`` interviews, or more than the population).
+
+    Notes
+    -----
+    The search runs on integers only — an exponential search for a settled total, then
+    bisection between the last unsettled and the first settled integer — and stops after
+    ``_MAX_STEPS`` steps of each, so it always returns (a bisection on non-integer bounds
+    once looped forever).
     """
     p = np.asarray(p, dtype=float)
-    deff = np.asarray(deff, dtype=float)
+    deff = np.broadcast_to(np.asarray(deff, dtype=float), p.shape)
+    start = np.broadcast_to(np.asarray(n_start, dtype=float), p.shape)
+    start = np.maximum(np.ceil(np.nan_to_num(start, nan=1.0)), 1.0)
+    cap = np.full(p.shape, float(MAX_N))
+    if population is not None:
+        pop = np.broadcast_to(np.asarray(population, dtype=float), p.shape)
+        cap = np.where(np.isfinite(pop) & (pop >= 1), np.minimum(np.floor(pop), cap), cap)
+    per_n = None if df_per_n is None else np.broadcast_to(np.asarray(df_per_n, float), p.shape)
+    pop_arr = (
+        None if population is None else np.broadcast_to(np.asarray(population, float), p.shape)
+    )
+    fixed = None if df_fixed is None else np.broadcast_to(np.asarray(df_fixed, float), p.shape)
     above = p > target
-    never = p == target
+    possible = (above | (p < target)) & np.isfinite(deff) & (deff > 0)
 
-    def settled(n_total):
-        low, high = bounds_at(p, n_total, deff, df_per_n, level, method)
-        return np.where(above, low >= target, high < target)
+    def settled(n_total, idx):
+        low, high = bounds_at(
+            p[idx],
+            n_total,
+            deff[idx],
+            None if per_n is None else per_n[idx],
+            level,
+            method,
+            population=None if pop_arr is None else pop_arr[idx],
+            df_fixed=None if fixed is None else fixed[idx],
+        )
+        return np.where(above[idx], low >= target, high < target)
 
-    start = np.maximum(np.broadcast_to(np.asarray(n_start, dtype=float), p.shape), 1.0)
-    # Bracket around the normal-approximation answer (t ≈ 2.5 to be generous), then bisect.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        guess = deff * 6.25 * p * (1 - p) / (p - target) ** 2
-    guess = np.where(np.isfinite(guess), guess, start)
-    lo = np.maximum(start, np.floor(guess / 2))
-    lo_ok = settled(lo)
-    lo = np.where(lo_ok, start, lo)  # the guess overshot: search from the start
-    ok = settled(lo)
-    hi = np.where(ok, lo, np.minimum(np.maximum(lo * 2, guess), MAX_N))
-    while True:
-        todo = ~ok & ~never & (hi <= MAX_N)
-        if not todo.any():
-            break
-        ok = np.where(todo, settled(hi), ok)
-        grow = todo & ~ok
-        lo = np.where(grow, hi, lo)
-        hi = np.where(grow, hi * 2, hi)
-        if np.all(hi[grow] > MAX_N):
-            break
-    start_ok = ok & (hi == lo)
-    search = ok & (hi - lo > 1)
-    while search.any():
-        mid = np.floor((lo + hi) / 2)
-        mid_ok = settled(mid)
-        hi = np.where(search & mid_ok, mid, hi)
-        lo = np.where(search & ~mid_ok, mid, lo)
-        search = search & (hi - lo > 1)
-    result = np.where(ok, np.where(start_ok, lo, hi), np.inf)
-    return np.where(never, np.inf, result)
+    result = np.full(p.shape, np.inf)
+    idx = np.flatnonzero(possible & (start <= cap))
+    if len(idx):
+        ok = settled(start[idx], idx)
+        result[idx[ok]] = start[idx[ok]]
+        idx = idx[~ok]
+    if len(idx):
+        # Exponential search on integers: lo is never settled, hi (once found) is.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            guess = deff[idx] * 6.25 * p[idx] * (1 - p[idx]) / (p[idx] - target) ** 2
+        guess = np.where(np.isfinite(guess), np.floor(guess / 2), 0.0)
+        lo = start[idx]
+        hi = np.minimum(np.maximum(lo + 1, guess), cap[idx])
+        found = np.zeros(len(idx), dtype=bool)
+        for _ in range(_MAX_STEPS):
+            live = ~found & (hi > lo)
+            if not live.any():
+                break
+            ok = settled(hi[live], idx[live])
+            found[np.flatnonzero(live)[ok]] = True
+            grow = np.flatnonzero(live)[~ok]
+            lo[grow] = hi[grow]
+            hi[grow] = np.minimum(hi[grow] * 2, cap[idx][grow])
+        idx, lo, hi = idx[found], lo[found], hi[found]
+        for _ in range(_MAX_STEPS):
+            live = hi - lo > 1
+            if not live.any():
+                break
+            mid = np.floor((lo[live] + hi[live]) / 2)
+            ok = settled(mid, idx[live])
+            where = np.flatnonzero(live)
+            hi[where[ok]] = mid[ok]
+            lo[where[~ok]] = mid[~ok]
+        result[idx] = hi
+    return result

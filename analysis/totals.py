@@ -104,6 +104,8 @@ def aggregate_totals(
     cluster: str | None = None,
     by: str | None = None,
     calibration: Calibration | None = None,
+    cluster2: str | None = None,
+    fpc2: str | None = None,
 ) -> PsuTotals:
     """Sum respondent rows to PSU totals per indicator and domain (one grouped pass).
 
@@ -116,6 +118,10 @@ def aggregate_totals(
         Column names, as for :func:`analysis.estimate`.
     calibration : Calibration, optional
         From :func:`analysis.weighting.rake` / ``poststratify``; adds ``res_w, res_wy``.
+    cluster2, fpc2 : str, optional
+        Second-stage units (nested in the PSUs) and their population count per PSU: adds
+        ``ssu_aa, ssu_ab, ssu_bb, ssu_n, ssu_pop`` (see
+        :func:`analysis.estimate_from_totals`).
 
     Returns
     -------
@@ -132,6 +138,7 @@ def aggregate_totals(
     pair_dom = codes.domain[in_dom][first]
     w_dom = w[in_dom]
     psu_index = np.arange(n_psu)
+    stage2 = None if cluster2 is None else _Stage2(data, codes, cluster2, fpc2, in_dom, pair)
 
     frames = []
     complete = None  # Σ1, Σw, Σw² per pair are shared by indicators answered by everyone
@@ -154,6 +161,9 @@ def aggregate_totals(
             rest = _sums(codes.psu[out], n_psu, wv[out], wy[out], valid[out], w[out])
             whole = {c: whole[c] + rest[c] for c in whole}
         whole["n"] = whole["n"].round().astype(np.int64)
+        if stage2 is not None:
+            pair_sums = dict(pair_sums, **stage2.domain_sums(wv, wy, len(first), pair_psu))
+            whole.update(stage2.whole_sums(wv, wy))
         sums = [pair_sums, whole]
         dom_of = [pair_dom, np.full(n_psu, -1)]
         psu_of = [pair_psu, psu_index]
@@ -171,6 +181,59 @@ def aggregate_totals(
     counts = np.bincount(codes.psu_stratum, minlength=len(codes.strata_labels))
     psu_counts = pd.Series(counts, index=codes.strata_labels, name="n_h")
     return PsuTotals(table=table, psu_counts=psu_counts, domains=tuple(codes.domain_labels))
+
+
+class _Stage2:
+    """Second-stage units (SSUs) nested in PSUs: the within-PSU sums of a two-stage design."""
+
+    def __init__(self, data, codes, column, fpc, in_dom, pair):
+        c_code, c_labels = pd.factorize(data[column])
+        _no_blanks(c_code, column)
+        key = codes.psu.astype(np.int64) * (len(c_labels) + 1) + c_code
+        self.ssu, first = factorize_first(key)
+        self.ssu_psu = codes.psu[first]
+        n_psu = len(codes.psu_label)
+        self.m = np.bincount(self.ssu_psu, minlength=n_psu).astype(float)
+        self.big_m = np.full(n_psu, np.inf)
+        if fpc is not None:
+            big = pd.to_numeric(data[fpc], errors="coerce").to_numpy(float)
+            self.big_m = np.full(n_psu, np.nan)
+            self.big_m[codes.psu[first]] = big[first]
+            bad = np.flatnonzero(~(self.big_m >= self.m))
+            if len(bad):
+                row = int(np.flatnonzero(codes.psu == bad[0])[0]) + 1
+                raise AnalysisInputError(
+                    "population second-stage units must be at least the sampled ones",
+                    column=fpc,
+                    row=row,
+                )
+        self.in_dom = in_dom
+        dom_key = pair.astype(np.int64) * (len(first) + 1) + self.ssu[in_dom]
+        self.dom_ssu, dom_first = factorize_first(dom_key)
+        self.dom_ssu_pair = pair[dom_first]
+
+    def _squares(self, group, a_b, target, size):
+        a = np.bincount(group, weights=a_b[0])
+        b = np.bincount(group, weights=a_b[1])
+        return {
+            "ssu_aa": np.bincount(target, weights=a * a, minlength=size),
+            "ssu_ab": np.bincount(target, weights=a * b, minlength=size),
+            "ssu_bb": np.bincount(target, weights=b * b, minlength=size),
+        }
+
+    def domain_sums(self, wv, wy, size, pair_psu):
+        wv_d, wy_d = wv[self.in_dom], wy[self.in_dom]
+        out = self._squares(self.dom_ssu, (wy_d, wv_d), self.dom_ssu_pair, size)
+        out["ssu_n"] = self.m[pair_psu]
+        out["ssu_pop"] = self.big_m[pair_psu]
+        return out
+
+    def whole_sums(self, wv, wy):
+        size = len(self.m)
+        out = self._squares(self.ssu, (wy, wv), self.ssu_psu, size)
+        out["ssu_n"] = self.m
+        out["ssu_pop"] = self.big_m
+        return out
 
 
 def _sums(group, size, wv, wy, valid, w):

@@ -40,6 +40,11 @@ class GroupVariance:
     variance: np.ndarray
     df: np.ndarray
     touches_lonely: np.ndarray
+    psus_in: np.ndarray | None = None  # PSUs with a respondent in the group
+    max_cell_n: np.ndarray | None = None  # most respondents in one of its PSUs
+    all_psus_taken: np.ndarray | None = None  # every stratum it touches has f_h = 0
+    w_per_n_min: np.ndarray | None = None  # least and most mean weight of its PSU cells
+    w_per_n_max: np.ndarray | None = None
 
 
 def group_variance(
@@ -116,18 +121,67 @@ def group_variance(
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(lonely, f, f * n_h / (n_h - 1.0))
     variance = (ss.reshape(n_groups, n_strata) * scale).sum(axis=1)
+    stage2 = 0.0
+    if "ssu_aa" in sums:
+        stage2 = _second_stage(
+            group, psu, psu_stratum, n_h, sums, p, sum_w, n_groups, f_h, lonely_psu
+        )
 
     answered = sums["n"] > 0
     psus_in = np.bincount(group, weights=answered, minlength=n_groups)
     strata_in = np.bincount(gh, weights=answered, minlength=size).reshape(n_groups, n_strata)
     df = psus_in - (strata_in > 0).sum(axis=1)
     touches = ((strata_in > 0) & lonely[None, :]).any(axis=1)
+    taken = np.zeros(n_strata, dtype=bool) if f_h is None else f_h <= 0
+    all_taken = ~((strata_in > 0) & ~taken[None, :]).any(axis=1) & (psus_in > 0)
+    max_cell_n = np.zeros(n_groups)
+    np.maximum.at(max_cell_n, group, sums["n"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(answered, sums["sum_w"] / sums["n"], np.nan)
+    w_min, w_max = np.full(n_groups, np.inf), np.full(n_groups, -np.inf)
+    np.fmin.at(w_min, group, ratio)
+    np.fmax.at(w_max, group, ratio)
     return GroupVariance(
         n=n,
         sum_w=sum_w,
         sum_w2=sum_w2,
         estimate=p,
-        variance=variance,
+        variance=variance + stage2,
         df=df.astype(np.int64),
         touches_lonely=touches,
+        psus_in=psus_in,
+        max_cell_n=max_cell_n,
+        all_psus_taken=all_taken,
+        w_per_n_min=w_min,
+        w_per_n_max=w_max,
     )
+
+
+def _second_stage(group, psu, psu_stratum, n_h, sums, p, sum_w, n_groups, f_h, lonely_psu):
+    """Within-PSU variance of a two-stage design (R's ``multistage``), per group.
+
+    PSU j of stratum h adds (n_h/N_h) · (1 − m_j/M_j) · m_j/(m_j − 1) · Σ_k (z_jk − z̄_j)²
+    over its m_j sampled second-stage units (SSUs) of M_j; a PSU with one SSU adds
+    (n_h/N_h)(1 − 1/M_j)·z² under "adjust" and nothing under "certainty". Without a
+    first-stage fpc n_h/N_h is 0 (the with-replacement "ultimate cluster" variance).
+    The cell sums ``ssu_aa, ssu_ab, ssu_bb`` are Σ_k a_k², Σ_k a_k b_k, Σ_k b_k² of the SSU
+    sums a = Σwy, b = Σw, so Σ_k z_jk² = (aa − 2p·ab + p²·bb)/S² and Σ_k z_jk = z_j.
+    """
+    if f_h is None:
+        return 0.0
+    frac1 = 1.0 - f_h  # n_h / N_h
+    m = sums["ssu_n"]
+    big_m = sums["ssu_pop"]
+    pg, s = p[group], sum_w[group]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zz = (sums["ssu_aa"] - 2 * pg * sums["ssu_ab"] + pg * pg * sums["ssu_bb"]) / (s * s)
+        z = (sums["res_wy"] - pg * sums["res_w"]) / s
+        f2 = np.where(np.isfinite(big_m), 1.0 - m / big_m, 1.0)
+        within = np.where(m > 1, m / (m - 1.0) * (zz - z * z / m), zz)
+    if lonely_psu == "fail" and np.any((m == 1) & (f2 > 1e-7)):
+        raise LonelyPSUError("a PSU has only one second-stage unit; choose 'certainty' or 'adjust'")
+    if lonely_psu == "certainty":
+        within = np.where(m == 1, 0.0, within)
+    contrib = frac1[psu_stratum[psu]] * np.where(f2 < 1e-7, 0.0, f2) * within
+    contrib = np.where(np.isfinite(contrib), contrib, 0.0)
+    return np.bincount(group, weights=contrib, minlength=n_groups)

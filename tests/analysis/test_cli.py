@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from scipy import stats
 
 from analysis.cli import main
 from tests.analysis.conftest import REFERENCE
@@ -67,11 +68,13 @@ def test_json_contract(capsys):
     ]
     assert {r["verdict"] for r in rows} <= {"met", "not_met", "undetermined"}
     c5 = next(r for r in rows if r["indicator"] == "y1" and r["domain"] == "C5")
-    assert (
-        c5["estimate"] == 1
-        and c5["deff"] is None
-        and c5["ci_low"] == pytest.approx(0.025 ** (1 / 73))
-    )
+    # all yes in 3 buildings (df 2): Clopper–Pearson on n* = 73 / deff_used · (t_72/t_2)²
+    ratio = stats.t.ppf(0.025, 72) / stats.t.ppf(0.025, 2)
+    n_star = 73 / c5["deff_used"] * ratio**2
+    assert (c5["estimate"], c5["deff"], c5["why"]) == (1, None, "all_yes_df")
+    assert c5["deff_used"] > 1 and c5["deff_source"] == "wave"
+    assert c5["ci_low"] == pytest.approx(0.025 ** (1 / n_star), rel=1e-12)
+    assert all(r["verdict_method"] == "korn-graubard" for r in rows)
     assert doc["design"]["method"] == "korn-graubard" and doc["design"]["target"] == 0.99
 
 

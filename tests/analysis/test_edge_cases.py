@@ -34,7 +34,7 @@ def test_100_of_100_yes_is_not_proof_of_99_percent():
 def test_368_of_368_yes_is_met():
     row = _one(analysis.estimate(_srs(368, 368), indicators=["y"], weight="w"))
     assert row.ci_low >= 0.99
-    assert (row.verdict, row.needed_n) == ("met", 0)
+    assert (row.verdict, row.needed_n, row.needed_status) == ("met", None, "settled")
     assert _one(analysis.estimate(_srs(367, 367), indicators=["y"], weight="w")).ci_low < 0.99
 
 
@@ -99,8 +99,8 @@ def test_verdicts_met_not_met_undetermined():
     met = _one(analysis.estimate(_srs(2000, 2000), indicators=["y"], weight="w"))
     not_met = _one(analysis.estimate(_srs(900, 1000), indicators=["y"], weight="w"))
     undetermined = _one(analysis.estimate(_srs(396, 400), indicators=["y"], weight="w"))
-    assert (met.verdict, met.needed_n) == ("met", 0)
-    assert (not_met.verdict, not_met.needed_n) == ("not_met", 0)
+    assert (met.verdict, met.needed_n, met.needed_status) == ("met", None, "settled")
+    assert (not_met.verdict, not_met.needed_n) == ("not_met", None)
     assert not_met.ci_high < 0.99
     assert undetermined.verdict == "undetermined"
     assert undetermined.ci_low < 0.99 <= undetermined.ci_high

@@ -43,10 +43,34 @@ def test_logit_and_mean_formulas():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_degenerate_cases_use_clopper_pearson_on_n(method):
-    ci = proportion_interval([1.0, 0.0], [0.0, 1e-40], [40, 40], [3, 3], method=method)
+    """df = n − 1 (a simple random sample): Clopper–Pearson on n exactly."""
+    ci = proportion_interval([1.0, 0.0], [0.0, 1e-40], [40, 40], [39, 39], method=method)
     edge = 0.025 ** (1 / 40)
     assert ci.low == pytest.approx([edge, 0.0]) and ci.high == pytest.approx([1.0, 1 - edge])
     assert list(ci.n_eff) == [40, 40] and ci.degenerate.all()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_all_yes_keeps_the_design_df(method):
+    """370 of 370 yes in 10 buildings (df 9): 0.98689, not Clopper–Pearson's 0.99008."""
+    ci = proportion_interval([1.0], [0.0], [370], [9], method=method)
+    assert ci.low[0] == pytest.approx(0.98689, abs=5e-6)
+    assert proportion_interval([1.0], [0.0], [370], [369], method=method).low[0] == (
+        pytest.approx(0.99008, abs=5e-6)
+    )
+    # and a design effect pooled from the wave widens it further
+    wider = proportion_interval([1.0], [0.0], [370], [9], method=method, deff_fallback=2.0)
+    assert wider.low[0] < ci.low[0] and wider.n_eff[0] == 185
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_rounding_error_variance_is_zero_and_never_a_zero_width_interval(method):
+    """SE 9.3e-17 (a domain inside one PSU, unequal weights): no zero width, no NaN."""
+    p = 0.96
+    ci = proportion_interval([p], [(9.3e-17) ** 2], [25], [0], method=method)
+    assert ci.zero_variance[0] and ci.n_eff[0] == 25
+    assert np.isfinite([ci.low[0], ci.high[0]]).all()
+    assert ci.low[0] < p < ci.high[0] and ci.high[0] - ci.low[0] > 0.05
 
 
 def test_korn_graubard_caps_n_eff_at_n():

@@ -123,18 +123,30 @@ def test_calibrated_intervals_use_domain_n(config, respondents, population, r_re
 
 
 def test_all_yes_domain_where_r_fails(respondents, population, r_reference):
-    """C5 answered y1 = 1 throughout: R gives NaN; every method gives Clopper–Pearson on n."""
+    """C5 answered y1 = 1 throughout: R gives NaN; every method gives the exact interval on
+    n* = n / deff_used · (t_{n−1}/t_df)², deff_used pooled from the whole sample's y1."""
+    from scipy import stats
+
     assert np.isnan(r_reference[("adjust", "y1", "C5", "beta_0.95_low")])
+    w = respondents["w"]
+    kish = len(w) * float((w**2).sum()) / float(w.sum()) ** 2
+    rho = max(0.0, (r_reference[("adjust", "y1", "", "deff")] / kish - 1) / (444 / 22 - 1))
+    c5 = respondents[respondents["community"] == "C5"]["w"]
+    kish_c5 = len(c5) * float((c5**2).sum()) / float(c5.sum()) ** 2
+    psus_c5 = respondents.loc[respondents["community"] == "C5", "building"].nunique()
     for method in analysis.METHODS:
         result = _estimate("adjust", respondents, population, method=method)
         (row,) = [r for r in result.rows if r.indicator == "y1" and r.domain == "C5"]
         assert row.estimate == 1.0 and row.se == 0.0
-        assert row.flags == ("all_yes",)
-        assert row.n_eff == row.n == 73
-        assert row.ci_low == pytest.approx(0.025 ** (1 / 73), rel=1e-12)
+        assert row.flags == ("all_yes",) and row.why == "all_yes_df"
+        assert row.deff_source == "wave"
+        assert row.deff_used == pytest.approx(kish_c5 * (1 + (73 / psus_c5 - 1) * rho), rel=1e-9)
+        ratio = stats.t.ppf(0.025, 72) / stats.t.ppf(0.025, row.df)
+        n_star = 73 / row.deff_used * ratio**2
+        assert row.n_eff == pytest.approx(73 / row.deff_used)
+        assert row.ci_low == pytest.approx(0.025 ** (1 / n_star), rel=1e-12)
         assert row.ci_high == 1.0
-        assert row.verdict == "undetermined"
-        assert row.n + row.needed_n == 368  # all yes: 0.025**(1/368) ≥ 0.99 > 0.025**(1/367)
+        assert row.verdict == "undetermined" and row.needed_n_met == row.needed_n > 295
         assert np.isnan(row.deff)
 
 
