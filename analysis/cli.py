@@ -217,8 +217,8 @@ def to_table(result) -> str:
     d = result.design
     pct = int(round(d.level * 100))
     head = (
-        f"method {d.method}, {pct}% intervals, target {d.target:.4g}; "
-        f"{d.n_strata} strata, {d.n_psu} PSUs"
+        f"method {d.method} (verdicts: {d.verdict_method}), {pct}% intervals, "
+        f"target {d.target:.4g}; {d.n_strata} strata, {d.n_psu} PSUs"
     )
     cols = [
         "indicator",
@@ -231,6 +231,7 @@ def to_table(result) -> str:
         "deff",
         "n_eff",
         "verdict",
+        "why",
         "needed_n",
         "flags",
     ]
@@ -248,7 +249,8 @@ def to_table(result) -> str:
                 _num(r.deff, 2),
                 _num(r.n_eff, 1),
                 r.verdict,
-                "never" if r.needed_n is None else str(r.needed_n),
+                r.why or "-",
+                _needed(r),
                 ",".join(r.flags),
             ]
         )
@@ -257,6 +259,17 @@ def to_table(result) -> str:
     out = [head, fmt.format(*cols), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*x).rstrip() for x in lines]
     return "\n".join(out) + "\n"
+
+
+def _needed(r) -> str:
+    """More completes and what they would show, or why there is no such number."""
+    if r.needed_n_met is not None:
+        return f"{r.needed_n_met} to show met"
+    if r.needed_n_not_met is not None:
+        return f"{r.needed_n_not_met} to confirm not_met"
+    return {"settled": "-", "beyond_population": "beyond N", "more": "-"}.get(
+        r.needed_status, r.needed_status
+    )
 
 
 def _pct(x: float) -> str:

@@ -187,3 +187,42 @@ def test_no_traceback_from_the_console_script(tmp_path):
     )
     assert run_.returncode != 0
     assert "Traceback" not in run_.stderr and run_.stderr.count("\n") == 1
+
+
+def test_two_stage_and_population_options(capsys, tmp_path):
+    stages = REFERENCE / "stages.csv"
+    argv = [stages, "--weight", "w", "--strata", "street", "--by", "community"]
+    argv += ["--cluster", "building", "--cluster", "household", "--fpc", "N_b", "--fpc", "M_h"]
+    status, out, err = run(capsys, *argv, "--indicator", "y1")
+    assert status == 0, err
+    doc = json.loads(out)
+    assert doc["design"]["cluster2"] == "household" and doc["design"]["fpc2"] == "M_h"
+    row = doc["results"][0]
+    for key in ("why", "verdict_method", "finite_population", "needed_n_met", "needed_status"):
+        assert key in row
+    # a known domain size: the exact finite interval, and what the unheard allow
+    data = tmp_path / "c.csv"
+    data.write_text("w,y,c,N\n" + "1,1,C1,64\n" * 63 + "1,0,C1,64\n", encoding="utf-8")
+    argv = [data, "--weight", "w", "--by", "c", "--indicator", "y", "--population", "N"]
+    status, out, err = run(capsys, *argv)
+    assert status == 0, err
+    c1 = json.loads(out)["results"][1]
+    assert (c1["verdict"], c1["why"], c1["finite_population"]) == ("not_met", "exact_finite", True)
+    assert c1["rate_if_unheard_yes"] == pytest.approx(63 / 64) and c1["needed_n"] is None
+    status, out, err = run(capsys, *argv[:-1], "nope")
+    assert status == 2 and "nope" in err and "Traceback" not in err
+    status, out, err = run(
+        capsys,
+        stages,
+        "--weight",
+        "w",
+        "--indicator",
+        "y1",
+        "--cluster",
+        "a",
+        "--cluster",
+        "b",
+        "--cluster",
+        "c",
+    )
+    assert status == 2 and "--cluster" in err
