@@ -7,6 +7,7 @@ def register_blueprints(app: Flask) -> None:
     from . import home
     from .auth import views as auth_views
     from .canvass import api as canvass_api
+    from .canvass import held
     from .canvass import views as canvass_views
     from .feedback import views as feedback_views
     from .results import views as results_views
@@ -22,5 +23,6 @@ def register_blueprints(app: Flask) -> None:
         workspace,
         setup_views,
         canvass_api,
+        held,
     ):
         app.register_blueprint(module.bp)

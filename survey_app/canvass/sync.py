@@ -33,16 +33,18 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: SQLite's busy handler alone
     fcntl = None
 
+from flask import current_app
 from sqlalchemy import bindparam, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -59,6 +61,7 @@ from ..models import (
     FeedbackEvent,
     FeedbackItem,
     FeedbackStatus,
+    HeldSubmission,
     Household,
     Response,
     ResponseRevision,
@@ -203,6 +206,9 @@ def _statements() -> SimpleNamespace:
             Household.building_id,
             Building.community_id,
             Community.street_id,
+            Wave.starts_on,
+            Wave.ends_on,
+            Assignment.released,
         )  # fmt: skip
         .join(Wave, Assignment.wave_id == Wave.id)
         .join(Household, Assignment.household_id == Household.id)
@@ -251,6 +257,8 @@ class _Household:
     psu: tuple[int, int, int]  # building, community, street: where its indicator sums go
     attempts: int = 0
     completed: bool = False
+    dates: tuple[date | None, date | None] = (None, None)  # the wave's first and last day
+    released: bool = True
 
 
 Outcome = Result | Callable[[], Result]  # a thunk when the row's id is known only after INSERT
@@ -268,6 +276,12 @@ class _Batch:
         self.stored_responses: dict[str, Any] = {}
         self.new_visits: dict[str, tuple[VisitSubmission | None, dict]] = {}
         self.new_responses: dict[str, tuple[_Checked, dict]] = {}
+        # Held for an analyst (fieldwork/held): stale or out-of-dates submissions.
+        self.raw: dict[str, Any] = {}  # uuid → the payload as sent
+        self.accepting: frozenset[str] = frozenset()  # held uuids an analyst accepted
+        self.user_community = user.community_id
+        self.stored_held: set[str] = set()
+        self.new_held: dict[str, dict] = {}
 
     def load(self, assignment_ids: list[int], visit_uuids: list[str], response_uuids: list[str]):
         """Three reads of plain rows (no ORM objects: this runs under the write lock)."""
@@ -276,8 +290,9 @@ class _Batch:
         # instead of deadlocking, and a replay waits for its twin and then sees its row.
         for row in run(_statements().households, {"ids": assignment_ids}):
             self.households[row[0]] = _Household(
-                *row[:8], instrument=(row[8], str(row[9])), psu=tuple(row[10:13])
-            )
+                *row[:8], instrument=(row[8], str(row[9])), psu=tuple(row[10:13]),
+                dates=(row[13], row[14]), released=row[15],
+            )  # fmt: skip
         uuids = visit_uuids + response_uuids
         for visit in run(_statements().visits, {"ids": assignment_ids, "uuids": uuids}):
             household = self.households.get(visit.assignment_id)
@@ -288,10 +303,19 @@ class _Batch:
         if response_uuids:
             rows = run(_statements().responses, {"uuids": response_uuids})
             self.stored_responses = {r.uuid: r for r in rows}
+        self.stored_held = _held_uuids(self.session, uuids)
 
-    def _household(self, assignment_id: int, uuid: str) -> _Household | Result:
+    def _household(
+        self, assignment_id: int, uuid: str, when: datetime | None = None
+    ) -> _Household | Result:
         household = self.households.get(assignment_id)
-        if household is None or household.canvasser_id != self.user_id:
+        if household is not None and uuid not in self.accepting:
+            stale = self._stale(household, uuid, when)
+            if stale is not None:
+                return stale
+        if household is None or (
+            household.canvasser_id != self.user_id and uuid not in self.accepting
+        ):
             return _refused(403, uuid, "该户不在分配给您的任务中。", item="assignment_id")
         if household.wave_status != WaveStatus.OPEN:
             return _refused(422, uuid, f"测评轮次“{household.wave_name}”已结束,不再接收数据。")
@@ -308,6 +332,44 @@ class _Batch:
                 reason="max_attempts",
             )
         return household
+
+    def _stale(self, household: _Household, uuid: str, when: datetime | None) -> Result | None:
+        """A submission for a household taken from this canvasser (reassigned or
+        unassigned) or dated outside the wave's days: refused with the reason and held,
+        whole, for an analyst to accept or dismiss (nothing sent is silently lost)."""
+        if household.canvasser_id != self.user_id:
+            if household.community_id != self.user_community or not household.released:
+                return None  # never this canvasser's: a plain 403
+            reason = "reassigned" if household.canvasser_id is not None else "unassigned"
+            message = (
+                "该户已改派给其他调查员" if reason == "reassigned" else "该户已从您的任务中收回"
+            )
+        else:
+            day = _local_day(when)
+            first, last = household.dates
+            if day is None or (
+                (first is None or day >= first) and (last is None or day <= last)
+            ):
+                return None
+            reason = "outside_dates"
+            message = (
+                f"记录日期 {day.isoformat()} 不在本轮调查日期({first or '—'} 至 {last or '—'})内"
+            )
+        if uuid not in self.stored_held and uuid in self.raw:
+            self.new_held[uuid] = {
+                "uuid": uuid,
+                "kind": "response" if "answers" in self.raw[uuid] else "visit",
+                "assignment_id": household.id,
+                "wave_id": household.wave_id,
+                "user_id": self.user_id,
+                "reason": reason,
+                "payload": self.raw[uuid],
+                "received_at": self.now,
+            }
+        return _refused(
+            409, uuid, f"{message}:这条记录已交分析员处理,不会丢失,请保留在待上传列表中。",
+            item="assignment_id", reason=reason, held=True,
+        )  # fmt: skip
 
     def _add_visit(self, household: _Household, sub: VisitSubmission | None, **row) -> dict:
         household.attempts += 1
@@ -337,7 +399,7 @@ class _Batch:
             return _refused(
                 409, sub.uuid, "该 UUID 已用于另一条走访记录,内容不同。", reason="conflict"
             )
-        household = self._household(sub.assignment_id, sub.uuid)
+        household = self._household(sub.assignment_id, sub.uuid, sub.visited_at)
         if isinstance(household, Result):
             return household
         row = self._add_visit(
@@ -373,7 +435,7 @@ class _Batch:
             return _refused(409, sub.uuid, "该 UUID 已用于一条走访记录。", reason="conflict")
         if not checked.checked:  # taken for a replay, yet not stored: check it after all
             checked = _check_answers(sub)
-        household = self._household(sub.assignment_id, sub.uuid)
+        household = self._household(sub.assignment_id, sub.uuid, sub.submitted_at)
         if isinstance(household, Result):
             return household
         if (sub.instrument_key, sub.instrument_version) != household.instrument:
@@ -474,6 +536,7 @@ class _Batch:
             psu={h.household_id: h.psu for h in self.households.values()},
         )
         self._insert(AuditLog, self._audit_rows())
+        self._insert(HeldSubmission, list(self.new_held.values()))
 
     def _audit_rows(self) -> list[dict]:
         rows = []
@@ -574,7 +637,11 @@ def _stored_response_uuids(session: Session, uuids: list[str]) -> set[str]:
 
 
 def _store(
-    session: Session, user: User, visits: list[Any], responses: list[Any]
+    session: Session,
+    user: User,
+    visits: list[Any],
+    responses: list[Any],
+    accepting: frozenset[str] = frozenset(),
 ) -> dict[str, list[Result]]:
     """Steps 1–3 of the module docstring for raw visit and response payloads."""
     out: dict[str, list[Result | None]] = {
@@ -609,8 +676,14 @@ def _store(
     tasks.sort(key=lambda t: t[:3])
     if not tasks:
         return out
+    raw = {
+        d["uuid"]: d
+        for d in [*visits, *responses]
+        if isinstance(d, dict) and isinstance(d.get("uuid"), str)
+    }
     for _ in range(RETRIES):
         batch, decided = _Batch(session, user), []
+        batch.raw, batch.accepting, batch.user_community = raw, accepting, user.community_id
         with _writers_queue(session):
             try:
                 _store_once(session, batch, tasks, decided)
@@ -631,6 +704,35 @@ def _store(
             503, uuid, "服务器繁忙,请稍后重试。"
         )
     return out
+
+
+def _held_uuids(session: Session, uuids: list[str]) -> set[str]:
+    if not uuids:
+        return set()
+    return set(
+        session.connection()
+        .execute(select(HeldSubmission.uuid).where(HeldSubmission.uuid.in_(uuids)))
+        .scalars()
+    )
+
+
+def _local_day(when: datetime | None) -> date | None:
+    """The day in the city's time zone (TIMEZONE, default Asia/Shanghai)."""
+    if when is None:
+        return None
+    try:
+        zone = ZoneInfo(current_app.config["SETTINGS"].timezone)
+    except (RuntimeError, KeyError, AttributeError):
+        zone = ZoneInfo("Asia/Shanghai")
+    return utc(when).astimezone(zone).date()
+
+
+def accept_held(*, session: Session, user: User, uuid: str, payload: dict, kind: str) -> Result:
+    """Store a held submission as its canvasser (``user``) sent it, past the checks
+    that held it (ownership and dates); every other check still applies."""
+    visits, responses = ([payload], []) if kind == "visit" else ([], [payload])
+    results = _store(session, user, visits, responses, accepting=frozenset({uuid}))
+    return (results["visits"] or results["responses"])[0]
 
 
 def _store_once(session: Session, batch: _Batch, tasks: list, decided: list) -> None:

@@ -44,11 +44,8 @@ def service_worker():
     """The service worker, with the exact URLs to keep for offline use filled in."""
     precache = [url_for("canvass.index")] + [asset(name) for name in ASSETS]
     precache.append(url_for("api.assignments"))
-    wave = households.current_wave(session=get_session())
-    if wave is not None:
-        precache.append(
-            url_for("api.instrument", key=wave.instrument_key, version=wave.instrument_version)
-        )
+    for key, version in households.open_instruments(session=get_session()):
+        precache.append(url_for("api.instrument", key=key, version=version))
     # A new version (any asset changed) makes browsers install the new worker and cache.
     version = hashlib.sha256(json.dumps(precache).encode()).hexdigest()[:12]
     source = (Path(current_app.static_folder) / "canvass" / "sw.js").read_text(encoding="utf-8")

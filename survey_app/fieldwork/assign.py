@@ -6,7 +6,7 @@ tablet still sends for it is held for an analyst (:mod:`.held`)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session, select
 
@@ -146,6 +146,9 @@ def reassign(
     target = session.exec(select(User).where(User.username == to_username)).first()
     if target is None or target.role != Role.CANVASSER or not target.active:
         raise ServiceError(f"“{to_username}”不是在职的入户调查员。")
+    if selection.community_id is None and not selection.assignment_ids:
+        # Building codes repeat across communities: a canvasser takes their own community's.
+        selection = replace(selection, community_id=target.community_id)
     items = select_assignments(session=session, wave=wave, selection=selection)
     states = household_states(session=session, assignment_ids=[a.id for a in items])
     items = [a for a in items if states.get(a.id) != "completed" and a.canvasser_id != target.id]

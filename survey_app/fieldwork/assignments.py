@@ -28,7 +28,9 @@ def assignments_for(
         select(Assignment, Household, Building)
         .join(Household, Assignment.household_id == Household.id)
         .join(Building, Household.building_id == Building.id)
-        .where(Assignment.wave_id == wave.id, Assignment.canvasser_id == user.id)
+        .where(
+            Assignment.wave_id == wave.id, Assignment.canvasser_id == user.id, Assignment.released
+        )
         .order_by(Building.code, Household.code)
     ).all()
     ids = [a.id for a, _, _ in rows]

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from ..commands import fail, open_session
 from ..errors import ServiceError
-from ..models import User, Wave
+from ..models import Community, User, Wave
 from . import assign, draw, monitor, plan
 
 ADMIN = "admin"
@@ -184,6 +184,15 @@ def unassign_cmd(wave_id, buildings, from_user, state) -> None:
         return assign.unassign(session=s, wave=_wave(s, wave_id), selection=selection)
 
     click.echo(f"轮次 {wave_id}:已收回 {_run(work)} 户。")
+
+
+def _community_id(session, code: str | None) -> int | None:
+    if code is None:
+        return None
+    found = session.exec(select(Community.id).where(Community.code == code)).first()
+    if found is None:
+        raise ServiceError(f"找不到社区“{code}”。")
+    return found
 
 
 def _user_id(session, username: str | None) -> int | None:

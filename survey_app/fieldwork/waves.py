@@ -16,3 +16,12 @@ def current_wave(*, session: Session) -> Wave | None:
 
 def list_waves(*, session: Session) -> list[Wave]:
     return list(session.exec(select(Wave).order_by(Wave.id.desc())).all())
+
+
+def open_waves(*, session: Session) -> list[Wave]:
+    """Every open wave, newest first (several may be open: e.g. two streets)."""
+    return list(
+        session.exec(
+            select(Wave).where(Wave.status == WaveStatus.OPEN).order_by(Wave.id.desc())
+        ).all()
+    )
