@@ -347,9 +347,7 @@ class _Batch:
         else:
             day = _local_day(when)
             first, last = household.dates
-            if day is None or (
-                (first is None or day >= first) and (last is None or day <= last)
-            ):
+            if day is None or ((first is None or day >= first) and (last is None or day <= last)):
                 return None
             reason = "outside_dates"
             message = (

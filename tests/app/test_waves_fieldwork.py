@@ -4,13 +4,13 @@ draft held for an analyst, the wave's dates, monitoring rates checked by hand.""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
-from survey_app.fieldwork import assign, monitor, plan
-from survey_app.models import Assignment, AuditLog, HeldSubmission, Response, User, Visit
+from survey_app.fieldwork import monitor, plan
+from survey_app.models import Assignment, AuditLog, HeldSubmission, Response, User
 
 from .canvass_factories import response_payload, visit_payload
 from .wave_factories import PASSWORD, cli, make_city, questionnaire
