@@ -1,8 +1,8 @@
 """waves: sampling designs, covered communities with their frame sizes, the draw on
 each assignment (replicate, inclusion probability, stratum, PSU), held submissions
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30 07:14:06
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
