@@ -52,7 +52,7 @@ from sqlmodel import Session, select
 import instruments
 
 from .. import aggregates, instrument_registry
-from ..fieldwork import review
+from ..fieldwork import quality, review
 from ..models import (
     Assignment,
     AuditLog,
@@ -137,6 +137,7 @@ class _Checked:
     values: dict[str, int | None] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
     feedback: list[tuple[str, str]] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # from the answers (fieldwork/quality.py)
 
 
 def _check_answers(sub: ResponseSubmission) -> _Checked:
@@ -181,6 +182,7 @@ def _check_answers(sub: ResponseSubmission) -> _Checked:
     checked.values = coded.indicators
     checked.profile = coded.profile
     checked.feedback = list(coded.feedback)
+    checked.flags = quality.arrival_flags(instrument, sub.answers)
     return checked
 
 
@@ -469,7 +471,7 @@ class _Batch:
             "received_at": self.now,
             "timings": sub.timings,
             "device": sub.device,
-            "quality_flags": quality_flags(sub, self.now),
+            "quality_flags": quality_flags(sub, self.now) + checked.flags,
             "review_state": ReviewState.PENDING.value,
             **{
                 key: None if checked.profile.get(key) is None else str(checked.profile[key])
