@@ -10,6 +10,7 @@ def register_blueprints(app: Flask) -> None:
     from .canvass import held
     from .canvass import views as canvass_views
     from .feedback import views as feedback_views
+    from .fieldwork import review_views
     from .results import views as results_views
     from .results import workspace
     from .setup import views as setup_views
@@ -24,5 +25,6 @@ def register_blueprints(app: Flask) -> None:
         setup_views,
         canvass_api,
         held,
+        review_views,
     ):
         app.register_blueprint(module.bp)

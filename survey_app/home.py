@@ -15,6 +15,7 @@ START_PAGES = {
     Role.SECRETARY: "results.my_community",
     Role.ANALYST: "analysis.index",
     Role.ADMIN: "admin.index",
+    Role.SUPERVISOR: "review.queue",
 }
 
 

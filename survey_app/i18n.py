@@ -58,6 +58,7 @@ def role_names() -> dict[str, str]:
     return {
         "canvasser": gettext("入户调查员"),
         "secretary": gettext("社区书记"),
+        "supervisor": gettext("督导"),
         "analyst": gettext("创文办分析员"),
         "admin": gettext("管理员"),
     }

@@ -109,7 +109,13 @@ def _community(canvasser_rates: dict[int, tuple[int, int, int]]):
     out, i = [], 0
     for canvasser, (n, satisfied, dont_know) in canvasser_rates.items():
         for k in range(n):
-            code = "satisfied" if k < satisfied else "dont_know" if k < satisfied + dont_know else "neutral"
+            code = (
+                "satisfied"
+                if k < satisfied
+                else "dont_know"
+                if k < satisfied + dont_know
+                else "neutral"
+            )
             out.append(iv(i, canvasser=canvasser, answers=complete_answers(sat_overall=code)))
             i += 1
     return out
@@ -139,7 +145,9 @@ def test_dont_know_share_outlier():
 
 
 def test_thresholds_from_a_wave_and_bad_values():
-    t = Thresholds.from_settings({"burst_per_hour": "4", "straightline_ignore": "satisfied,neutral"})
+    t = Thresholds.from_settings(
+        {"burst_per_hour": "4", "straightline_ignore": "satisfied,neutral"}
+    )
     assert t.burst_per_hour == 4 and t.straightline_ignore == ("satisfied", "neutral")
     with pytest.raises(ValueError, match="未知的阈值"):
         Thresholds.from_settings({"nope": 1})
