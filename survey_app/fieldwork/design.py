@@ -44,13 +44,13 @@ from ..models import (
     Household,
     IndicatorTotal,
     Response,
-    ReviewState,
     Visit,
     VisitOutcome,
     Wave,
     WaveCommunity,
     WaveStatus,
 )
+from . import review
 
 ONE_STAGE = {Design.CENSUS, Design.SRS, Design.SYSTEMATIC, Design.UPLOAD}
 INELIGIBLE = (VisitOutcome.VACANT.value, VisitOutcome.INELIGIBLE.value)
@@ -169,7 +169,7 @@ def _communities(session: Session, wave: Wave) -> dict[int, dict]:
     respondents = dict(
         session.exec(
             select(Response.community_id, func.count())
-            .where(Response.wave_id == wave.id, Response.review_state != ReviewState.REJECTED)
+            .where(Response.wave_id == wave.id, review.counted_condition(wave.id))
             .group_by(Response.community_id)
         ).all()
     )
@@ -210,7 +210,7 @@ def _class_weights(session: Session, wave: Wave, communities: dict) -> dict[tupl
     answered = set(
         session.exec(
             select(Response.assignment_id).where(
-                Response.wave_id == wave.id, Response.review_state != ReviewState.REJECTED
+                Response.wave_id == wave.id, review.counted_condition(wave.id)
             )
         ).all()
     )

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import delete, func
+from sqlalchemy import and_, delete, exists, func, or_
 from sqlmodel import Session, select
 
 import instruments
@@ -398,3 +398,22 @@ def returned(*, session: Session, user: User) -> list[dict]:
             }
         )
     return out
+
+
+def counted_states(*, session: Session, wave_id: int) -> list[str]:
+    """The review states whose interviews the wave's figures count."""
+    rule = counts_rule(session, wave_id)
+    return [s.value for s in ReviewState if is_counted(s, rule)]
+
+
+def counted_condition(wave_id: int):
+    """A WHERE clause keeping the interviews the wave's figures count, for queries that
+    read responses rather than the running totals (weighting, exports, designs): approved
+    ones, and pending ones unless the wave counts approved interviews only."""
+    approved_only = exists().where(
+        WaveQuality.wave_id == wave_id, WaveQuality.counts == Counts.APPROVED
+    )
+    return or_(
+        Response.review_state.in_([s.value for s in APPROVED]),
+        and_(Response.review_state == ReviewState.PENDING, ~approved_only),
+    )

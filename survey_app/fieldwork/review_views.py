@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from ..auth import roles_required
 from ..db import get_session
-from ..errors import ServiceError
+from ..errors import ServiceError, error_response
 from ..i18n import select_locale as current_language
 from ..models import Role, Wave
 from . import backcheck, quality, review, review_queue, waves
@@ -22,6 +22,12 @@ from .quality_rules import FLAG_LABELS, Thresholds
 
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
 REVIEWERS = review.REVIEWER_ROLES
+
+
+@bp.errorhandler(ServiceError)
+def _refused(err: ServiceError):
+    """A service's refusal as a 4xx page (or JSON) naming the reason, never a 500."""
+    return error_response(err.status, err.message)
 
 
 def _tz() -> str:

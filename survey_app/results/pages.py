@@ -15,13 +15,13 @@ from sqlmodel import Session, select
 from ..errors import ServiceError
 from ..feedback import loop as feedback_loop
 from ..fieldwork import progress as fieldwork
+from ..fieldwork import review as fieldwork_review
 from ..models import (
     Assignment,
     Community,
     District,
     Household,
     Response,
-    ReviewState,
     Street,
     User,
     Visit,
@@ -253,7 +253,7 @@ def community_progress(*, session: Session, community: Community, wave: Wave):
         .where(
             Response.community_id == community.id,
             Response.wave_id == wave.id,
-            Response.review_state != ReviewState.REJECTED,
+            fieldwork_review.counted_condition(wave.id),
         )
     ).one()
     return fieldwork.Progress(

@@ -14,6 +14,7 @@ from ..auth import roles_required
 from ..db import get_session
 from ..errors import ServiceError, abort_with
 from ..feedback.views import AdvanceFeedbackForm, step_labels
+from ..fieldwork import review as fieldwork_review
 from ..fieldwork import waves as fieldwork
 from ..instrument_registry import get_instrument
 from ..models import Role, Wave
@@ -91,6 +92,7 @@ def community(community_id: int):
         form=AdvanceFeedbackForm(),
         status_labels=step_labels(),
         can_advance=current_user.role in (Role.SECRETARY, Role.ADMIN),
+        excluded=_excluded(session, wave, [community_id]),
     )
 
 
@@ -125,7 +127,16 @@ def overview():
         choices=choices,
         catalog=catalog,
         selected={"indicator": indicator, "street": street_id, "district": district_id},
+        excluded=_excluded(session, wave, None),
     )
+
+
+def _excluded(session, wave: Wave | None, community_ids: list[int] | None):
+    """Interviews the page's figures leave out and why (rejected; pending where the wave
+    counts approved interviews only)."""
+    if wave is None:
+        return None
+    return fieldwork_review.excluded(session=session, wave_id=wave.id, community_ids=community_ids)
 
 
 def interval_rows(rows) -> list[dict]:

@@ -30,13 +30,13 @@ from analysis import weighting as analysis_weighting
 
 from .. import audit
 from ..errors import ServiceError
+from ..fieldwork import review as fieldwork_review
 from ..models import (
     Building,
     Community,
     Household,
     PopulationMargin,
     Response,
-    ReviewState,
     Street,
     User,
     Wave,
@@ -158,7 +158,8 @@ def margins_table(*, session: Session) -> pd.DataFrame:
 
 
 def interviews_query(wave: Wave):
-    """The completed interviews of ``wave`` (rejected ones left out), in order, as
+    """The completed interviews of ``wave`` that its figures count (rejected ones never;
+    pending ones unless the wave counts approved only), in order, as
     (answers, age_group, sex, residence_years, community code, street code, building id,
     building code): what the workspace and the raw export read."""
     return (
@@ -176,7 +177,7 @@ def interviews_query(wave: Wave):
         .join(Street, Community.street_id == Street.id)
         .join(Household, Response.household_id == Household.id, isouter=True)
         .join(Building, Household.building_id == Building.id, isouter=True)
-        .where(Response.wave_id == wave.id, Response.review_state != ReviewState.REJECTED)
+        .where(Response.wave_id == wave.id, fieldwork_review.counted_condition(wave.id))
         .order_by(Response.id)
     )
 

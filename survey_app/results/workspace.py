@@ -29,6 +29,7 @@ from ..auth import roles_required
 from ..db import get_session
 from ..errors import ServiceError, abort_with
 from ..fieldwork import progress as fieldwork_progress
+from ..fieldwork import review as fieldwork_review
 from ..fieldwork import waves as fieldwork
 from ..models import Role, Wave
 from . import exports, labelled, readable, weighting
@@ -152,6 +153,7 @@ def index():
         wave=wave,
         rows=progress,
         query=request.query_string.decode(),
+        excluded=fieldwork_review.excluded(session=session, wave_id=wave.id) if wave else None,
     )
 
 
