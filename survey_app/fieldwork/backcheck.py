@@ -166,7 +166,9 @@ def get_check(*, session: Session, user: User, check_id: int) -> BackCheck:
             raise NotFound("找不到该回访核查。")
         return bc
     _reviewer(user)
-    scope.require_community(user, session.get(Response, bc.response_id).community_id)
+    scope.require_community(
+        user, session.get(Response, bc.response_id).community_id, session=session
+    )
     return bc
 
 

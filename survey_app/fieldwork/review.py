@@ -219,7 +219,7 @@ def get_response(*, session: Session, user: User, response_id: int) -> Response:
     response = session.get(Response, response_id)
     if response is None:
         raise NotFound("找不到该问卷。")
-    scope.require_community(user, response.community_id)
+    scope.require_community(user, response.community_id, session=session)
     return response
 
 
