@@ -29,6 +29,8 @@ def _check(files: Sequence[str]) -> int:
                 print(problem, file=sys.stderr)
             status = 1
             continue
+        for warning in inst.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         state = "published" if inst.published else "draft"
         print(f"{file}: OK ({inst.key} v{inst.version}, {state}, {inst.content_hash})")
     return status
@@ -49,8 +51,9 @@ def _publish(file: str) -> int:
 def _import(args: argparse.Namespace) -> int:
     from .xlsform import XLSFormError, import_xlsform
 
+    notes: list[str] = []
     try:
-        text = import_xlsform(args.form, key=args.key, version=args.version)
+        text = import_xlsform(args.form, key=args.key, version=args.version, notes=notes)
     except XLSFormError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
@@ -61,6 +64,8 @@ def _import(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
     print(f"{out}: written")
     return 0
 

@@ -16,7 +16,7 @@ from .yamlio import Mapping
 
 __all__ = ["FieldReader", "LANGUAGE"]
 
-LANGUAGE = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+LANGUAGE = re.compile(r"[a-z][a-z0-9_-]*")
 
 
 class FieldReader:

@@ -1,12 +1,12 @@
-"""Import the compatible subset of an XLSForm workbook as an instrument file.
+"""Import an XLSForm workbook (ODK, KoboToolbox) as an instrument file.
 
-XLSForm (ODK, KoboToolbox) is the field's common authoring format. ``import_xlsform``
-reads the ``survey`` and ``choices`` sheets (and ``settings`` when present) with openpyxl
-and returns the YAML text of an instrument, checked by the normal loader. Anything it
-cannot carry over is an error naming the cell (``survey!B7: type 'geopoint' is not
-supported``): nothing is dropped silently, except display-only ``appearance`` hints.
-Groups are flattened: a group's ``relevant`` is joined with ``and`` to each item inside
-it, and a labelled group becomes a note. See docs/instruments.md, "XLSForm import".
+The workbook is read by pyxform, the field's reference converter (header aliases,
+``list name`` spelled with a space, ``label:English``, smart quotes, unnamed notes,
+``or_other``, .xls and .xlsx), and its JSON form is translated into our YAML: groups,
+repeats, calculations, dates, geopoints, metadata, choice filters, every label language.
+What cannot be carried over is refused with the workbook cell it comes from
+(``survey!D7: type 'image' is not supported``) — never a line of the generated YAML.
+See docs/instruments.md, "XLSForm import".
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
 
 from .loader import InstrumentError, loads_instrument
 from .xlsform_expr import translate_expression
@@ -27,19 +25,34 @@ from .xlsform_expr import translate_expression
 __all__ = ["XLSFormError", "import_xlsform", "translate_expression"]
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-SIMPLE_TYPES = {"text": "text", "integer": "number", "decimal": "number", "note": "note"}
-SELECT_TYPES = {"select_one": "single", "select one": "single", "select_multiple": "multiple",
-                "select multiple": "multiple"}  # fmt: skip
+CODE = re.compile(r"[^\s'\"]+")
+SIMPLE = {"text": "text", "integer": "number", "decimal": "number", "note": "note",
+          "date": "date", "time": "time", "dateTime": "datetime", "geopoint": "geopoint",
+          "calculate": "calculate", "select one": "single", "select all that apply": "multiple"}  # fmt: skip
+METADATA = ("start", "end", "today", "deviceid")
+# Device metadata the service never records (DESIGN: no names, phone numbers, ids).
+NOT_RECORDED = ("phonenumber", "simserial", "subscriberid", "username", "email", "audit",
+                "start-geopoint", "background-audio")  # fmt: skip
 LANG_ALIASES = {
     "zh": "zh", "zh-cn": "zh", "zh_cn": "zh", "zh-hans": "zh", "chinese": "zh", "中文": "zh",
-    "简体中文": "zh", "en": "en", "english": "en", "英文": "en",
+    "简体中文": "zh", "汉语": "zh", "en": "en", "english": "en", "英文": "en", "英语": "en",
 }  # fmt: skip
-TRANSLATED = ("label", "hint", "constraint_message")
-SURVEY_COLUMNS = ("type", "name", "required", "relevant", "constraint", "appearance", *TRANSLATED)
-CHOICE_COLUMNS = ("list_name", "name", "label")
-IGNORED_COLUMNS = ("appearance",)  # display hints only
+CHOICE_KEYS = {"name", "label", "media", "image", "audio", "video", "big-image", "sms_option"}
 TRUE = ("yes", "true", "true()", "1")
 FALSE = ("", "no", "false", "false()", "0")
+# our field -> the survey-sheet headers pyxform reads it from (first found names the cell)
+COLUMNS = {
+    "type": ("type",), "name": ("name",), "label": ("label",), "hint": ("hint",),
+    "relevant": ("relevant", "relevance", "bind::relevant"),
+    "constraint": ("constraint", "bind::constraint"),
+    "constraint_message": ("constraint_message", "constraint message", "jr:constraintmsg"),
+    "required": ("required", "bind::required"),
+    "required_message": ("required_message", "required message", "jr:requiredmsg"),
+    "calculation": ("calculation", "calculate", "bind::calculate"),
+    "choice_filter": ("choice_filter", "choice filter"),
+    "repeat_count": ("repeat_count", "jr:count", "count", "control::jr:count"),
+    "default": ("default",), "read_only": ("read_only", "readonly", "bind::readonly"),
+}  # fmt: skip
 
 
 class XLSFormError(Exception):
@@ -51,301 +64,389 @@ class XLSFormError(Exception):
 
 
 @dataclass
-class _Sheet:
-    title: str
-    columns: dict[str, int]  # normalized column name -> 0-based index
-    rows: list[tuple[int, list[str]]]  # (1-based row number, cell texts)
-    errors: list[str] = field(default_factory=list)
+class _Cells:
+    """Where things are in the workbook: survey rows by item name, column letters."""
 
-    def cell(self, row: int, column: str) -> str:
-        col = self.columns.get(column, self.columns.get(f"{column}::zh"))
-        return f"{self.title}!{get_column_letter(col + 1) if col is not None else 'A'}{row}"
-
-    def get(self, values: list[str], column: str) -> str:
-        col = self.columns.get(column)
-        return values[col] if col is not None and col < len(values) else ""
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _column_name(header: str, known: tuple[str, ...]) -> tuple[str, str | None]:
-    """A header as 'type', 'label::zh', ...; with a reason when the column is unsupported."""
-    base, sep, lang = header.partition("::")
-    base = base.strip().lower()
-    if base not in known:
-        return header, f"column '{header}' is not supported"
-    if not sep:
-        return base, None
-    lang = lang.strip()
-    m = re.search(r"\(([^)]+)\)\s*$", lang)
-    code = LANG_ALIASES.get((m.group(1) if m else lang).strip().lower())
-    if code is None or base not in TRANSLATED:
-        return header, f"column '{header}': language '{lang}' is not supported (use zh or en)"
-    return f"{base}::{code}", None
-
-
-def _read_sheet(ws: Any, known: tuple[str, ...]) -> _Sheet:
-    rows = list(ws.iter_rows(values_only=True))
-    sheet = _Sheet(ws.title, {}, [])
-    if not rows:
-        return sheet
-    unsupported: dict[int, str] = {}
-    for index, raw in enumerate(rows[0]):
-        header = _text(raw)
-        if not header:
-            continue
-        name, reason = _column_name(header, known)
-        if reason is not None:
-            unsupported[index] = reason
-        elif name not in IGNORED_COLUMNS:
-            sheet.columns[name] = index
-    for number, raw in enumerate(rows[1:], start=2):
-        values = [_text(v) for v in raw]
-        if any(values):
-            sheet.rows.append((number, values))
-    for col, reason in unsupported.items():
-        used = [n for n, v in sheet.rows if col < len(v) and v[col]]
-        if used:
-            sheet.errors.append(f"{ws.title}!{get_column_letter(col + 1)}{used[0]}: {reason}")
-    return sheet
-
-
-def _label(sheet: _Sheet, values: list[str], base: str) -> dict[str, str] | None:
-    zh = sheet.get(values, f"{base}::zh") or sheet.get(values, base)
-    en = sheet.get(values, f"{base}::en")
-    if not zh:
-        return None
-    return {"zh": zh, "en": en} if en else {"zh": zh}
-
-
-# -- the workbook ----------------------------------------------------------------------------
-
-
-@dataclass
-class _Import:
-    errors: list[str] = field(default_factory=list)
-    items: list[dict[str, Any]] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
-    groups: list[tuple[int, str | None]] = field(default_factory=list)  # (row, relevant)
+    letters: dict[str, str] = field(default_factory=dict)  # lower-case header -> letter
+    types: dict[str, str] = field(default_factory=dict)  # item name -> type as written
 
-    def expression(self, sheet: _Sheet, row: int, values: list[str], column: str) -> str | None:
-        source = sheet.get(values, column)
-        if not source:
-            return None
-        try:
-            return translate_expression(source)
-        except ValueError as exc:
-            self.errors.append(f"{sheet.cell(row, column)}: {exc}")
-            return None
-
-
-def _required(sheet: _Sheet, row: int, values: list[str], imp: _Import) -> bool:
-    text = sheet.get(values, "required").lower()
-    if text in TRUE:
-        return True
-    if text not in FALSE:
-        imp.errors.append(f"{sheet.cell(row, 'required')}: required '{text}' must be yes or no")
-    return False
-
-
-def _group_relevant(imp: _Import, own: str | None) -> str | None:
-    parts = [r for _, r in imp.groups if r] + ([own] if own else [])
-    if len(parts) <= 1:
-        return parts[0] if parts else None
-    return " and ".join(f"({p})" for p in parts)
-
-
-def _survey_row(sheet: _Sheet, row: int, values: list[str], lists: set[str], imp: _Import) -> None:
-    raw_type = sheet.get(values, "type")
-    kind = re.sub(r"\s+", " ", raw_type.strip().lower())
-    type_cell = sheet.cell(row, "type")
-    if not kind:
-        imp.errors.append(f"{type_cell}: the row has no type")
-        return
-    if kind in ("begin group", "begin_group"):
-        imp.groups.append((row, imp.expression(sheet, row, values, "relevant")))
-        label = _label(sheet, values, "label")
-        name = sheet.get(values, "name")
-        if label and name:
-            _add_item(sheet, row, values, imp, {"type": "note", "label": label}, own=None)
-        return
-    if kind in ("end group", "end_group"):
-        if not imp.groups:
-            imp.errors.append(f"{type_cell}: 'end group' without 'begin group'")
-        else:
-            imp.groups.pop()
-        return
-    select = re.fullmatch(r"(select_one|select one|select_multiple|select multiple)\s+(\S+)", kind)
-    if select:
-        list_name = raw_type.split()[-1]
-        if list_name not in lists:
-            imp.errors.append(f"{type_cell}: choice list '{list_name}' is not on the choices sheet")
-        spec = {"type": SELECT_TYPES[select.group(1)], "choices": list_name}
-    elif kind in SIMPLE_TYPES:
-        spec = {"type": SIMPLE_TYPES[kind]}
-        if kind == "integer":
-            spec["integer"] = True
-    else:
-        imp.errors.append(f"{type_cell}: type '{raw_type}' is not supported")
-        return
-    own = imp.expression(sheet, row, values, "relevant")
-    _add_item(sheet, row, values, imp, spec, own)
-
-
-def _add_item(
-    sheet: _Sheet, row: int, values: list[str], imp: _Import, spec: dict[str, Any], own: str | None
-) -> None:
-    name = sheet.get(values, "name")
-    if not name:
-        imp.errors.append(f"{sheet.cell(row, 'name')}: the row has no name")
-        return
-    if not NAME.fullmatch(name):
-        imp.errors.append(f"{sheet.cell(row, 'name')}: name '{name}' must be letters, digits and _")
-        return
-    item: dict[str, Any] = {"name": name, **spec}
-    label = _label(sheet, values, "label")
-    if label is None:
-        imp.errors.append(f"{sheet.cell(row, 'label')}: '{name}' has no Chinese (or plain) label")
-        return
-    item["label"] = label
-    hint = _label(sheet, values, "hint")
-    if hint:
-        item["hint"] = hint
-    if spec["type"] != "note" and _required(sheet, row, values, imp):
-        item["required"] = True
-    relevant = _group_relevant(imp, own)
-    if relevant:
-        item["relevant"] = relevant
-    constraint = imp.expression(sheet, row, values, "constraint")
-    if constraint:
-        item["constraint"] = constraint
-        message = _label(sheet, values, "constraint_message")
-        if message:
-            item["constraint_message"] = message
-    imp.items.append(item)
-    imp.rows.setdefault(name, row)
-
-
-def _choices(sheet: _Sheet, imp: _Import) -> dict[str, list[dict[str, Any]]]:
-    lists: dict[str, list[dict[str, Any]]] = {}
-    for row, values in sheet.rows:
-        list_name, code = sheet.get(values, "list_name"), sheet.get(values, "name")
-        if not list_name or not code:
-            missing = "list_name" if not list_name else "name"
-            imp.errors.append(f"{sheet.cell(row, missing)}: the choice has no {missing}")
-            continue
-        label = _label(sheet, values, "label")
-        if label is None:
-            imp.errors.append(
-                f"{sheet.cell(row, 'label')}: choice '{code}' has no Chinese (or plain) label"
+    def cell(self, name: str, column: str) -> str:
+        row = self.rows.get(name)
+        letter = next(
+            (self.letters[h] for h in COLUMNS.get(column, (column,)) if h in self.letters), None
+        )
+        if letter is None:  # label::English (en), hint::zh ...: the first such column
+            letter = next(
+                (v for h, v in self.letters.items() if h.split("::")[0].strip() == column), None
             )
+        if row is None:
+            return f"survey ({name})"
+        return f"survey!{letter}{row}" if letter else f"survey row {row} ('{column}')"
+
+
+def _letter(index: int) -> str:
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _header_letters(path: Path) -> dict[str, str]:
+    """The survey sheet's header -> column letter (pyxform keeps the headers, not where)."""
+    try:
+        if path.suffix.lower() == ".xls":
+            import xlrd
+
+            book = xlrd.open_workbook(str(path), on_demand=True)
+            sheet = next(book.sheet_by_name(n) for n in book.sheet_names() if n.lower() == "survey")
+            header = [sheet.cell_value(0, c) for c in range(sheet.ncols)]
+        else:
+            from openpyxl import load_workbook
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                book = load_workbook(path, read_only=True, data_only=True)
+            try:
+                sheet = next(book[n] for n in book.sheetnames if n.strip().lower() == "survey")
+                header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+            finally:
+                book.close()
+    except Exception:  # noqa: BLE001 - letters are a courtesy; rows still name the place
+        return {}
+    out = {}
+    for index, value in enumerate(header):
+        if value not in (None, ""):
+            out.setdefault(re.sub(r"\s+", " ", str(value)).strip().lower(), _letter(index))
+    return out
+
+
+def _survey_rows(workbook: Any) -> tuple[dict[str, int], dict[str, str]]:
+    rows: dict[str, int] = {}
+    types: dict[str, str] = {}
+    for index, row in enumerate(workbook.survey or [], start=2):
+        name = (row.get("name") or "").strip()
+        if name and name not in rows:
+            rows[name] = index
+            types[name] = (row.get("type") or "").strip()
+    return rows, types
+
+
+def _read(path: Path) -> tuple[dict[str, Any], _Cells, list[str]]:
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2json import workbook_to_json
+    from pyxform.xls2json_backends import get_xlsform
+
+    if not path.is_file():
+        raise XLSFormError([f"{path}: no such file"])
+    if path.suffix.lower() not in (".xlsx", ".xls", ".xlsm"):
+        raise XLSFormError([f"{path}: not an .xlsx or .xls workbook"])
+    notes: list[str] = []
+    try:
+        workbook = get_xlsform(str(path))
+    except Exception as exc:  # noqa: BLE001 - a broken file may raise anything
+        reason = _one_line(str(exc))
+        raise XLSFormError([f"{path.name}: not a readable XLSForm workbook ({reason})"]) from None
+    try:
+        rows, types = _survey_rows(workbook)
+        cells = _Cells(rows, _header_letters(path), types)
+        form = workbook_to_json(
+            workbook_dict=workbook,
+            form_name="data",
+            fallback_form_name=workbook.fallback_form_name,
+            default_language="default",
+            warnings=notes,
+        )
+    except PyXFormError as exc:  # pyxform's messages name the sheet and row
+        raise XLSFormError([f"{path.name}: {_one_line(str(exc))}"]) from None
+    except Exception as exc:  # noqa: BLE001 - a broken file may raise anything
+        raise XLSFormError([f"{path.name}: not a readable XLSForm workbook ({exc})"]) from None
+    return form, cells, notes
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- labels ----------------------------------------------------------------------------------
+
+
+def _language(name: str) -> str:
+    """A language column's name as a code: 'Chinese (zh)' -> zh, 'Français' -> français."""
+    m = re.search(r"\(([^)]+)\)\s*$", name)
+    code = (m.group(1) if m else name).strip().lower()
+    code = LANG_ALIASES.get(code, code)
+    return re.sub(r"[^a-z0-9_-]+", "_", code).strip("_-") or "other"
+
+
+class _Translator:
+    def __init__(self, form: dict[str, Any], cells: _Cells) -> None:
+        self.form = form
+        self.cells = cells
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+        self.default_language = form.get("default_language") or "default"
+        self.used_lists: dict[str, list[dict[str, Any]]] = {}
+        self.rows: dict[str, int] = dict(cells.rows)
+
+    def label(self, value: Any) -> dict[str, Any] | str | None:
+        if value in (None, "", {}):
+            return None
+        if isinstance(value, str):
+            return value
+        texts = {k: str(v).strip() for k, v in value.items() if str(v).strip()}
+        codes = {k: _language(k) for k in texts}
+        by_code: dict[str, str] = {}
+        for k, text in texts.items():
+            by_code.setdefault(codes[k], text)
+        zh = by_code.get("zh") or texts.get(self.default_language) or by_code.get("default")
+        zh = zh or next(iter(texts.values()), None)
+        if zh is None:
+            return None
+        out: dict[str, Any] = {"zh": zh}
+        if "en" in by_code:
+            out["en"] = by_code["en"]
+        for code, text in by_code.items():
+            if code not in ("zh", "en", "default"):
+                out[code] = text
+        return out if len(out) > 1 else zh
+
+    # -- survey elements ---------------------------------------------------------------------
+    def elements(self, children: list[dict[str, Any]], in_repeat: bool) -> list[dict[str, Any]]:
+        out = []
+        for element in children:
+            item = self.element(element, in_repeat)
+            if item is not None:
+                out.append(item)
+        return out
+
+    def element(self, e: dict[str, Any], in_repeat: bool) -> dict[str, Any] | None:
+        kind, name = e.get("type", ""), e.get("name", "")
+        if name.startswith("generated_note_name_"):
+            self.rows.setdefault(name, int(name.rsplit("_", 1)[1]))
+        if kind == "group" and (e.get("control") or {}).get("bodyless"):
+            return None  # pyxform's own meta group (instanceID)
+        if not NAME.fullmatch(name):
+            self.errors.append(
+                f"{self.cells.cell(name, 'name')}: name '{name}' must be letters, digits and _"
+            )
+            return None
+        if kind in ("group", "repeat"):
+            return self.group(e, kind, in_repeat)
+        if kind in METADATA:
+            return {"name": name, "metadata": kind}
+        if kind in NOT_RECORDED:
+            self.warnings.append(
+                f"{self.cells.cell(name, 'type')}: '{kind}' is not recorded (the service keeps "
+                "no device or personal identifiers); the row is left out"
+            )
+            return None
+        if kind not in SIMPLE:
+            what = self.cells.types.get(name) or e.get("type", "?")
+            self.errors.append(f"{self.cells.cell(name, 'type')}: type '{what}' is not supported")
+            return None
+        return self.question(e, SIMPLE[kind])
+
+    def group(self, e: dict[str, Any], kind: str, in_repeat: bool) -> dict[str, Any] | None:
+        name = e["name"]
+        if kind == "repeat" and in_repeat:
+            self.errors.append(
+                f"{self.cells.cell(name, 'type')}: a repeat inside a repeat is not supported"
+            )
+            return None
+        items = self.elements(e.get("children") or [], in_repeat or kind == "repeat")
+        if not items:
+            return None  # an empty group shows nothing
+        out: dict[str, Any] = {"name": name, "type": kind}
+        label = self.label(e.get("label"))
+        if label:
+            out["label"] = label
+        control, bind = e.get("control") or {}, e.get("bind") or {}
+        self.expression(out, name, "relevant", bind.get("relevant"))
+        if "field-list" in (control.get("appearance") or ""):
+            out["field_list"] = "true"
+        if kind == "repeat":
+            self.expression(out, name, "repeat_count", control.get("jr:count"))
+        out["items"] = items
+        return out
+
+    def question(self, e: dict[str, Any], kind: str) -> dict[str, Any] | None:
+        name = e["name"]
+        bind = e.get("bind") or {}
+        item: dict[str, Any] = {"name": name, "type": kind}
+        label = self.label(e.get("label"))
+        if label is not None:
+            item["label"] = label
+        elif kind != "calculate":
+            self.errors.append(f"{self.cells.cell(name, 'label')}: '{name}' has no label")
+            return None
+        if name.endswith("_other") and e.get("label") == "Specify other.":
+            item["label"] = {"zh": "请注明其他", "en": "Specify other."}  # pyxform's or_other
+        hint = self.label(e.get("hint"))
+        if hint:
+            item["hint"] = hint
+        if kind in ("single", "multiple"):
+            item["choices"] = self.choices(e)
+        if kind == "number" and e.get("type") == "integer":
+            item["integer"] = "true"
+        self.required(item, name, bind)
+        for column, value in (("relevant", bind.get("relevant")),
+                              ("constraint", bind.get("constraint")),
+                              ("calculation", bind.get("calculate")),
+                              ("choice_filter", e.get("choice_filter"))):  # fmt: skip
+            self.expression(item, name, column, value)
+        for ours, theirs in (("constraint_message", "jr:constraintMsg"),
+                             ("required_message", "jr:requiredMsg")):  # fmt: skip
+            message = self.label(bind.get(theirs))
+            if message and (ours != "constraint_message" or "constraint" in item):
+                item[ours] = message
+        self.default(item, name, e.get("default"))
+        if str(bind.get("readonly", "")).strip().lower() in TRUE and kind != "calculate":
+            item["read_only"] = "true"
+        return item
+
+    def required(self, item: dict[str, Any], name: str, bind: dict[str, Any]) -> None:
+        text = str(bind.get("required", "")).strip()
+        if text.lower() in TRUE and item["type"] not in ("note", "calculate"):
+            item["required"] = "true"
+        elif text.lower() not in FALSE and item["type"] not in ("note", "calculate"):
+            self.errors.append(
+                f"{self.cells.cell(name, 'required')}: required '{text}' must be yes or no "
+                "(a condition is not supported; use relevant)"
+            )
+
+    def default(self, item: dict[str, Any], name: str, value: Any) -> None:
+        if value in (None, ""):
+            return
+        text = str(value).strip()
+        if "${" in text or "(" in text:
+            self.errors.append(
+                f"{self.cells.cell(name, 'default')}: default '{text}' is an expression; only "
+                "a fixed answer is supported"
+            )
+        elif item["type"] not in ("note", "calculate"):
+            item["default"] = text
+
+    def expression(self, item: dict[str, Any], name: str, column: str, value: Any) -> None:
+        if value in (None, ""):
+            return
+        try:
+            item[column] = translate_expression(str(value), column)
+        except ValueError as exc:
+            self.errors.append(f"{self.cells.cell(name, column)}: {exc}")
+
+    def choices(self, e: dict[str, Any]) -> str:
+        list_name = e.get("itemset") or e.get("list_name") or ""
+        if list_name not in self.used_lists:
+            self.used_lists[list_name] = e.get("choices") or (self.form.get("choices") or {}).get(
+                list_name, []
+            )
+        return list_name
+
+
+def _choice_lists(tr: _Translator) -> dict[str, list[dict[str, Any]]]:
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for list_name, entries in tr.used_lists.items():
+        if not NAME.fullmatch(list_name):
+            tr.errors.append(f"choices: list name '{list_name}' must be letters, digits and _")
             continue
-        lists.setdefault(list_name, []).append({"code": code, "label": label})
+        out = []
+        for c in entries:
+            code = str(c.get("name", "")).strip()
+            if not CODE.fullmatch(code):
+                tr.errors.append(
+                    f"choices ({list_name}): code '{code}' must not be empty or contain spaces"
+                )
+                continue
+            label = tr.label(c.get("label")) or code
+            raw = c.get("label")
+            if (
+                code == "other"
+                and raw
+                and set(raw.values() if isinstance(raw, dict) else [raw]) == {"Other"}
+            ):
+                label = {"zh": "其他", "en": "Other"}  # pyxform's or_other
+            entry: dict[str, Any] = {"code": code, "label": label}
+            filters = {
+                k: str(v) for k, v in c.items() if k not in CHOICE_KEYS and NAME.fullmatch(k)
+            }
+            if filters:
+                entry["filters"] = filters
+            out.append(entry)
+        if out:
+            lists[list_name] = out
     return lists
 
 
-def _settings(wb: Any) -> dict[str, str]:
-    ws = next((wb[n] for n in wb.sheetnames if n.strip().lower() == "settings"), None)
-    if ws is None:
-        return {}
-    rows = [[_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
-    if len(rows) < 2:
-        return {}
-    return {h.lower(): v for h, v in zip(rows[0], rows[1], strict=False) if h}
-
-
-def _sheet(wb: Any, name: str) -> Any:
-    return next((wb[n] for n in wb.sheetnames if n.strip().lower() == name), None)
-
-
-def _open(path: Path) -> Any:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about unsupported Excel extensions
-            return load_workbook(path, read_only=True, data_only=True)
-    except FileNotFoundError:
-        raise XLSFormError([f"{path}: no such file"]) from None
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise XLSFormError([f"{path}: not a readable .xlsx workbook ({exc})"]) from None
-
-
 def _key_and_version(
-    path: Path, settings: dict[str, str], key: str | None, version: int | None, errors: list[str]
+    path: Path, form: dict[str, Any], key: str | None, version: int | None, tr: _Translator
 ) -> tuple[str, int]:
     if key is None:
-        key = re.sub(r"[^A-Za-z0-9_]", "_", settings.get("form_id") or path.stem)
+        key = re.sub(r"[^A-Za-z0-9_]", "_", form.get("id_string") or path.stem)
         if not NAME.fullmatch(key):
             key = f"form_{key}"
     elif not NAME.fullmatch(key):
-        errors.append(f"--key '{key}' must be letters, digits and _")
+        tr.errors.append(f"--key '{key}' must be letters, digits and _")
     if version is None:
-        text = settings.get("version", "")
+        text = str(form.get("version") or "").strip()
         if text and not re.fullmatch(r"[1-9][0-9]*", text):
-            errors.append(f"settings: version '{text}' is not a whole number; give --version")
+            tr.warnings.append(f"settings: version '{text}' is not a whole number; version 1 used")
         version = int(text) if re.fullmatch(r"[1-9][0-9]*", text) else 1
     elif version < 1:
-        errors.append(f"--version {version} must be ≥ 1")
+        tr.errors.append(f"--version {version} must be ≥ 1")
     return key, version
 
 
-def import_xlsform(path: str | Path, *, key: str | None = None, version: int | None = None) -> str:
+def import_xlsform(
+    path: str | Path,
+    *,
+    key: str | None = None,
+    version: int | None = None,
+    notes: list[str] | None = None,
+) -> str:
     """The YAML text of the instrument in the XLSForm workbook at ``path``.
 
     ``key`` defaults to settings' ``form_id`` (else the file name), ``version`` to
-    settings' ``version`` (else 1). Raises ``XLSFormError`` listing every problem.
+    settings' ``version`` (else 1). Raises ``XLSFormError`` listing every problem, each
+    naming its workbook cell. ``notes``, when given, receives the warnings (rows left out,
+    pyxform's own warnings, expressions normalised).
     """
     path = Path(path)
-    wb = _open(path)
-    try:
-        survey_ws, choices_ws = _sheet(wb, "survey"), _sheet(wb, "choices")
-        if survey_ws is None:
-            raise XLSFormError([f"{path}: the workbook has no 'survey' sheet"])
-        settings = _settings(wb)
-        survey = _read_sheet(survey_ws, SURVEY_COLUMNS)
-        choices = _read_sheet(choices_ws, CHOICE_COLUMNS) if choices_ws else None
-    finally:
-        wb.close()
-    imp = _Import(errors=survey.errors + (choices.errors if choices else []))
-    for column in ("type", "name"):
-        if column not in survey.columns:
-            imp.errors.append(f"survey!A1: the '{column}' column is missing")
-    lists = _choices(choices, imp) if choices else {}
-    if "type" in survey.columns and "name" in survey.columns:
-        for row, values in survey.rows:
-            _survey_row(survey, row, values, set(lists), imp)
-    for row, _ in imp.groups:
-        imp.errors.append(f"{survey.cell(row, 'type')}: 'begin group' is never closed")
-    key, version = _key_and_version(path, settings, key, version, imp.errors)
-    if imp.errors:
-        raise XLSFormError(imp.errors)
-    title = settings.get("form_title") or key
+    form, cells, pyxform_notes = _read(path)
+    tr = _Translator(form, cells)
+    items = tr.elements(form.get("children") or [], False)
+    lists = _choice_lists(tr)
+    key, version = _key_and_version(path, form, key, version, tr)
+    if not items and not tr.errors:
+        tr.errors.append(f"{path.name}: the survey sheet has no question this service can ask")
+    if tr.errors:
+        raise XLSFormError(tr.errors)
+    title = str(form.get("title") or key)
     data: dict[str, Any] = {"key": key, "version": version, "title": {"zh": title}}
-    used = {it["choices"] for it in imp.items if "choices" in it}
-    data["choices"] = {n: c for n, c in lists.items() if n in used}
-    data["items"] = imp.items
+    data["choices"] = lists
+    data["items"] = items
     text = f"# Imported from {path.name} by survey-instrument import-xlsform.\n" + yaml.safe_dump(
         data, allow_unicode=True, sort_keys=False, width=1000
     )
-    _check(text, path, imp.rows)
+    inst = _check(text, path, tr)
+    if notes is not None:
+        notes += [_one_line(n) for n in pyxform_notes] + tr.warnings + list(inst.warnings)
     return text
 
 
-def _check(text: str, path: Path, rows: dict[str, int]) -> None:
-    """Load the generated text with the normal loader; report problems by survey row."""
+def _check(text: str, path: Path, tr: _Translator) -> Any:
+    """Load the generated text with the normal loader; report problems by workbook cell."""
     try:
-        loads_instrument(text, source=str(path))
+        return loads_instrument(text, source=str(path))
     except InstrumentError as exc:
         lines = []
         for p in exc.problems:
-            row = rows.get(p.where)
-            where = f"survey row {row} ({p.where})" if row else p.where
-            lines.append(f"{path.name}: {where}: {p.reason}")
+            column = next((c for c in COLUMNS if p.reason.startswith((f"{c} ", f"'{c}'"))), "name")
+            if p.where in tr.rows:
+                tr.cells.rows.setdefault(p.where, tr.rows[p.where])
+                lines.append(f"{tr.cells.cell(p.where, column)}: {p.where}: {p.reason}")
+            else:
+                lines.append(f"{path.name}: {p.where}: {p.reason}")
         raise XLSFormError(lines) from None
