@@ -73,6 +73,7 @@ FUNCTIONS: dict[str, tuple[int, int | None, str, tuple[str, ...]]] = {
     "concat": (1, None, "value", ("value",)),
     "coalesce": (2, 2, "value", ("value", "value")),
     "string_length": (1, 1, "value", ("value",)),
+    "normalize_space": (1, 1, "value", ("value",)),
     "int": (1, 1, "value", ("value",)),
     "round": (1, 2, "value", ("value", "value")),
     "number": (1, 1, "value", ("value",)),

@@ -23,7 +23,7 @@ _FUNCTION_TYPES = {
 }
 _FUNCTIONS = frozenset(
     ["selected", "count_selected", "answered", "selected_at", "regex", "if", "concat",
-     "coalesce", "string_length", "int", "round", "number", "string", "count"]
+     "coalesce", "string_length", "normalize_space", "int", "round", "number", "string", "count"]
 )  # fmt: skip
 
 

@@ -251,6 +251,8 @@ def call(op: str, args: list[Any], values: Mapping[str, Any], env: Env | None, a
         return args[0] if args[0] != "" else args[1]
     if op == "string_length":
         return len(text(args[0]))
+    if op == "normalize_space":  # XPath: only space, tab, CR and LF are white space
+        return " ".join(p for p in re.split(r"[ \t\r\n]+", text(args[0])) if p)
     if op == "int":
         return to_int(args[0])
     if op == "round":

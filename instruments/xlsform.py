@@ -30,9 +30,29 @@ SIMPLE = {"text": "text", "integer": "number", "decimal": "number", "note": "not
           "date": "date", "time": "time", "dateTime": "datetime", "geopoint": "geopoint",
           "calculate": "calculate", "select one": "single", "select all that apply": "multiple"}  # fmt: skip
 METADATA = ("start", "end", "today", "deviceid")
+# pyxform keeps some type aliases as written: the type each stands for.
+ALIASES = {
+    "string": "text", "q string": "text", "add text prompt": "text", "int": "integer",
+    "q int": "integer", "add integer prompt": "integer", "q decimal": "decimal",
+    "add decimal prompt": "decimal", "datetime": "dateTime", "date time": "dateTime",
+    "q dateTime": "dateTime", "add dateTime prompt": "dateTime", "q date time": "dateTime",
+    "add date time prompt": "dateTime", "q date": "date", "add date prompt": "date",
+    "gps": "geopoint", "location": "geopoint", "q location": "geopoint",
+    "q geopoint": "geopoint", "add location prompt": "geopoint", "q note": "note",
+    "add note prompt": "note", "q calculate": "calculate", "add calculate prompt": "calculate",
+    "get start time": "start", "start time": "start", "get end time": "end",
+    "end time": "end", "get today": "today", "device id": "deviceid",
+    "get device id": "deviceid", "imei": "deviceid", "uri:deviceid": "deviceid",
+}  # fmt: skip
 # Device metadata the service never records (DESIGN: no names, phone numbers, ids).
-NOT_RECORDED = ("phonenumber", "simserial", "subscriberid", "username", "email", "audit",
-                "start-geopoint", "background-audio")  # fmt: skip
+NOT_RECORDED = (
+    "phonenumber", "get phone number", "uri:phonenumber", "simserial", "sim id", "get sim id",
+    "uri:simserial", "subscriberid", "subscriber id", "get subscriber id", "uri:subscriberid",
+    "username", "uri:username", "email", "uri:email", "audit", "start-geopoint",
+    "background-audio", "background-geopoint",
+)  # fmt: skip
+ACK_LIST = "acknowledge_ok"
+LAYOUT_NOTE = "reserved_name_for_field_list_labels_"  # pyxform's table-list header rows
 LANG_ALIASES = {
     "zh": "zh", "zh-cn": "zh", "zh_cn": "zh", "zh-hans": "zh", "chinese": "zh", "中文": "zh",
     "简体中文": "zh", "汉语": "zh", "en": "en", "english": "en", "英文": "en", "英语": "en",
@@ -70,6 +90,15 @@ class _Cells:
     rows: dict[str, int] = field(default_factory=dict)
     letters: dict[str, str] = field(default_factory=dict)  # lower-case header -> letter
     types: dict[str, str] = field(default_factory=dict)  # item name -> type as written
+    choice_rows: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    choice_letters: dict[str, str] = field(default_factory=dict)
+
+    def choice_cell(self, list_name: str, code: str) -> str | None:
+        rows = self.choice_rows.get((list_name, code))
+        if not rows:
+            return None
+        letter = self.choice_letters.get("name", "B")
+        return f"choices!{letter}{rows[-1]}"
 
     def cell(self, name: str, column: str) -> str:
         row = self.rows.get(name)
@@ -94,14 +123,14 @@ def _letter(index: int) -> str:
     return out
 
 
-def _header_letters(path: Path) -> dict[str, str]:
-    """The survey sheet's header -> column letter (pyxform keeps the headers, not where)."""
+def _header_letters(path: Path, wanted: str = "survey") -> dict[str, str]:
+    """A sheet's header -> column letter (pyxform keeps the headers, not where)."""
     try:
         if path.suffix.lower() == ".xls":
             import xlrd
 
             book = xlrd.open_workbook(str(path), on_demand=True)
-            sheet = next(book.sheet_by_name(n) for n in book.sheet_names() if n.lower() == "survey")
+            sheet = next(book.sheet_by_name(n) for n in book.sheet_names() if n.lower() == wanted)
             header = [sheet.cell_value(0, c) for c in range(sheet.ncols)]
         else:
             from openpyxl import load_workbook
@@ -110,7 +139,7 @@ def _header_letters(path: Path) -> dict[str, str]:
                 warnings.simplefilter("ignore")
                 book = load_workbook(path, read_only=True, data_only=True)
             try:
-                sheet = next(book[n] for n in book.sheetnames if n.strip().lower() == "survey")
+                sheet = next(book[n] for n in book.sheetnames if n.strip().lower() == wanted)
                 header = [c.value for c in next(sheet.iter_rows(max_row=1))]
             finally:
                 book.close()
@@ -127,11 +156,22 @@ def _survey_rows(workbook: Any) -> tuple[dict[str, int], dict[str, str]]:
     rows: dict[str, int] = {}
     types: dict[str, str] = {}
     for index, row in enumerate(workbook.survey or [], start=2):
-        name = (row.get("name") or "").strip()
+        keys = {k.strip().lower(): v for k, v in row.items()}
+        name = str(keys.get("name") or "").strip()
         if name and name not in rows:
             rows[name] = index
-            types[name] = (row.get("type") or "").strip()
+            types[name] = str(keys.get("type") or "").strip()
     return rows, types
+
+
+def _choice_rows(workbook: Any) -> dict[tuple[str, str], list[int]]:
+    out: dict[tuple[str, str], list[int]] = {}
+    for index, row in enumerate(workbook.choices or [], start=2):
+        keys = {re.sub(r"\s+", "_", k.strip().lower()): v for k, v in row.items()}
+        list_name, code = keys.get("list_name"), keys.get("name")
+        if list_name and code:
+            out.setdefault((str(list_name).strip(), str(code).strip()), []).append(index)
+    return out
 
 
 def _read(path: Path) -> tuple[dict[str, Any], _Cells, list[str]]:
@@ -151,7 +191,8 @@ def _read(path: Path) -> tuple[dict[str, Any], _Cells, list[str]]:
         raise XLSFormError([f"{path.name}: not a readable XLSForm workbook ({reason})"]) from None
     try:
         rows, types = _survey_rows(workbook)
-        cells = _Cells(rows, _header_letters(path), types)
+        cells = _Cells(rows, _header_letters(path), types, _choice_rows(workbook),
+                       _header_letters(path, "choices"))  # fmt: skip
         form = workbook_to_json(
             workbook_dict=workbook,
             form_name="data",
@@ -190,12 +231,16 @@ class _Translator:
         self.default_language = form.get("default_language") or "default"
         self.used_lists: dict[str, list[dict[str, Any]]] = {}
         self.rows: dict[str, int] = dict(cells.rows)
+        self.rename = _renames(form)
+        self.emitted: set[str] = set()
+        self.list_names: dict[str, str] = {}
 
     def label(self, value: Any) -> dict[str, Any] | str | None:
         if value in (None, "", {}):
             return None
         if isinstance(value, str):
-            return value
+            return self.renamed(value)
+        value = {k: self.renamed(str(v)) for k, v in value.items()}
         texts = {k: str(v).strip() for k, v in value.items() if str(v).strip()}
         codes = {k: _language(k) for k in texts}
         by_code: dict[str, str] = {}
@@ -214,25 +259,50 @@ class _Translator:
         return out if len(out) > 1 else zh
 
     # -- survey elements ---------------------------------------------------------------------
-    def elements(self, children: list[dict[str, Any]], in_repeat: bool) -> list[dict[str, Any]]:
+    def elements(
+        self, children: list[dict[str, Any]], in_repeat: bool, parent: str = ""
+    ) -> list[dict[str, Any]]:
         out = []
         for element in children:
-            item = self.element(element, in_repeat)
+            item = self.element(element, in_repeat, parent)
             if item is not None:
                 out.append(item)
         return out
 
-    def element(self, e: dict[str, Any], in_repeat: bool) -> dict[str, Any] | None:
+    def element(self, e: dict[str, Any], in_repeat: bool, parent: str) -> dict[str, Any] | None:
         kind, name = e.get("type", ""), e.get("name", "")
+        kind = ALIASES.get(kind, kind)
         if name.startswith("generated_note_name_"):
             self.rows.setdefault(name, int(name.rsplit("_", 1)[1]))
         if kind == "group" and (e.get("control") or {}).get("bodyless"):
             return None  # pyxform's own meta group (instanceID)
-        if not NAME.fullmatch(name):
+        if name.startswith(LAYOUT_NOTE) and not e.get("label"):
+            return None  # the header row of a table-list: layout only
+        ours = self.rename.get(name, name)
+        if ours in self.emitted and parent:  # pyxform allows a name again in another group
+            ours = f"{parent}_{ours}"
+        self.emitted.add(ours)
+        if not NAME.fullmatch(ours):
             self.errors.append(
                 f"{self.cells.cell(name, 'name')}: name '{name}' must be letters, digits and _"
             )
             return None
+        if ours != name:
+            self.rows.setdefault(ours, self.rows.get(name, 0))
+            self.warnings.append(
+                f"{self.cells.cell(name, 'name')}: name '{name}' is kept as '{ours}'"
+            )
+            e = {**e, "name": ours}
+        if kind == "note" and (e.get("bind") or {}).get("calculate"):
+            kind = "calculate"  # a note showing a calculated value
+        if kind == "range":
+            return self.range(e)
+        if kind == "acknowledge":  # ODK's "OK" tick: one choice, OK
+            self.used_lists.setdefault(
+                ACK_LIST, [{"name": "OK", "label": {"zh": "确认", "en": "OK"}}]
+            )
+            return self.question({**e, "itemset": ACK_LIST, "choices": None}, "single")
+        name = ours
         if kind in ("group", "repeat"):
             return self.group(e, kind, in_repeat)
         if kind in METADATA:
@@ -241,6 +311,12 @@ class _Translator:
             self.warnings.append(
                 f"{self.cells.cell(name, 'type')}: '{kind}' is not recorded (the service keeps "
                 "no device or personal identifiers); the row is left out"
+            )
+            return None
+        if kind == "phone number":
+            self.errors.append(
+                f"{self.cells.cell(name, 'type')}: type '{kind}' asks for a phone number; the "
+                "service stores no phone numbers (remove the question)"
             )
             return None
         if kind not in SIMPLE:
@@ -256,7 +332,7 @@ class _Translator:
                 f"{self.cells.cell(name, 'type')}: a repeat inside a repeat is not supported"
             )
             return None
-        items = self.elements(e.get("children") or [], in_repeat or kind == "repeat")
+        items = self.elements(e.get("children") or [], in_repeat or kind == "repeat", name)
         if not items:
             return None  # an empty group shows nothing
         out: dict[str, Any] = {"name": name, "type": kind}
@@ -271,6 +347,20 @@ class _Translator:
             self.expression(out, name, "repeat_count", control.get("jr:count"))
         out["items"] = items
         return out
+
+    def range(self, e: dict[str, Any]) -> dict[str, Any] | None:
+        """A slider (range): a number between its start and end."""
+        params = e.get("parameters") or {}
+        item = self.question({**e, "type": "decimal"}, "number")
+        if item is None:
+            return None
+        start, end, step = (
+            str(params.get(k, d)) for k, d in (("start", 1), ("end", 10), ("step", 1))
+        )
+        item["min"], item["max"] = start, end
+        if all(re.fullmatch(r"-?[0-9]+", v) for v in (start, end, step)):
+            item["integer"] = "true"
+        return item
 
     def question(self, e: dict[str, Any], kind: str) -> dict[str, Any] | None:
         name = e["name"]
@@ -329,26 +419,63 @@ class _Translator:
         elif item["type"] not in ("note", "calculate"):
             item["default"] = text
 
+    def renamed(self, text: str) -> str:
+        if not self.rename or "${" not in text:
+            return text
+        return re.sub(
+            r"\$\{\s*([^}\s]+)\s*\}", lambda m: "${" + self.rename.get(m[1], m[1]) + "}", text
+        )
+
     def expression(self, item: dict[str, Any], name: str, column: str, value: Any) -> None:
         if value in (None, ""):
             return
         try:
-            item[column] = translate_expression(str(value), column)
+            item[column] = translate_expression(self.renamed(str(value)), column)
         except ValueError as exc:
             self.errors.append(f"{self.cells.cell(name, column)}: {exc}")
 
     def choices(self, e: dict[str, Any]) -> str:
         list_name = e.get("itemset") or e.get("list_name") or ""
-        if list_name not in self.used_lists:
-            self.used_lists[list_name] = e.get("choices") or (self.form.get("choices") or {}).get(
-                list_name, []
-            )
-        return list_name
+        entries = self.used_lists.setdefault(list_name, [])
+        ours = re.sub(r"[^A-Za-z0-9_]", "_", list_name)
+        if ours != list_name and NAME.fullmatch(ours):
+            self.list_names[list_name] = ours
+        codes = {str(c.get("name")) for c in entries}
+        for c in e.get("choices") or (self.form.get("choices") or {}).get(list_name, []):
+            if str(c.get("name")) not in codes or not codes:
+                entries.append(c)  # or_other adds 'other' to one question's copy only
+        return self.list_names.get(list_name, list_name)
+
+
+def _renames(form: dict[str, Any]) -> dict[str, str]:
+    """Names our expressions cannot spell (q-1, q.1) and -> a name of letters, digits
+    and _ that is free (a name used twice, in different groups, is renamed where it is met
+    the second time: ``_Translator.element``)."""
+    seen: list[str] = []
+
+    def walk(children: list[dict[str, Any]]) -> None:
+        for e in children:
+            if e.get("name") and not (e.get("control") or {}).get("bodyless"):
+                seen.append(e["name"])
+                walk(e.get("children") or [])
+
+    walk(form.get("children") or [])
+    taken = set(seen)
+    out: dict[str, str] = {}
+    for name in dict.fromkeys(seen):
+        new = re.sub(r"[.-]", "_", name)
+        if new != name:
+            while new in taken:
+                new += "_"
+            taken.add(new)
+            out[name] = new
+    return out
 
 
 def _choice_lists(tr: _Translator) -> dict[str, list[dict[str, Any]]]:
     lists: dict[str, list[dict[str, Any]]] = {}
     for list_name, entries in tr.used_lists.items():
+        list_name = tr.list_names.get(list_name, list_name)
         if not NAME.fullmatch(list_name):
             tr.errors.append(f"choices: list name '{list_name}' must be letters, digits and _")
             continue
@@ -444,9 +571,17 @@ def _check(text: str, path: Path, tr: _Translator) -> Any:
         lines = []
         for p in exc.problems:
             column = next((c for c in COLUMNS if p.reason.startswith((f"{c} ", f"'{c}'"))), "name")
+            code = re.search(r"code '([^']*)'", p.reason)
+            cell = (
+                tr.cells.choice_cell(p.where[len("choices.") :], code.group(1))
+                if p.where.startswith("choices.") and code
+                else None
+            )
             if p.where in tr.rows:
                 tr.cells.rows.setdefault(p.where, tr.rows[p.where])
                 lines.append(f"{tr.cells.cell(p.where, column)}: {p.where}: {p.reason}")
+            elif cell:
+                lines.append(f"{cell}: {p.where}: {p.reason}")
             else:
                 lines.append(f"{path.name}: {p.where}: {p.reason}")
         raise XLSFormError(lines) from None

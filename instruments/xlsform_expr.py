@@ -45,6 +45,7 @@ FUNCTIONS = {
     "concat": "concat",
     "coalesce": "coalesce",
     "string-length": "string_length",
+    "normalize-space": "normalize_space",
     "int": "int",
     "round": "round",
     "number": "number",

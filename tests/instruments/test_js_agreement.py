@@ -94,7 +94,7 @@ EXTENDED = [
     "concat(a, '-', b, '-', m)", "concat('x', 1 div 4, 2 * 1.5, 0.00001, 1 div 3)",
     "regex(a, '^[0-9]+$')", "regex(b, '^[a-z]{2}')", "regex(a, '\\d')",
     "selected_at(m, 0)", "selected_at(m, 5)", "selected_at(g, 1)", "selected_at(a, b)",
-    "string_length(b)", "string_length(concat(a, b))", "int(a)", "int(a div 3)",
+    "string_length(b)", "normalize_space(concat(' ', b, '  x\t'))", "string_length(concat(a, b))", "int(a)", "int(a div 3)",
     "round(a)", "round(2.5)", "round(-2.5)", "round(a div 3, 2)", "round(a, b)",
     "number(b)", "string(a)", "coalesce(b, a)", "coalesce(a, 'z')",
     "today()", "now()", "today() - d", "d < today()", "d >= '2000-01-01'",

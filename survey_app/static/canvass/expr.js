@@ -102,6 +102,7 @@
     concat: function (a) { return a.map(text).join(""); },
     coalesce: function (a) { return a[0] !== "" ? a[0] : a[1]; },
     string_length: function (a) { return Array.from(text(a[0])).length; },
+    normalize_space: function (a) { return text(a[0]).split(/[ \t\r\n]+/).filter(function (p) { return p; }).join(" "); },
     "int": function (a) { var n = toNumber(a[0]); return n === null || !isFinite(n) ? "" : Math.trunc(n); },
     round: function (a) { return roundTo(a[0], a[1]); },
     number: function (a) { var n = toNumber(a[0]); return n === null ? "" : n; },
