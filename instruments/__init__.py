@@ -20,6 +20,10 @@ Pure Python (no Flask, no database, no analysis). The public API:
 - ``Instrument.to_client_dict()``: JSON for the browser, expressions as ASTs;
   ``Instrument.content_hash``: ``"sha256:..."`` of the canonical content.
 - ``xlsform.import_xlsform(path, key=..., version=...)``: XLSForm workbook -> YAML text.
+- ``generate_interviews(instrument, n, seed=...)``: test interviews that honour the skip
+  logic, constraints and choice filters (rehearsal, the demo) — pure and reproducible.
+- ``fill_label(instrument, label, values, lang)``: a label with ``${name}`` filled in.
+- ``Instrument.compiled``: the expressions compiled once per version (the sync's fast path).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from pathlib import Path
 
 from .answers import AnswerError, drop_irrelevant, relevant_items, validate_answers
 from .coding import CodedResponse, code_response, feedback_items, indicator_values, profile_values
-from .expr import Expression, ExpressionError, evaluate, parse
+from .expr import Expression, ExpressionError, evaluate, normalise, parse
+from .generate import GenerationError, generate_interviews
 from .loader import (
     InstrumentError,
     Problem,
@@ -37,7 +42,8 @@ from .loader import (
     loads_instrument,
     publish_instrument,
 )
-from .model import Choice, Indicator, Instrument, Item, ItemType, Label
+from .model import Choice, Group, Indicator, Instrument, Item, ItemType, Label
+from .runner import fill_label
 
 FORMS_DIR: Path = Path(__file__).parent / "forms"
 
@@ -48,6 +54,8 @@ __all__ = [
     "Choice",
     "Expression",
     "ExpressionError",
+    "GenerationError",
+    "Group",
     "Indicator",
     "Instrument",
     "InstrumentError",
@@ -59,10 +67,13 @@ __all__ = [
     "drop_irrelevant",
     "evaluate",
     "feedback_items",
+    "fill_label",
+    "generate_interviews",
     "indicator_values",
     "load_directory",
     "load_instrument",
     "loads_instrument",
+    "normalise",
     "parse",
     "profile_values",
     "publish_instrument",

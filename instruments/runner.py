@@ -25,7 +25,7 @@ from . import values as V
 from .compile import Compiled, compile_ast
 from .model import CHOICE_TYPES, Group, Instrument, Item, ItemType, Label
 
-__all__ = ["Program", "Run", "AnswerError", "is_empty", "normalize"]
+__all__ = ["Program", "Run", "AnswerError", "is_empty", "normalize", "fill_label", "offered_codes"]
 
 
 @dataclass(frozen=True)
@@ -468,10 +468,22 @@ def _check_number(item: Item, value: Any, where: str) -> AnswerError | None:
     return None
 
 
-def fill_label(label: Label, values: Mapping[str, Any], lang: str = "zh") -> str:
-    """A label's text in ``lang`` with each ``${name}`` replaced by that answer's text."""
-    return re.sub(
-        r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}",
-        lambda m: V.text(values.get(m.group(1), "")),
-        label.get(lang),
-    )
+def fill_label(
+    instrument: Instrument, label: Label, values: Mapping[str, Any], lang: str = "zh"
+) -> str:
+    """A label's text in ``lang`` with each ``${name}`` replaced by that answer: a choice
+    item's choice labels (joined with 、), else the answer's text (as the tablet shows it)."""
+
+    def answer(m: re.Match[str]) -> str:
+        value = values.get(m.group(1), "")
+        try:
+            item = instrument.item(m.group(1))
+        except KeyError:
+            return V.text(value)
+        if item.type in CHOICE_TYPES and not is_empty(value):
+            codes = value if isinstance(value, list) else [value]
+            listed = instrument.choice_lists.get(item.choices or "", ())
+            return "、".join(c.label.get(lang) for c in listed if c.code in codes)
+        return V.text(value)
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", answer, label.get(lang))
