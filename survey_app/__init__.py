@@ -39,6 +39,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from . import assets, auth, cli, db, errors, i18n, instrument_registry
     from .blueprints import register_blueprints
+    from .ids import IdConverter
+
+    # Every <int:…> in a route stops at the largest id a database column holds: 404 above.
+    app.url_map.converters["int"] = IdConverter
 
     db.init_app(app, settings.database_url)
     assets.init_app(app)

@@ -53,8 +53,22 @@ def instrument(key: str, version: str):
     return response.make_conditional(request)
 
 
+class _TooDeep(Exception):
+    pass
+
+
 def _json_body():
-    return request.get_json(silent=True)
+    """The JSON body, or None when it is not JSON. JSON nested deeper than Python's
+    recursion limit cannot be parsed at all: the whole request is refused (400)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise _TooDeep from None
+
+
+@bp.errorhandler(_TooDeep)
+def _too_deep(_err):
+    return error_response(400, "JSON 嵌套过深,无法处理。", item="body")
 
 
 def _result(result: sync.Result):

@@ -4,24 +4,45 @@ Every error names the field (or the questionnaire item) so the canvasser's outbo
 what is wrong. The normalised form is also what a submission's content hash is taken of,
 so a replay that differs only in spacing, key order or time-zone notation is the same
 submission, while any change of meaning is a different one (409).
+
+Parsing is where every value that the database, JSON or a spreadsheet could choke on is
+refused, each with its own 422 (issue 13.3): one bad item must never fail its whole batch,
+since the tablet retries a 5xx forever and its outbox would never drain. Refused here:
+control characters, U+0000 and lone surrogates in any text; NaN and infinite numbers;
+times outside :data:`EARLIEST`..now + :data:`FUTURE`; ids outside 1..:data:`ID_MAX` (the
+range of an ``integer`` column on PostgreSQL, within SQLite's); answers that are not a
+scalar or a flat list; free text longer than :data:`TEXT_MAX`. Positions are rounded to
+:data:`POSITION_DECIMALS` places (about 10 m: what finding a door again needs, no more).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import ServiceError
+from ..ids import ID_MAX
 from ..models import VisitOutcome
+from ..text import bad_character
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DEVICE_MAX = 255
 NOTE_MAX = 500
 TIMINGS_MAX = 500
+TIMING_MS_MAX = 24 * 3600 * 1000  # one question for a whole day is not a timing
+TEXT_MAX = 2000  # characters of one free-text answer (the tablet is told: wave_instrument)
+ITEM_NAME_MAX = 64
+CHOICES_MAX = 100  # codes in one multiple-choice answer
+NUMBER_MAX = 2**53  # integers JSON and JavaScript agree on
+EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)  # before this service existed
+FUTURE = timedelta(days=1)  # a tablet clock ahead by more than this is wrong, not early
+INTERVIEW_MAX = timedelta(days=7)  # started → submitted
+POSITION_DECIMALS = 4  # 0.0001° ≈ 11 m of latitude
 # 完成 is recorded by submitting the questionnaire, never as a bare visit.
 VISIT_OUTCOMES = tuple(o.value for o in VisitOutcome if o is not VisitOutcome.COMPLETED)
 
@@ -94,6 +115,16 @@ def _int(data: dict, field: str) -> int:
     value = data.get(field)
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid(field, f"{field} 应为整数")
+    if not 1 <= value <= ID_MAX:
+        raise Invalid(field, f"{field} 超出范围(1–{ID_MAX})")
+    return value
+
+
+def _checked_text(field: str, value: str) -> str:
+    """``value`` if every character of it may be stored, else Invalid naming ``field``."""
+    bad = bad_character(value)
+    if bad is not None:
+        raise Invalid(field, f"{field} 含有不允许的字符 {bad}(控制字符或无效编码)")
     return value
 
 
@@ -107,7 +138,7 @@ def _text(data: dict, field: str, *, max_len: int, required: bool = True) -> str
         value = str(value)
     if not isinstance(value, str):
         raise Invalid(field, f"{field} 应为文字")
-    return value[:max_len]
+    return _checked_text(field, value)[:max_len]
 
 
 def _moment(data: dict, field: str) -> datetime:
@@ -115,18 +146,28 @@ def _moment(data: dict, field: str) -> datetime:
     if not isinstance(value, str):
         raise Invalid(field, f"缺少 {field}(ISO 8601 时间)")
     try:
-        return utc(datetime.fromisoformat(value))
-    except ValueError:
-        raise Invalid(field, f"{field} 不是有效的 ISO 8601 时间:{value!r}") from None
+        moment = utc(datetime.fromisoformat(value))
+    except (ValueError, OverflowError):
+        raise Invalid(field, f"{field} 不是有效的 ISO 8601 时间:{value[:40]!r}") from None
+    if not EARLIEST <= moment <= datetime.now(UTC) + FUTURE:
+        raise Invalid(
+            field, f"{field} 不在合理的时间范围内({EARLIEST:%Y-%m-%d} 至今):请检查平板的日期"
+        )
+    return moment
 
 
 def _coordinate(data: dict, field: str, limit: float) -> float | None:
     value = data.get(field)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > limit:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or abs(value) > limit
+    ):
         raise Invalid(field, f"{field} 超出范围")
-    return float(value)
+    return round(float(value), POSITION_DECIMALS)
 
 
 def _timings(data: dict) -> dict[str, int]:
@@ -135,10 +176,48 @@ def _timings(data: dict) -> dict[str, int]:
         raise Invalid("timings", "timings 应为 {题目: 毫秒} 对象")
     out = {}
     for name, ms in value.items():
-        if isinstance(ms, bool) or not isinstance(ms, int | float) or ms < 0:
-            raise Invalid("timings", f"timings.{name} 应为非负的毫秒数")
-        out[str(name)[:64]] = int(ms)
+        if (
+            isinstance(ms, bool)
+            or not isinstance(ms, int | float)
+            or not math.isfinite(ms)
+            or not 0 <= ms <= TIMING_MS_MAX
+        ):
+            raise Invalid("timings", f"timings 中的“{name[:64]}”应为 0 到 {TIMING_MS_MAX} 的毫秒数")
+        out[_checked_text("timings", name)[:ITEM_NAME_MAX]] = int(ms)
     return out
+
+
+def _answers(data: dict) -> dict[str, Any]:
+    """The answers, each a scalar or a flat list of scalars that can be stored as sent."""
+    answers = data.get("answers")
+    if not isinstance(answers, dict):
+        raise Invalid("answers", "answers 应为 {题目: 答案} 对象")
+    for name, value in answers.items():
+        if len(name) > ITEM_NAME_MAX or bad_character(name) is not None:
+            raise Invalid("answers", f"题目名称无效:{name[:ITEM_NAME_MAX]!r}")
+        if isinstance(value, list):
+            if len(value) > CHOICES_MAX:
+                raise Invalid(name, f"第“{name}”题:选项过多")
+            for element in value:
+                _answer_value(name, element, in_list=True)
+        else:
+            _answer_value(name, value, in_list=False)
+    return answers
+
+
+def _answer_value(name: str, value: Any, *, in_list: bool) -> None:
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        if len(value) > TEXT_MAX:
+            raise Invalid(name, f"第“{name}”题:回答超过 {TEXT_MAX} 字,请精简")
+        _checked_text(name, value)
+    elif isinstance(value, int | float):
+        if not math.isfinite(value) or abs(value) > NUMBER_MAX:
+            raise Invalid(name, f"第“{name}”题:数值无效或超出范围")
+    else:
+        shape = "选项列表中只能是选项编码" if in_list else "答案应为文字、数字或选项列表"
+        raise Invalid(name, f"第“{name}”题:{shape}")
 
 
 def _object(data: Any) -> dict:
@@ -154,7 +233,7 @@ def parse_visit(data: Any) -> VisitSubmission:
     if outcome not in VISIT_OUTCOMES:
         raise Invalid(
             "outcome",
-            f"未知的走访结果 {outcome!r}(应为 {'、'.join(VISIT_OUTCOMES)};完成的访问请提交问卷)",
+            f"未知的走访结果 {str(outcome)[:40]!r}(应为 {'、'.join(VISIT_OUTCOMES)};完成的访问请提交问卷)",
         )
     return VisitSubmission(
         uuid=_uuid(data),
@@ -170,17 +249,17 @@ def parse_visit(data: Any) -> VisitSubmission:
 def parse_response(data: Any) -> ResponseSubmission:
     """A completed questionnaire as the tablet sends it; raise Invalid naming the field."""
     data = _object(data)
-    answers = data.get("answers")
-    if not isinstance(answers, dict):
-        raise Invalid("answers", "answers 应为 {题目: 答案} 对象")
+    started_at, submitted_at = _moment(data, "started_at"), _moment(data, "submitted_at")
+    if submitted_at - started_at > INTERVIEW_MAX:
+        raise Invalid("submitted_at", "访问开始与提交相隔超过 7 天:请检查平板的日期")
     return ResponseSubmission(
         uuid=_uuid(data),
         assignment_id=_int(data, "assignment_id"),
         instrument_key=_text(data, "instrument_key", max_len=64),
         instrument_version=_text(data, "instrument_version", max_len=32),
-        answers=answers,
-        started_at=_moment(data, "started_at"),
-        submitted_at=_moment(data, "submitted_at"),
+        answers=_answers(data),
+        started_at=started_at,
+        submitted_at=submitted_at,
         timings=_timings(data),
         device=_text(data, "device", max_len=DEVICE_MAX, required=False),
         latitude=_coordinate(data, "latitude", 90),
@@ -194,7 +273,12 @@ def same_visit(stored, sub: VisitSubmission) -> bool:
         stored.assignment_id == sub.assignment_id
         and stored.outcome == sub.outcome
         and iso(stored.visited_at) == iso(sub.visited_at)
-        and stored.latitude == sub.latitude
-        and stored.longitude == sub.longitude
+        and _rounded(stored.latitude) == sub.latitude
+        and _rounded(stored.longitude) == sub.longitude
         and (stored.note or None) == sub.note
     )
+
+
+def _rounded(value: float | None) -> float | None:
+    """A stored position as parsing rounds it (rows from before the rounding hold more)."""
+    return None if value is None else round(value, POSITION_DECIMALS)

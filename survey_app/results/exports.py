@@ -5,12 +5,16 @@ The raw export has one row per completed interview: wave, street, community, bui
 (qualified by its community so it names a PSU), the respondent profile, weight 1, each
 indicator coded 0/1 (blank: not applicable) and each questionnaire item as ``q_<item>``
 (multiple choices joined by ";"). It never contains usernames, user ids, devices,
-household codes, UUIDs or times: nothing that points to a person or a door. The residents'
-free-text requests are included — they carry no identifiers by design. The file feeds
-``survey-estimate`` directly::
+household codes, UUIDs, times or positions: nothing that points to a person or a door. The
+residents' free-text requests are included — they carry no identifiers by design. The file
+feeds ``survey-estimate`` directly::
 
     survey-estimate responses.csv --weight weight --strata street --cluster building \\
         --by community --indicator satisfaction
+
+Every export is safe to open in Excel (issue 13): text is written as text — string cells in
+XLSX, OWASP's leading ``'`` in CSV for text that starts like a formula — and characters a
+workbook cannot hold (control characters from older rows) are dropped (``survey_app.text``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from sqlmodel import Session
 
@@ -28,6 +33,7 @@ import instruments
 
 from ..errors import ServiceError
 from ..models import Wave
+from ..text import clean, csv_cell
 from .weighting import Estimates, interviews_query
 
 XLSX_MAX_ROWS = 1_048_575
@@ -86,7 +92,7 @@ def estimates_csv(estimates: Estimates, labels: dict[str, str]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(RESULT_COLUMNS)
-    writer.writerows(result_rows(estimates, labels))
+    writer.writerows([csv_cell(v) for v in row] for row in result_rows(estimates, labels))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -131,16 +137,38 @@ def estimates_xlsx(estimates: Estimates, labels: dict[str, str]) -> bytes:
     ws.title = "结果"
     ws.append(list(RESULT_COLUMNS))
     for row in result_rows(estimates, labels):
-        ws.append(row)
+        ws.append(_text_cells(ws, row))
     for cell in ws[1]:
         cell.font = Font(bold=True)
     info = wb.create_sheet("方法说明")
     info.append(["项目", "内容"])
-    for key, value in method_lines(estimates, labels):
-        info.append([key, value])
+    for key, value in [*method_lines(estimates, labels), SAFETY_NOTE]:
+        info.append(_text_cells(info, [key, value]))
     info.column_dimensions["A"].width = 16
     info.column_dimensions["B"].width = 100
     return _save(wb)
+
+
+SAFETY_NOTE = (
+    "文字单元格",
+    "所有文字按文本写入,不会作为公式执行;CSV 中以 = + - @、制表符或回车开头的文字前加了单引号 '"
+    "(防公式注入);表格无法容纳的控制字符已删除。",
+)
+
+
+def _text_cells(ws, row: list) -> list:
+    """``row`` for ``ws.append``: text cleaned, and text that openpyxl would take for a
+    formula (a leading ``=``) or an error code (``#N/A``) written as a string cell."""
+    out = []
+    for value in row:
+        if isinstance(value, str):
+            value = clean(value)
+            if value.startswith(("=", "#")):
+                cell = WriteOnlyCell(ws, value=value)
+                cell.data_type = "s"
+                value = cell
+        out.append(value)
+    return out
 
 
 def _save(wb: Workbook) -> bytes:
@@ -217,7 +245,7 @@ def raw_csv(*, session: Session, wave: Wave, instrument) -> Iterator[str]:
     writer = csv.writer(buf, lineterminator="\n")
     buf.write("\ufeff")
     for i, row in enumerate(raw_rows(session=session, wave=wave, instrument=instrument)):
-        writer.writerow(row)
+        writer.writerow([csv_cell(v) for v in row])
         if i % 1000 == 0:
             yield buf.getvalue()
             buf.seek(0)
@@ -234,11 +262,11 @@ def raw_xlsx(*, session: Session, wave: Wave, instrument) -> bytes:
         count += 1
         if count > XLSX_MAX_ROWS:
             raise ServiceError("问卷数超过 Excel 的行数上限,请导出 CSV。", status=413)
-        ws.append(row)
+        ws.append(_text_cells(ws, row))
     about = wb.create_sheet("说明")
     about.append(["列", "含义"])
-    for name, meaning in _column_notes(instrument):
-        about.append([name, meaning])
+    for name, meaning in [*_column_notes(instrument), SAFETY_NOTE]:
+        about.append(_text_cells(about, [name, meaning]))
     about.append(["导出日期", datetime.now(UTC).strftime("%Y-%m-%d")])
     return _save(wb)
 

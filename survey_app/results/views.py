@@ -16,6 +16,7 @@ from ..errors import ServiceError, abort_with
 from ..feedback.views import AdvanceFeedbackForm, step_labels
 from ..fieldwork import review as fieldwork_review
 from ..fieldwork import waves as fieldwork
+from ..ids import parse_id
 from ..instrument_registry import get_instrument
 from ..models import Role, Wave
 from . import pages as results_service
@@ -46,9 +47,10 @@ def wave_from_args(session) -> Wave | None:
     raw = request.args.get("wave", "").strip()
     if not raw:
         return fieldwork.current_wave(session=session) or _newest_wave(session)
-    if not raw.isdigit():
+    wave_id = parse_id(raw)
+    if wave_id is None:
         abort_with(400, _("轮次编号应为数字。"))
-    wave = session.get(Wave, int(raw))
+    wave = session.get(Wave, wave_id)
     if wave is None:
         abort_with(404, _("找不到该测评轮次。"))
     return wave
@@ -153,6 +155,7 @@ def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    value = parse_id(raw)
+    if value is None:
         abort_with(400, _("参数 %(name)s 应为数字。", name=name))
-    return int(raw)
+    return value

@@ -31,6 +31,7 @@ from ..errors import ServiceError, abort_with
 from ..fieldwork import progress as fieldwork_progress
 from ..fieldwork import review as fieldwork_review
 from ..fieldwork import waves as fieldwork
+from ..ids import parse_id
 from ..models import Role, Wave
 from . import exports, labelled, readable, weighting
 from . import pages as results_service
@@ -94,8 +95,9 @@ def _estimate_form(session, wave: Wave | None, catalog, run: bool) -> EstimateFo
 def _settings(session) -> tuple[EstimateForm, weighting.Settings | None, list]:
     """The form and, when the query string asks for a run and is valid, the settings."""
     wave = fieldwork.current_wave(session=session) or _first(fieldwork.list_waves(session=session))
-    if request.args.get("wave", "").isdigit():
-        wave = session.get(Wave, int(request.args["wave"])) or wave
+    asked = parse_id(request.args.get("wave"))
+    if asked is not None:
+        wave = session.get(Wave, asked) or wave
     catalog = indicator_catalog(instrument_for(wave))
     run = "run" in request.args
     form = _estimate_form(session, wave, catalog, run)
@@ -238,10 +240,10 @@ STATS_TYPES = {"sav": "application/x-spss-sav", "dta": "application/x-stata-dta"
 
 def _export_wave(session):
     """The wave of ``?wave=`` and its questionnaire (400/404 with a message otherwise)."""
-    raw = request.args.get("wave", "")
-    if not raw.isdigit() or len(raw) > 18:
+    wave_id = parse_id(request.args.get("wave"))
+    if wave_id is None:
         abort_with(400, _("请选择测评轮次。"))
-    wave = session.get(Wave, int(raw))
+    wave = session.get(Wave, wave_id)
     if wave is None:
         abort_with(404, _("找不到该测评轮次。"))
     instrument = instrument_for(wave)

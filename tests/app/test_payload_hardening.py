@@ -1,0 +1,161 @@
+"""One bad item never fails a sync batch (issue 13.3): every malformed value gets its own
+422 naming the field while the rest of the batch is stored; ids out of any column's range
+in URLs and query strings are 404/400, never 500, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from survey_app.models import Response, Role, Visit
+
+from .canvass_factories import (
+    assignments_of,
+    complete_answers,
+    make_fieldwork,
+    response_payload,
+    visit_payload,
+)
+from .factories import login, make_geo, make_user
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def field(session, app, client):
+    wave, canvassers = make_fieldwork(session, app)
+    login(client, canvassers[0])
+    return wave, canvassers[0]
+
+
+def count(session, model) -> int:
+    session.expire_all()
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def raw_post(client, path: str, text: str):
+    return client.post(path, data=text.encode("utf-8", "surrogatepass"),
+                       content_type="application/json")  # fmt: skip
+
+
+def nested(depth: int):
+    value = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def bad_responses(assignment_id: int) -> list[tuple[str, str]]:
+    """(field, raw JSON text) of responses that each break in their own way."""
+
+    def dump(**changes) -> str:
+        payload = response_payload(assignment_id)
+        payload.update(changes)
+        return json.dumps(payload, ensure_ascii=True)
+
+    lone = dump(answers=complete_answers(need="PLACEHOLDER")).replace("PLACEHOLDER", "\\ud83d")
+    return [
+        ("need", lone),
+        ("timings", dump(timings={"consent": float("nan")})),
+        ("timings", dump(timings={"consent": float("inf")})),
+        ("timings", dump(timings={"consent": 1e300})),
+        ("submitted_at", dump(submitted_at="9999-12-31T23:59:59-14:00")),
+        ("started_at", dump(started_at="0001-01-01T00:00:00+14:00")),
+        ("assignment_id", dump(assignment_id=2**63)),
+        ("assignment_id", dump(assignment_id=2**31)),
+        ("assignment_id", dump(assignment_id=-1)),
+        ("need", dump(answers=complete_answers(need="灯\u0000坏了"))),
+        ("device", dump(device="tablet\u0000")),
+        ("latitude", dump(latitude=float("nan"))),
+        ("longitude", dump(longitude=float("-inf"))),
+        ("need", dump(answers=complete_answers(need=nested(50)))),
+        ("need", dump(answers=complete_answers(need={"a": 1}))),
+        ("answers", dump(answers={"x" * 100: "yes"})),
+    ]
+
+
+def test_each_bad_response_is_its_own_422_and_the_rest_is_stored(client, session, field):
+    wave, me = field
+    mine = assignments_of(session, me)
+    bad = bad_responses(mine[0].id)
+    good = response_payload(mine[1].id)
+    visit = visit_payload(mine[2].id)
+    responses = ", ".join([*(raw for _, raw in bad), json.dumps(good)])
+    text = f'{{"visits": [{json.dumps(visit)}], "responses": [{responses}]}}'
+    r = raw_post(client, "/api/sync", text)
+    assert r.status_code == 200, r.data[:500]
+    results = r.json["responses"]
+    for (field_name, _), result in zip(bad, results, strict=False):
+        assert result["status"] == 422, (field_name, result)
+        assert result["item"] == field_name, (field_name, result)
+    assert results[-1]["status"] == 201 and r.json["visits"][0]["status"] == 201
+    assert count(session, Response) == 1 and count(session, Visit) == 2
+
+
+@pytest.mark.parametrize("index", range(16))
+def test_each_bad_response_alone_is_422(client, session, field, index):
+    wave, me = field
+    field_name, raw = bad_responses(assignments_of(session, me)[0].id)[index]
+    r = raw_post(client, "/api/responses", raw)
+    assert r.status_code == 422 and r.json["item"] == field_name, r.json
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value"),
+    [
+        ("visited_at", "9999-12-31T23:59:59-14:00"),
+        ("visited_at", "1900-01-01T00:00:00Z"),
+        ("assignment_id", 2**70),
+        ("note", "门\u0000口"),
+        ("note", "门\ud83d口"),
+        ("latitude", float("nan")),
+    ],
+)
+def test_bad_visits_are_422(client, session, field, field_name, value):
+    wave, me = field
+    payload = visit_payload(assignments_of(session, me)[0].id)
+    payload[field_name] = value
+    r = raw_post(client, "/api/visits", json.dumps(payload))
+    assert r.status_code == 422 and r.json["item"] == field_name, r.json
+    assert count(session, Visit) == 0
+
+
+def test_json_nested_100000_deep_is_a_4xx(client, session, field):
+    r = raw_post(client, "/api/sync", "[" * 100_000 + "]" * 100_000)
+    assert r.status_code in (400, 413, 422)
+    r = raw_post(client, "/api/responses", '{"answers": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert r.status_code in (400, 413, 422)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/results/community/2147483648",
+        "/results/community/9223372036854775808",
+        "/results/community/99999999999999999999999",
+        "/results/overview?wave=99999999999",
+        "/results/overview?wave=9223372036854775808",
+        "/results/overview?street=99999999999",
+        "/results/overview?district=9223372036854775808",
+        "/results/overview?street=-1",
+        "/analysis/?wave=99999999999&indicators=satisfaction&run=1",
+        "/analysis/responses.csv?wave=99999999999",
+        "/analysis/responses.xlsx?wave=9223372036854775808",
+        "/analysis/export.csv?wave=99999999999&indicators=satisfaction&run=1",
+    ],
+)
+def test_ids_out_of_range_are_404_or_400(client, session, path):
+    make_geo(session)
+    login(client, make_user(session, Role.ANALYST))
+    r = client.get(path)
+    assert r.status_code in (400, 404), (path, r.status_code)
+
+
+def test_feedback_item_id_out_of_range_is_404(client, session):
+    (community, _) = make_geo(session)
+    login(client, make_user(session, Role.SECRETARY, community))
+    r = client.post("/feedback/9223372036854775808/advance", data={"to_status": "assigned"})
+    assert r.status_code == 404
