@@ -37,7 +37,8 @@ TIMINGS_MAX = 500
 TIMING_MS_MAX = 24 * 3600 * 1000  # one question for a whole day is not a timing
 TEXT_MAX = 2000  # characters of one free-text answer (the tablet is told: wave_instrument)
 ITEM_NAME_MAX = 64
-CHOICES_MAX = 100  # codes in one multiple-choice answer
+CHOICES_MAX = 100  # codes in one multiple-choice answer, or instances of one repeat
+NESTING_MAX = 4  # a repeat's instances are objects; repeats may nest, a little
 NUMBER_MAX = 2**53  # integers JSON and JavaScript agree on
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)  # before this service existed
 FUTURE = timedelta(days=1)  # a tablet clock ahead by more than this is wrong, not early
@@ -188,36 +189,44 @@ def _timings(data: dict) -> dict[str, int]:
 
 
 def _answers(data: dict) -> dict[str, Any]:
-    """The answers, each a scalar or a flat list of scalars that can be stored as sent."""
+    """The answers, each a scalar, a flat list of codes, or (a repeat) a list of such
+    objects — nested at most :data:`NESTING_MAX` deep — that can be stored as sent."""
     answers = data.get("answers")
     if not isinstance(answers, dict):
         raise Invalid("answers", "answers 应为 {题目: 答案} 对象")
-    for name, value in answers.items():
-        if len(name) > ITEM_NAME_MAX or bad_character(name) is not None:
-            raise Invalid("answers", f"题目名称无效:{name[:ITEM_NAME_MAX]!r}")
-        if isinstance(value, list):
-            if len(value) > CHOICES_MAX:
-                raise Invalid(name, f"第“{name}”题:选项过多")
-            for element in value:
-                _answer_value(name, element, in_list=True)
-        else:
-            _answer_value(name, value, in_list=False)
+    _answer_object("answers", answers, depth=0)
     return answers
 
 
-def _answer_value(name: str, value: Any, *, in_list: bool) -> None:
+def _answer_object(item: str, answers: dict, *, depth: int) -> None:
+    for name, value in answers.items():
+        if len(name) > ITEM_NAME_MAX or bad_character(name) is not None:
+            raise Invalid(item, f"题目名称无效:{name[:ITEM_NAME_MAX]!r}")
+        _answer_value(name if depth == 0 else item, value, depth=depth)
+
+
+def _answer_value(item: str, value: Any, *, depth: int) -> None:
     if value is None or isinstance(value, bool):
         return
     if isinstance(value, str):
         if len(value) > TEXT_MAX:
-            raise Invalid(name, f"第“{name}”题:回答超过 {TEXT_MAX} 字,请精简")
-        _checked_text(name, value)
+            raise Invalid(item, f"第“{item}”题:回答超过 {TEXT_MAX} 字,请精简")
+        _checked_text(item, value)
     elif isinstance(value, int | float):
         if not math.isfinite(value) or abs(value) > NUMBER_MAX:
-            raise Invalid(name, f"第“{name}”题:数值无效或超出范围")
+            raise Invalid(item, f"第“{item}”题:数值无效或超出范围")
+    elif isinstance(value, list) and depth < NESTING_MAX:
+        if len(value) > CHOICES_MAX:
+            raise Invalid(item, f"第“{item}”题:答案条目过多(最多 {CHOICES_MAX} 条)")
+        for element in value:
+            if isinstance(element, dict):
+                _answer_object(item, element, depth=depth + 1)
+            elif isinstance(element, list):
+                raise Invalid(item, f"第“{item}”题:选项列表中只能是选项编码")
+            else:
+                _answer_value(item, element, depth=depth + 1)
     else:
-        shape = "选项列表中只能是选项编码" if in_list else "答案应为文字、数字或选项列表"
-        raise Invalid(name, f"第“{name}”题:{shape}")
+        raise Invalid(item, f"第“{item}”题:答案应为文字、数字、选项列表或重复组的条目")
 
 
 def _object(data: Any) -> dict:

@@ -137,13 +137,13 @@ def estimates_xlsx(estimates: Estimates, labels: dict[str, str]) -> bytes:
     ws.title = "结果"
     ws.append(list(RESULT_COLUMNS))
     for row in result_rows(estimates, labels):
-        ws.append(_text_cells(ws, row))
+        ws.append(text_cells(ws, row))
     for cell in ws[1]:
         cell.font = Font(bold=True)
     info = wb.create_sheet("方法说明")
     info.append(["项目", "内容"])
     for key, value in [*method_lines(estimates, labels), SAFETY_NOTE]:
-        info.append(_text_cells(info, [key, value]))
+        info.append(text_cells(info, [key, value]))
     info.column_dimensions["A"].width = 16
     info.column_dimensions["B"].width = 100
     return _save(wb)
@@ -156,7 +156,7 @@ SAFETY_NOTE = (
 )
 
 
-def _text_cells(ws, row: list) -> list:
+def text_cells(ws, row: list) -> list:  # public: every XLSX writer of results uses it
     """``row`` for ``ws.append``: text cleaned, and text that openpyxl would take for a
     formula (a leading ``=``) or an error code (``#N/A``) written as a string cell."""
     out = []
@@ -262,11 +262,11 @@ def raw_xlsx(*, session: Session, wave: Wave, instrument) -> bytes:
         count += 1
         if count > XLSX_MAX_ROWS:
             raise ServiceError("问卷数超过 Excel 的行数上限,请导出 CSV。", status=413)
-        ws.append(_text_cells(ws, row))
+        ws.append(text_cells(ws, row))
     about = wb.create_sheet("说明")
     about.append(["列", "含义"])
     for name, meaning in [*_column_notes(instrument), SAFETY_NOTE]:
-        about.append(_text_cells(about, [name, meaning]))
+        about.append(text_cells(about, [name, meaning]))
     about.append(["导出日期", datetime.now(UTC).strftime("%Y-%m-%d")])
     return _save(wb)
 

@@ -288,7 +288,7 @@ def codebook_xlsx(data: Labelled) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in codebook_rows(data):
-        ws.append(row)
+        ws.append(exports.text_cells(ws, row))
         for cell in ws[ws.max_row]:
             cell.data_type = "s"  # text, never a formula
     for letter, width in zip("ABCDEF", (24, 40, 8, 60, 60, 40), strict=True):

@@ -105,3 +105,6 @@ def test_older_rows_with_control_characters_still_export(client, session, field,
     header = [c.value for c in sheet[1]]
     assert sheet.cell(row=2, column=header.index("q_need") + 1).value == "灯坏了"
     assert csv_rows(client, wave)[0]["q_need"] == "灯坏了"
+    for fmt in ("sav", "dta"):
+        assert client.get(f"/analysis/responses.{fmt}?wave={wave.id}").status_code == 200
+    assert client.get(f"/analysis/codebook.xlsx?wave={wave.id}").status_code == 200

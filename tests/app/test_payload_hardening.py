@@ -159,3 +159,14 @@ def test_feedback_item_id_out_of_range_is_404(client, session):
     login(client, make_user(session, Role.SECRETARY, community))
     r = client.post("/feedback/9223372036854775808/advance", data={"to_status": "assigned"})
     assert r.status_code == 404
+
+
+def test_a_repeats_instances_are_answers_too():
+    from survey_app.canvass.payloads import Invalid, parse_response
+
+    payload = response_payload(1, answers={"members": [{"age": 30, "rel": "self"}, {"age": 5}]})
+    assert parse_response(payload).answers["members"][1] == {"age": 5}
+    payload["answers"] = {"members": [{"note": "\u0000"}]}
+    with pytest.raises(Invalid) as err:
+        parse_response(payload)
+    assert err.value.field == "members"
