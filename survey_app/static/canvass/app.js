@@ -263,17 +263,14 @@
     return out;
   }
 
-  function relevantItems(d) {
-    var vis = X.visible(S.inst, d.answers);
-    return S.inst.items.filter(function (it) { return vis.relevant[it.name]; });
-  }
+  function relevantItems(d) { return units(d); }  /* the screens: see "forms beyond" below */
   function choicesOf(item) {
     if (item.type === "yesno") return [{ code: "yes", label: item.yes_label }, { code: "no", label: item.no_label }];
-    return S.inst.choices[item.choices] || [];
+    return offered(item, S.inst.choices[item.choices] || []);
   }
   function problem(item, answers) {
     var v = answers[item.name];
-    if (X.empty(v)) return item.required ? T.required : null;
+    if (X.empty(v)) return item.required ? (L(item.required_message) || T.required) : null;
     if (item.type === "number") {
       var n = X.toNumber(v);
       if (n === null) return T.not_number;
@@ -282,14 +279,14 @@
         return fmt(T.range, { min: item.min == null ? "" : item.min, max: item.max == null ? "" : item.max });
       }
     }
-    return X.constraintOk(S.inst, item, answers) ? null : (L(item.constraint_message) || T.constraint);
+    return constraintOk(item, answers) ? null : (L(item.constraint_message) || T.constraint);
   }
 
   function questionView(d) {
     var items = relevantItems(d);
     var k = items.map(function (it) { return it.name; }).indexOf(d.at);
     if (k < 0) { k = 0; d.at = items[0].name; }
-    var item = items[k], v = d.answers[item.name], input = "";
+    var item = items[k], v = prefill(d, item), input = "";
     if (item.type === "single" || item.type === "yesno" || item.type === "multiple") {
       var multi = item.type === "multiple";
       input = h("div", { "class": "answer-choices", role: multi ? "group" : "radiogroup" }, choicesOf(item).map(function (c) {
@@ -307,13 +304,13 @@
     var number = questionNumber(items, k);
     /* Skip logic decides later questions as answers come in, so progress is the position
        in the whole questionnaire, not "k of n relevant". */
-    var pct = (100 * (S.inst.items.indexOf(item) + 1) / S.inst.items.length).toFixed(1);
+    var pct = (100 * (S.inst.items.indexOf(baseItem(item)) + 1) / S.inst.items.length).toFixed(1);
     return h("div", { "class": "progress", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
         h("span", { style: "width:" + pct + "%" })) +
       h("p", { "class": "muted step" }, esc(d.household + " · " + (number ? fmt(T.question_of, { k: number, p: pct + "%" }) : fmt(T.note_of, { p: pct + "%" })))) +
       h("section", { "class": "question card", "data-item": item.name, "data-type": item.type },
-        h("h1", {}, esc(L(item.label)) + (item.required ? h("span", { "class": "req" }, " *") : "")) +
-        (item.hint ? h("p", { "class": "muted" }, esc(L(item.hint))) : "") + input +
+        h("h1", {}, esc(labelOf(item)) + (item.required ? h("span", { "class": "req" }, " *") : "")) +
+        (item.hint ? h("p", { "class": "muted" }, esc(labelOf(item, "hint"))) : "") + readOnly(item, input || extraInput(item, v)) +
         h("p", { "class": "error", id: "problem", role: "alert" }, "")) +
       h("div", { "class": "nav-buttons" },
         h("button", { type: "button", "class": "big", id: "prev", disabled: k === 0 ? "disabled" : false }, "‹ " + esc(T.prev)) +
@@ -341,7 +338,7 @@
   function reviewView(d) {
     var rows = relevantItems(d).filter(function (it) { return it.type !== "note"; }).map(function (it, i) {
       return h("li", { "data-n": i + 1 }, h("a", { href: "#/q/" + d.uuid, "data-goto": it.name },
-        h("span", { "class": "q" }, esc(L(it.label))) + h("span", { "class": "a" }, esc(display(it, d.answers[it.name])))));
+        h("span", { "class": "q" }, esc(labelOf(it))) + h("span", { "class": "a" }, esc(display(it, d.answers[it.name])))));
     });
     var back = h("button", { type: "button", "class": "big", "data-goto": d.at }, "‹ " + esc(T.prev));
     var head = h("h1", {}, esc(T.review + " · " + d.household)) + h("ol", { "class": "review card" }, rows.join(""));
@@ -359,7 +356,7 @@
   }
   /* No question that an indicator is coded from was reached (the server refuses those). */
   function ended(d) {
-    var vis = X.visible(S.inst, d.answers);
+    var vis = seen(d.answers, env(d)).vis;
     return S.inst.indicators.length > 0 && !S.inst.indicators.some(function (ind) {
       return vis.relevant[ind.item] && !X.empty(d.answers[ind.item]);
     });
@@ -414,14 +411,14 @@
   function onInput(e) {
     var d = current(); if (!d) return;
     var v = e.target.value;
-    if (d.at && S.inst && S.inst.items.filter(function (it) { return it.name === d.at; })[0].type === "number") {
+    if (d.at && S.inst && baseItem(d.at).type === "number") {
       var n = X.toNumber(v.trim()); v = n === null ? v.trim() : n;
     }
     if (X.empty(v)) delete d.answers[d.at]; else d.answers[d.at] = v;
     save(d);
   }
   function choose(d, code) {
-    var item = S.inst.items.filter(function (it) { return it.name === d.at; })[0];
+    var item = baseItem(d.at);
     if (item.type === "multiple") {
       var v = (d.answers[d.at] || []).slice(), i = v.indexOf(code);
       if (i >= 0) v.splice(i, 1); else v.push(code);
@@ -489,10 +486,157 @@
       submitted_at: new Date().toISOString(), timings: d.timings,
       device: (navigator.userAgent + " " + screen.width + "x" + screen.height).slice(0, 255)
     };
+    payload.answers = finish(d, answers);
     Object.assign(payload, position(d));
     db.finish(d.uuid, enqueue("response", payload, d.household)).then(load).then(function () {
       S.message = { text: T.saved, until: Date.now() + 5000 }; location.hash = "#/"; render(); sync(false);
     });
+  }
+
+  /* --- forms beyond the household form: repeats (a roster), cascading selects, dates,
+     geopoints, calculations, metadata, ${name} in labels, defaults, read-only items.
+     A draft keeps its answers flat: an answer inside a repeat under "repeat[n].item", the
+     number of instances of a repeat without repeat_count under "repeat#"; nest() turns
+     them into the server's form (a list of objects per repeat). Rules: expr.js. ------- */
+  var PATH = /^([A-Za-z_]\w*)\[(\d+)\]\.([A-Za-z_]\w*)$/;
+  function tr(zh, en) { return cfg.lang === "en" ? en : zh; }
+  function env(d) { return { today: isoDate(new Date(d.started_at)) }; }
+  function baseItem(x) {
+    if (x && typeof x === "object") return x._base || (x._group ? groupStart(x._group) : x);
+    var m = PATH.exec(x), n = m ? m[3] : x;
+    return S.inst.items.filter(function (it) { return it.name === n; })[0] || { name: x, type: "repeat" };
+  }
+  function groupStart(g) {
+    return S.inst.items.filter(function (it) { return it.group === g.name; })[0] || g;
+  }
+  function nest(flat, counts) {
+    var out = {}, reps = {};
+    Object.keys(flat).forEach(function (k) {
+      var m = PATH.exec(k);
+      if (/#$/.test(k)) return;
+      if (!m) { out[k] = flat[k]; return; }
+      if (counts && +m[2] > (counts[m[1]] || 0)) return;
+      var list = reps[m[1]] || (reps[m[1]] = []);
+      while (list.length < +m[2]) list.push({});
+      list[+m[2] - 1][m[3]] = flat[k];
+    });
+    Object.keys(counts || {}).forEach(function (r) {
+      var list = reps[r] || (reps[r] = []);
+      while (list.length < counts[r]) list.push({});
+    });
+    Object.keys(reps).forEach(function (r) { if (reps[r].length) out[r] = reps[r]; });
+    return out;
+  }
+  /* Instances per repeat: its repeat_count, else as many as the canvasser added (≤ 50). */
+  function seen(flat, e) {
+    var first = X.visible(S.inst, nest(flat), e), counts = {};
+    (S.inst.groups || []).forEach(function (g) {
+      if (!g.repeat) return;
+      var n = g.repeat_count ? X.toNumber(X.evaluate(g.repeat_count, first.values, e)) : flat[g.name + "#"] || 0;
+      counts[g.name] = n !== null && n > 0 ? Math.min(Math.floor(n), 50) : 0;
+    });
+    return { counts: counts, vis: X.visible(S.inst, nest(flat, counts), e) };
+  }
+  /* The screens of a draft: relevant asked items in order, each repeat instance's items
+     as "repeat[n].item", and after the instances of a repeat without repeat_count a
+     screen to add another. Calculations and metadata are never shown. */
+  function units(d) {
+    var s = seen(d.answers, env(d)), out = [];
+    S.seen = s;
+    (function walk(steps, prefix, n) {
+      steps.forEach(function (st) {
+        var g = st.group;
+        if (g && g.repeat) {
+          if (!s.vis.relevant[g.name]) return;
+          for (var k = 1; k <= s.counts[g.name]; k++) walk(st.steps, g.name + "[" + k + "].", k);
+          if (!g.repeat_count) out.push({ name: g.name + "#", type: "repeat", label: g.label || { zh: g.name }, _group: g, _n: s.counts[g.name] });
+          return;
+        }
+        if (g) return walk(st.steps, prefix, n);
+        var it = st.item, key = prefix + it.name;
+        if (!s.vis.relevant[key] || it.type === "calculate" || it.metadata) return;
+        out.push(prefix ? Object.assign({}, it, { name: key, _base: it, _n: n }) : it);
+      });
+    })(X.tree(S.inst), "", 0);
+    return out;
+  }
+  /* A label or hint with ${name} filled in; inside a repeat, "成员 2 · " before it. */
+  function labelOf(item, which) {
+    var text = item[which || "label"], values = S.seen ? S.seen.vis.values : {}, m = PATH.exec(item.name);
+    if (!text) return which ? "" : item.name;
+    if (m) values = Object.assign({}, values, (values[m[1]] || [])[+m[2] - 1] || {});
+    var out = X.fill(S.inst, L(text), values, L);
+    if (m && !which) out = L((S.inst.groups || []).filter(function (g) { return g.name === m[1]; })[0].label || { zh: m[1] }) + " " + m[2] + " · " + out;
+    return out;
+  }
+  function offered(item, list) {  /* a cascading select offers what its choice_filter lets through */
+    var codes = item.choice_filter && S.seen && S.seen.vis.offered[item.name];
+    return codes ? list.filter(function (c) { return codes.indexOf(c.code) >= 0; }) : list;
+  }
+  function constraintOk(item, flat) {
+    var d = current(), s = seen(flat, d ? env(d) : {});
+    return s.vis.ok[item.name] !== false;
+  }
+  function prefill(d, item) {  /* a default is filled in once, when its question first shows */
+    d.filled = d.filled || {};
+    if (item.default != null && !d.filled[item.name] && X.empty(d.answers[item.name])) {
+      d.answers[item.name] = item.type === "number" && X.toNumber(item.default) !== null ? X.toNumber(item.default) : item.default;
+      d.filled[item.name] = true;
+      save(d);
+    }
+    return d.answers[item.name];
+  }
+  function readOnly(item, input) {
+    return item.read_only ? h("fieldset", { disabled: "disabled", "class": "read-only" }, input) : input;
+  }
+  function extraInput(item, v) {
+    var kinds = { date: "date", time: "time", datetime: "datetime-local" };
+    if (kinds[item.type]) return h("input", { id: "answer", type: kinds[item.type], value: v || "" });
+    if (item.type === "geopoint") {
+      return h("p", { "class": "lead", id: "geo-value" }, esc(v || tr("尚未定位", "No position yet"))) +
+        h("button", { type: "button", "class": "big", id: "geo" }, esc(tr("获取当前位置", "Capture the position")));
+    }
+    if (item.type === "repeat") {
+      return h("p", { "class": "lead" }, esc(tr("已录入 " + item._n + " 组", item._n + " entered"))) +
+        h("button", { type: "button", "class": "big", "data-add": item._group.name }, "+ " + esc(tr("再添加一组", "Add another")));
+    }
+    return "";
+  }
+  function capture(d) {
+    var p = document.getElementById("problem"), at = d.at;
+    if (!navigator.geolocation) { p.textContent = tr("此设备无法定位", "This device cannot locate"); return; }
+    p.textContent = tr("正在定位…", "Locating…");
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      var c = pos.coords;
+      d.answers[at] = [c.latitude.toFixed(6), c.longitude.toFixed(6), Math.round(c.altitude || 0), Math.round(c.accuracy || 0)].join(" ");
+      save(d).then(render);
+    }, function () { p.textContent = tr("未能定位，请到开阔处再试", "No position: try again in the open"); },
+    { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+  }
+  function addInstance(d, name) {
+    var n = (d.answers[name + "#"] || 0) + 1, first;
+    d.answers[name + "#"] = n;
+    clock(d);
+    first = units(d).filter(function (u) { return u.name.indexOf(name + "[" + n + "].") === 0; })[0];
+    if (first) d.at = first.name;
+    save(d).then(render);
+  }
+  function deviceId() {
+    var id = localStorage.getItem("canvass-device");
+    if (!id) { id = uuid(); localStorage.setItem("canvass-device", id); }
+    return id;
+  }
+  /* The server's form of the answers: repeats nested, metadata recorded (calculations are
+     left to the server, which computes them again). */
+  function finish(d, flat) {
+    var s = seen(d.answers, env(d)), out = nest(flat, s.counts);
+    Object.keys(s.counts).forEach(function (r) { if (!s.counts[r]) delete out[r]; });
+    S.inst.items.forEach(function (it) {
+      if (!it.metadata || !s.vis.relevant[it.name]) return;
+      out[it.name] = it.metadata === "start" ? d.started_at : it.metadata === "end" ? new Date().toISOString()
+        : it.metadata === "today" ? env(d).today : deviceId();
+    });
+    return out;
   }
 
   view.addEventListener("click", function (e) {
@@ -515,6 +659,8 @@
       else S.busy = false;
       return;
     }
+    if (t.id === "geo") return capture(d);
+    if (t.dataset.add) return addInstance(d, t.dataset.add);
     if (t.dataset.code) return choose(d, t.dataset.code);
     if (t.dataset.goto) { e.preventDefault(); clock(d); d.at = t.dataset.goto; save(d).then(function () { location.hash = "#/q/" + d.uuid; render(); }); return; }
     if (t.id === "next") return step(d, 1);
