@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func
+from sqlalchemy import func, true
 from sqlmodel import Session, select
 
 from ..models import (
@@ -79,11 +79,25 @@ class WaveInputs:
         }
 
 
-def wave_inputs(*, session: Session, wave: Wave) -> WaveInputs:
-    """The wave's estimation inputs: frozen ones for a closed wave, live ones otherwise."""
+def wave_inputs(*, session: Session, wave: Wave, community_id: int | None = None) -> WaveInputs:
+    """The wave's estimation inputs: frozen ones for a closed wave, live ones otherwise;
+    one community's only when ``community_id`` is given (its stratum is its own, except
+    in waves from before designs, whose strata are streets: then all of them)."""
     if wave.status in (WaveStatus.CLOSED, WaveStatus.ARCHIVED) and wave.frozen:
-        return from_snapshot(wave.frozen)
-    return _live(session, wave)
+        inputs = from_snapshot(wave.frozen)
+        if community_id is not None and inputs.design is not None:
+            keep = inputs.totals["community_id"] == community_id
+            inputs = WaveInputs(
+                inputs.wave_id,
+                inputs.design,
+                inputs.pps,
+                inputs.totals[keep].reset_index(drop=True),
+                {k: v for k, v in inputs.communities.items() if k == community_id},
+            )
+        return inputs
+    if wave.design is None:
+        community_id = None
+    return _live(session, wave, community_id)
 
 
 def snapshot(*, session: Session, wave: Wave) -> dict:
@@ -117,23 +131,25 @@ def _empty_totals() -> pd.DataFrame:
     return pd.DataFrame({c: [] for c in cols})
 
 
-def _live(session: Session, wave: Wave) -> WaveInputs:
+def _live(session: Session, wave: Wave, community_id: int | None = None) -> WaveInputs:
     t = IndicatorTotal
-    rows = session.exec(
-        select(t.indicator, t.community_id, t.street_id, t.building_id, t.n, t.positive).where(
-            t.wave_id == wave.id, t.n > 0
-        )
-    ).all()
+    stmt = select(t.indicator, t.community_id, t.street_id, t.building_id, t.n, t.positive).where(
+        t.wave_id == wave.id, t.n > 0
+    )
+    if community_id is not None:
+        stmt = stmt.where(t.community_id == community_id)
+    rows = session.exec(stmt).all()
     cols = ["indicator", "community_id", "street_id", "building_id", "n", "positive"]
     totals = pd.DataFrame(rows, columns=cols) if rows else _empty_totals().drop(columns="weight")
-    communities = _communities(session, wave)
+    communities = _communities(session, wave, community_id)
     if wave.design is None:
-        weights: dict = {}
         totals["weight"] = 1.0
+        totals["building_size"] = np.nan
     else:
-        weights = _class_weights(session, wave, communities)
+        weights, sizes = _class_weights(session, wave, community_id)
         keys = list(zip(totals["community_id"], totals["building_id"], strict=True))
         totals["weight"] = [weights.get(k, np.nan) for k in keys]
+        totals["building_size"] = [float(sizes.get(k, np.nan)) for k in keys]
         totals = totals[np.isfinite(totals["weight"].astype(float))]
     return WaveInputs(
         wave_id=wave.id,
@@ -144,13 +160,16 @@ def _live(session: Session, wave: Wave) -> WaveInputs:
     )
 
 
-def _communities(session: Session, wave: Wave) -> dict[int, dict]:
+def _communities(session: Session, wave: Wave, community_id: int | None = None) -> dict[int, dict]:
     """Per community: N, B (from the draw), sampled, eligible and respondents."""
     out: dict[int, dict] = {}
     streets = dict(session.exec(select(Community.id, Community.street_id)).all())
-    for wc in session.exec(select(WaveCommunity).where(WaveCommunity.wave_id == wave.id)):
+    only = WaveCommunity.community_id == community_id if community_id is not None else true()
+    for wc in session.exec(select(WaveCommunity).where(WaveCommunity.wave_id == wave.id, only)):
         out[wc.community_id] = {"households": wc.households, "buildings": wc.buildings}
     released = Assignment.released if wave.design is not None else Assignment.id.is_not(None)
+    if community_id is not None:
+        released = released & (Assignment.community_id == community_id)
     sampled = dict(
         session.exec(
             select(Assignment.community_id, func.count())
@@ -169,7 +188,11 @@ def _communities(session: Session, wave: Wave) -> dict[int, dict]:
     respondents = dict(
         session.exec(
             select(Response.community_id, func.count())
-            .where(Response.wave_id == wave.id, review.counted_condition(wave.id))
+            .where(
+                Response.wave_id == wave.id,
+                review.counted_condition(wave.id),
+                Response.community_id == community_id if community_id is not None else true(),
+            )
             .group_by(Response.community_id)
         ).all()
     )
@@ -179,26 +202,30 @@ def _communities(session: Session, wave: Wave) -> dict[int, dict]:
         entry["sampled"] = int(sampled.get(cid, 0))
         entry["eligible"] = int(sampled.get(cid, 0) - ineligible.get(cid, 0))
         entry["respondents"] = int(respondents.get(cid, 0))
-        if wave.design is None and not entry["households"]:
-            entry["households"] = 0
+    if wave.design is None:  # no frame snapshot: today's frame
+        for cid, n in household_counts(session=session, community_ids=list(out)).items():
+            out[cid]["households"] = int(n)
     return out
 
 
-def _class_weights(session: Session, wave: Wave, communities: dict) -> dict[tuple[int, int], float]:
-    """w = 1/π × eligible Σ1/π / respondents' Σ1/π, per (community, building) class."""
+def _class_weights(session: Session, wave: Wave, community_id: int | None = None):
+    """w = 1/π × eligible Σ1/π / respondents' Σ1/π, per (community, building) class;
+    and M_b, the households of each building at the draw (two-stage)."""
+    only = Assignment.community_id == community_id if community_id is not None else true()
     rows = session.exec(
         select(
             Assignment.id,
             Assignment.community_id,
             Household.building_id,
             Assignment.inclusion_prob,
+            Assignment.pool_size,
         )
         .join(Household, Assignment.household_id == Household.id)
-        .where(Assignment.wave_id == wave.id, Assignment.released)
+        .where(Assignment.wave_id == wave.id, Assignment.released, only)
     ).all()
     if not rows:
-        return {}
-    frame = pd.DataFrame(rows, columns=["id", "community_id", "building_id", "prob"])
+        return {}, {}
+    frame = pd.DataFrame(rows, columns=["id", "community_id", "building_id", "prob", "pool"])
     frame["base"] = 1.0 / frame["prob"].astype(float)
     bad = set(
         session.exec(
@@ -219,8 +246,9 @@ def _class_weights(session: Session, wave: Wave, communities: dict) -> dict[tupl
     frame["e"] = frame["base"].where(frame["eligible"], 0.0)
     frame["r"] = frame["base"].where(frame["responded"], 0.0)
     cls = frame.groupby(["community_id", "building_id"]).agg(
-        e=("e", "sum"), r=("r", "sum"), base=("base", "first")
+        e=("e", "sum"), r=("r", "sum"), base=("base", "first"), pool=("pool", "max")
     )
+    sizes = {(int(c), int(b)): v for (c, b), v in cls["pool"].items()}
     out = {}
     for _, part in cls.groupby(level=0):
         covered = part.loc[part["r"] > 0, "e"].sum()
@@ -229,7 +257,7 @@ def _class_weights(session: Session, wave: Wave, communities: dict) -> dict[tupl
         spread = part["e"].sum() / covered  # classes without respondents: to the others
         for (c, b), row in part[part["r"] > 0].iterrows():
             out[(int(c), int(b))] = float(row["base"] * row["e"] / row["r"] * spread)
-    return out
+    return out, sizes
 
 
 # --- the analysis totals -------------------------------------------------------------
@@ -274,6 +302,12 @@ def estimation_table(inputs: WaveInputs, domain: pd.Series | None) -> pd.DataFra
                 "sum_w": n * w,
                 "sum_wy": yes * w,
                 "sum_w2": n * w * w,
+                # Within-building variance (R's multistage): households are the SSUs.
+                "ssu_aa": yes * w * w,
+                "ssu_ab": yes * w * w,
+                "ssu_bb": n * w * w,
+                "ssu_n": n.astype(float),
+                "ssu_pop": t["building_size"].to_numpy(float),
             }
         )
     rep = np.repeat(np.arange(len(t)), n)
@@ -335,45 +369,40 @@ def household_counts(*, session: Session, community_ids: list[int]) -> dict[int,
 
 
 def design_columns(*, session: Session, wave: Wave) -> dict[int, dict]:
-    """Per assignment id: stratum, PSU, weight and population size for the raw export."""
+    """Per assignment id: weight, stratum, PSU (None: the interview is its own PSU),
+    fpc, fpc_ssu and population, for the raw export. Empty for waves from before
+    designs (the export then writes street strata, building PSUs and weight 1)."""
     inputs = wave_inputs(session=session, wave=wave)
-    weights = {
-        (c, b): w
-        for c, b, w in zip(
-            inputs.totals["community_id"],
-            inputs.totals["building_id"],
-            inputs.totals["weight"],
-            strict=True,
-        )
-    }
+    if inputs.design is None:
+        return {}
+    t = inputs.totals.drop_duplicates(["community_id", "building_id"])
+    weights = {(c, b): (w, m) for c, b, w, m in zip(t["community_id"], t["building_id"], t["weight"],
+                                                    t["building_size"], strict=True)}  # fmt: skip
     sizes = fpc(inputs) or {}
+    households = population(inputs)
+    two_stage = inputs.design == Design.TWO_STAGE
     rows = session.exec(
         select(
             Assignment.id,
             Assignment.community_id,
             Household.building_id,
             Building.code,
-            Household.code,
-            Community.street_id,
-        )  # fmt: skip
+            Community.code,
+        )
         .join(Household, Assignment.household_id == Household.id)
         .join(Building, Household.building_id == Building.id)
         .join(Community, Assignment.community_id == Community.id)
-        .where(Assignment.wave_id == wave.id)
+        .where(Assignment.wave_id == wave.id, Assignment.released)
     ).all()
     out = {}
-    for aid, cid, bid, bcode, hcode, sid in rows:
-        if inputs.design is None:
-            stratum, psu = f"S{sid}", f"{cid}:{bcode}"
-        else:
-            stratum = f"C{cid}"
-            psu = (
-                f"{cid}:{bcode}" if inputs.design == Design.TWO_STAGE else f"{cid}:{bcode}:{hcode}"
-            )
+    for aid, cid, bid, bcode, ccode in rows:
+        weight, size = weights.get((cid, bid), (None, None))
         out[aid] = {
-            "stratum": stratum,
-            "psu": psu,
-            "weight": weights.get((cid, bid)),
+            "weight": weight,
+            "stratum": ccode,
+            "psu": f"{ccode}/{bcode}" if two_stage else None,
             "fpc": sizes.get(f"{inputs.wave_id}:{cid}"),
+            "fpc_ssu": int(size) if two_stage and size == size and size is not None else None,
+            "population": households.get(cid),
         }
     return out

@@ -2,15 +2,20 @@
 raw responses of a wave without any personal identifier (CSV, XLSX).
 
 The raw export has one row per completed interview: wave, street, community, building
-(qualified by its community so it names a PSU), the respondent profile, weight 1, each
+(qualified by its community), the respondent profile, the design columns, each
 indicator coded 0/1 (blank: not applicable) and each questionnaire item as ``q_<item>``
 (multiple choices joined by ";"). It never contains usernames, user ids, devices,
 household codes, UUIDs, times or positions: nothing that points to a person or a door. The
 residents' free-text requests are included — they carry no identifiers by design. The file
 feeds ``survey-estimate`` directly::
 
-    survey-estimate responses.csv --weight weight --strata street --cluster building \\
-        --by community --indicator satisfaction
+    survey-estimate responses.csv --weight weight --strata stratum --cluster psu \\
+        --fpc fpc --population population --by community --indicator satisfaction
+
+(two-stage waves: ``--cluster psu --cluster ssu --fpc fpc --fpc fpc_ssu``; PPS two-stage
+and waves from before designs have no fpc: leave out ``--fpc``). The weight, stratum,
+PSU and population sizes are the wave's own design (``fieldwork/design.py``), so this
+reproduces the result pages' figures.
 
 Every export is safe to open in Excel (issue 13): text is written as text — string cells in
 XLSX, OWASP's leading ``'`` in CSV for text that starts like a formula — and characters a
@@ -32,6 +37,7 @@ from sqlmodel import Session
 import instruments
 
 from ..errors import ServiceError
+from ..fieldwork import design as wave_design
 from ..models import Wave
 from ..text import clean, csv_cell
 from .weighting import Estimates, interviews_query
@@ -54,6 +60,11 @@ RESULT_COLUMNS = (
     "needed_n",
 )
 PROFILE = ("age_group", "sex", "residence_years")
+# The wave's design (fieldwork/design.py): weight = 1/π × non-response adjustment,
+# stratum, PSU and second-stage unit (anonymous labels), population sizes for the fpc
+# (N_h of the stratum's PSUs; M_j of the PSU's households for two-stage) and N, the
+# households of the community (the finite-population facts).
+DESIGN_COLUMNS = ("weight", "stratum", "psu", "ssu", "fpc", "fpc_ssu", "population")
 
 
 # --- estimates ------------------------------------------------------------------------
@@ -199,7 +210,7 @@ def raw_header(instrument) -> list[str]:
         "community",
         "building",
         *PROFILE,
-        "weight",
+        *DESIGN_COLUMNS,
         *indicators,
         *items,
     ]
@@ -211,7 +222,8 @@ def raw_rows(*, session: Session, wave: Wave, instrument) -> Iterator[list]:
     stmt = interviews_query(wave).execution_options(yield_per=2000)
     items = answer_items(instrument)
     keys = [i.key for i in instrument.indicators]
-    for n, (answers, age, sex, years, community, street, _, building) in enumerate(
+    design = wave_design.design_columns(session=session, wave=wave)
+    for n, (answers, age, sex, years, community, street, _, building, assignment_id) in enumerate(
         session.exec(stmt), start=1
     ):
         answers = answers or {}
@@ -225,10 +237,19 @@ def raw_rows(*, session: Session, wave: Wave, instrument) -> Iterator[list]:
             age or "",
             sex or "",
             years or "",
-            1,
+            *_design_cells(design.get(assignment_id), n, street, community, building),
             *("" if values.get(k) is None else values[k] for k in keys),
             *(_flat(answers.get(i.name)) for i in items),
         ]
+
+
+def _design_cells(d: dict | None, n: int, street, community, building) -> list:
+    """weight, stratum, psu, ssu, fpc, fpc_ssu, population of one interview."""
+    if d is None:  # an interview without an assignment: the design before waves had one
+        return [1, street, f"{community}/{building or '?'}", f"r{n}", "", "", ""]
+    psu = d["psu"] if d["psu"] is not None else f"{d['stratum']}/r{n}"
+    cells = [d["weight"], d["stratum"], psu, f"r{n}", d["fpc"], d["fpc_ssu"], d["population"]]
+    return ["" if v is None else v for v in cells]
 
 
 def _flat(value) -> str | int | float:
@@ -281,7 +302,13 @@ def _column_notes(instrument) -> list[tuple[str, str]]:
         ("age_group", "年龄组"),
         ("sex", "性别"),
         ("residence_years", "居住年限"),
-        ("weight", "权数(每份完成问卷为 1)"),
+        ("weight", "权数:入样概率的倒数 × 社区×楼栋内的未应答调整(设计之前的轮次为 1)"),
+        ("stratum", "层(本轮的抽样设计:社区;设计之前的轮次:街道)"),
+        ("psu", "初级抽样单位:两阶段抽样为楼栋,其余设计每份问卷自成一个单位(匿名编号)"),
+        ("ssu", "二阶段单位(两阶段抽样的住户,匿名编号)"),
+        ("fpc", "层内总体的初级单位数:户数(全覆盖/简单随机/系统/上传)或楼栋数(两阶段等概率)"),
+        ("fpc_ssu", "两阶段抽样:该楼栋的户数"),
+        ("population", "社区户数 N(全覆盖为符合条件的户数)"),
     ]
     notes += [(i.key, f"{i.label.zh}:1 肯定,0 否,空白 不适用") for i in instrument.indicators]
     notes += [(f"q_{i.name}", i.label.zh) for i in answer_items(instrument)]

@@ -32,11 +32,9 @@ from .indicators import IndicatorInfo, areas, indicator_catalog
 from .rates import (
     Rate,
     community_rates,
-    estimate_domains,
     headline,
-    psu_counts,
     to_rate,
-    totals_frame,
+    wave_rows,
     waves_with_data,
 )
 
@@ -81,15 +79,8 @@ def overview(
     if info is None:
         raise ServiceError(f"未知的指标:{indicator}", status=400)
     places = _places(session, street_id=street_id, district_id=district_id)
-    totals = totals_frame(session=session, wave_ids=[wave.id], indicators=[indicator])
-    counts = psu_counts(session=session, wave_ids=[wave.id])
-    parts = [
-        (totals, "c" + totals["community_id"].astype(str)),
-        (totals, "s" + totals["street_id"].astype(str)),
-        (totals, None),
-    ]
+    rows, facts = wave_rows(session=session, wave=wave, indicators=[indicator])
     level, target = wave.confidence, wave.target
-    rows = estimate_domains(parts, counts, level=level, target=target) if len(totals) else {}
 
     def rate(label, households=None):
         return to_rate(
@@ -99,6 +90,7 @@ def overview(
             level=level,
             target=target,
             households=households,
+            facts=facts.get(label),
         )
 
     households = _household_counts(session, [c.id for c, _ in places])
@@ -114,7 +106,7 @@ def overview(
     ]
     streets = {s.id: s for _, s in places}
     street_rates = [(s.name, rate(f"s{s.id}")) for s in sorted(streets.values(), key=_code)]
-    city = to_rate(rows.get((indicator, None)), info, domain=None, level=level, target=target)
+    city = rate(None)
     scope_label = _scope_label(session, street_id, district_id)
     return Overview(wave, info, ranked, street_rates, city, scope_label)
 

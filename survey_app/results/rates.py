@@ -5,29 +5,31 @@ Every figure comes from :func:`analysis.estimate_from_totals` fed with the runni
 ``IndicatorTotal`` sums (one row per wave × indicator × building), never from the
 responses themselves, so the result pages stay fast with millions of responses stored.
 
-Design (the same for every result page, see docs/results.md): strata = 街道 (street),
-PSU = 楼栋 (building), weight 1 per completed interview, domains = 社区 (community). n_h,
-the PSUs of a stratum, counts every building of the street with a completed interview in
-the wave — not only those of the community shown — as domain estimation requires.
+Design: **the wave's own** (:mod:`..fieldwork.design`): strata = communities, PSUs =
+households (census, srs, systematic, upload) or buildings (two-stage, with the
+within-building stage), weights = 1/π × the non-response adjustment within community ×
+building, the finite population (N households of each community, B buildings for
+two-stage) — and, per community, N for the finite-population facts (the rate can never
+be claimed above what the households not heard from allow). Waves from before designs
+keep strata = 街道, PSU = 楼栋, weight 1.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 import analysis
 from analysis.planning import best_lower_bound
 
 from ..errors import ServiceError
-from ..models import Community, IndicatorTotal, Wave, WaveStatus
+from ..fieldwork import design as wave_design
+from ..models import Community, Wave, WaveStatus
 from .indicators import HEADLINE, IndicatorInfo
 
 METHOD = "korn-graubard"
@@ -59,101 +61,132 @@ class Rate:
     level: float
     target: float
     flags: tuple[str, ...] = ()
+    # What decided the verdict (analysis: exact_finite / all_yes_df / interval), with N
+    # and what the households not heard from allow; the response rate of the domain.
+    why: str | None = None
+    verdict_method: str | None = None
+    population: int | None = None
+    rate_if_unheard_no: float | None = None
+    rate_if_unheard_yes: float | None = None
+    needed_n_met: int | None = None
+    needed_n_not_met: int | None = None
+    needed_status: str | None = None
+    respondents: int | None = None
+    eligible: int | None = None
 
     @property
     def key(self) -> str:
         return self.indicator.key
 
+    @property
+    def response_rate(self) -> float | None:
+        if not self.eligible:
+            return None
+        return min(1.0, (self.respondents or 0) / self.eligible)
 
-def totals_frame(
+    @property
+    def nonresponse_open(self) -> bool:
+        """The households not heard from could carry the rate either side of the target."""
+        lo, hi = self.rate_if_unheard_no, self.rate_if_unheard_yes
+        return (
+            lo is not None
+            and hi is not None
+            and lo < self.target <= hi
+            and self.verdict == "undetermined"
+        )
+
+
+@dataclass(frozen=True)
+class DomainFacts:
+    """What the page says beside a domain's rate: its households N (None when unknown),
+    completed interviews and eligible sampled households, and per indicator (yes, n)."""
+
+    population: int | None
+    respondents: int
+    eligible: int
+    counts: dict[str, tuple[int, int]]
+
+
+def wave_rows(
     *,
     session: Session,
-    wave_ids: Sequence[int],
-    indicators: Sequence[str] | None = None,
+    wave: Wave,
+    indicators: Sequence[str],
     community_id: int | None = None,
-) -> pd.DataFrame:
-    """The running sums: wave_id, indicator, community_id, street_id, building_id, n,
-    positive (rows with n > 0 only)."""
-    t = IndicatorTotal.__table__.c
-    stmt = sa_select(
-        t.wave_id, t.indicator, t.community_id, t.street_id, t.building_id, t.n, t.positive
-    ).where(t.wave_id.in_(list(wave_ids)), t.n > 0)
-    if indicators is not None:
-        stmt = stmt.where(t.indicator.in_(list(indicators)))
+    domains: Sequence[str] = ("community", "street", "city"),
+) -> tuple[dict[tuple[str, object], analysis.EstimateRow], dict[object, DomainFacts]]:
+    """Estimates of ``indicators`` on the wave's own design, keyed by (indicator, label)
+    with labels ``c<community id>``, ``s<street id>`` and None (the whole wave), and the
+    facts of each domain. With ``community_id`` only that community's domain."""
+    inputs = wave_design.wave_inputs(session=session, wave=wave, community_id=community_id)
+    totals = inputs.totals[inputs.totals["indicator"].isin(list(indicators))].reset_index(drop=True)
     if community_id is not None:
-        stmt = stmt.where(t.community_id == community_id)
-    rows = session.connection().execute(stmt).all()
-    columns = ["wave_id", "indicator", "community_id", "street_id", "building_id", "n", "positive"]
-    if not rows:
-        return pd.DataFrame({c: [] for c in columns})
-    # Column-wise construction: from_records on 10,000s of Row objects is 10x slower.
-    data = dict(zip(columns, zip(*rows, strict=True), strict=True))
-    frame = pd.DataFrame({c: np.asarray(v) for c, v in data.items()})
-    frame["indicator"] = frame["indicator"].astype(object)
-    return frame
-
-
-def psu_counts(
-    *, session: Session, wave_ids: Sequence[int], street_ids: Iterable[int] | None = None
-) -> dict[tuple[int, int], int]:
-    """n_h: buildings with at least one completed interview, per (wave, street)."""
-    t = IndicatorTotal.__table__.c
-    stmt = (
-        sa_select(t.wave_id, t.street_id, func.count(func.distinct(t.building_id)))
-        .where(t.wave_id.in_(list(wave_ids)), t.n > 0)
-        .group_by(t.wave_id, t.street_id)
+        totals = totals.copy()
+        domains = ("community",)
+    facts = _facts(inputs, totals)
+    if totals.empty:
+        return {}, facts
+    sub = wave_design.WaveInputs(
+        inputs.wave_id, inputs.design, inputs.pps, totals, inputs.communities
     )
-    if street_ids is not None:
-        stmt = stmt.where(t.street_id.in_(list(street_ids)))
-    return {(w, s): c for w, s, c in session.connection().execute(stmt).all()}
-
-
-def estimate_domains(
-    parts: Sequence[tuple[pd.DataFrame, object]],
-    counts: dict[tuple[int, int], int],
-    *,
-    level: float,
-    target: float,
-) -> dict[tuple[str, object], analysis.EstimateRow]:
-    """Run :func:`analysis.estimate_from_totals` on sums labelled by domain.
-
-    ``parts`` pairs a totals frame with its domain labels (a Series aligned with the frame,
-    or None for the whole sample). Strata are (wave, street), so several waves can be
-    estimated in one call: another wave's strata add nothing to a domain's variance.
-    Returns the rows keyed by (indicator, domain label).
-    """
-    frames = []
-    for frame, domain in parts:
-        if frame.empty:
-            continue
-        frames.append(
-            pd.DataFrame(
-                {
-                    "indicator": frame["indicator"].to_numpy(),
-                    "domain": domain if domain is None else np.asarray(domain, dtype=object),
-                    "stratum": _stratum(frame["wave_id"], frame["street_id"]),
-                    "psu": frame["building_id"].to_numpy(),
-                    "n": frame["n"].to_numpy(),
-                    "sum_w": frame["n"].to_numpy(dtype=float),
-                    "sum_wy": frame["positive"].to_numpy(dtype=float),
-                }
-            )
-        )
-    if not frames:
-        return {}
-    table = pd.concat(frames, ignore_index=True)
-    n_h = pd.Series({f"{w}:{s}": c for (w, s), c in counts.items()}, dtype="int64")
+    labels = {
+        "community": "c" + totals["community_id"].astype(int).astype(str),
+        "street": "s" + totals["street_id"].astype(int).astype(str),
+    }
+    parts = [wave_design.estimation_table(sub, labels[d]) for d in domains if d in labels]
+    if community_id is None or inputs.design is None:
+        parts.append(wave_design.estimation_table(sub, None))
+    table = pd.concat(parts, ignore_index=True)
+    if community_id is not None and inputs.design is None:
+        # Legacy design: strata are streets, every PSU of the street counts (n_h).
+        table = table[table["domain"].isna() | (table["domain"] == f"c{community_id}")]
+    population = {label: f.population for label, f in facts.items() if f.population}
+    counts = None
+    if inputs.design is None:
+        seen = inputs.totals.groupby("street_id")["building_id"].nunique()
+        counts = {f"{inputs.wave_id}:{sid}": int(v) for sid, v in seen.items()}
     try:
         result = analysis.estimate_from_totals(
-            table, psu_counts=n_h, method=METHOD, level=level, target=target
+            table,
+            psu_counts=counts,
+            method=METHOD,
+            level=wave.confidence,
+            target=wave.target,
+            fpc=wave_design.fpc(sub),
+            population=population or None,
         )
     except (analysis.AnalysisInputError, ValueError) as err:
         raise ServiceError(f"无法计算估计值:{err}") from err
-    return {(r.indicator, r.domain): r for r in result.rows}
+    return {(r.indicator, r.domain): r for r in result.rows}, facts
 
 
-def _stratum(wave_ids: pd.Series, street_ids: pd.Series) -> np.ndarray:
-    return (wave_ids.astype(str) + ":" + street_ids.astype(str)).to_numpy(dtype=object)
+def _facts(inputs: wave_design.WaveInputs, totals: pd.DataFrame) -> dict[object, DomainFacts]:
+    """Per domain label: N, respondents, eligible and (yes, n) per indicator."""
+    pop = wave_design.population(inputs) if inputs.design is not None else {}
+    out: dict[object, DomainFacts] = {}
+    groups: dict[object, list[int]] = {None: []}
+    for cid, c in inputs.communities.items():
+        groups.setdefault(f"c{cid}", []).append(cid)
+        groups.setdefault(f"s{c.get('street_id')}", []).append(cid)
+        groups[None].append(cid)
+    sums = (
+        totals.groupby(["community_id", "indicator"])[["positive", "n"]].sum()
+        if len(totals)
+        else None
+    )
+    for label, ids in groups.items():
+        counts: dict[str, tuple[int, int]] = {}
+        if sums is not None:
+            part = sums[sums.index.get_level_values(0).isin(ids)].groupby(level=1).sum()
+            counts = {k: (int(r["positive"]), int(r["n"])) for k, r in part.iterrows()}
+        known = [pop.get(c) for c in ids]
+        out[label] = DomainFacts(
+            population=int(sum(known)) if known and all(known) else None,
+            respondents=sum(inputs.communities[c]["respondents"] for c in ids),
+            eligible=sum(inputs.communities[c]["eligible"] for c in ids),
+            counts=counts,
+        )
+    return out
 
 
 def to_rate(
@@ -164,30 +197,19 @@ def to_rate(
     level: float,
     target: float,
     households: int | None = None,
+    facts: DomainFacts | None = None,
 ) -> Rate:
     """An :class:`analysis.EstimateRow` (or None: no interviews) as a :class:`Rate`."""
+    extra = {}
+    if facts is not None:
+        extra = {"respondents": facts.respondents, "eligible": facts.eligible}
     if row is None or row.n == 0:
-        reason = _never_reason(None, None, households, level, target)
-        return Rate(
-            info,
-            domain,
-            0,
-            None,
-            None,
-            None,
-            None,
-            None,
-            0,
-            VERDICT_NO_DATA,
-            None,
-            reason,
-            level,
-            target,
-        )
-    reason = None
-    if row.verdict == "undetermined":
-        reason = _never_reason(row.n, row.needed_n, households, level, target)
-    return Rate(
+        known = facts is not None and facts.population is not None
+        reason = None if known else _never_reason(None, None, households, level, target)
+        return Rate(info, domain, 0, None, None, None, None, None, 0, VERDICT_NO_DATA, None,
+                    reason, level, target, population=facts.population if known else None,
+                    **extra)  # fmt: skip
+    rate = Rate(
         indicator=info,
         domain=domain,
         n=row.n,
@@ -199,18 +221,66 @@ def to_rate(
         df=row.df,
         verdict=row.verdict,
         needed_n=row.needed_n,
-        never_reason=reason,
+        never_reason=None,
         level=level,
         target=target,
         flags=tuple(row.flags),
+        why=getattr(row, "why", None),
+        verdict_method=getattr(row, "verdict_method", None),
+        population=getattr(row, "population", None),
+        rate_if_unheard_no=getattr(row, "rate_if_unheard_no", None),
+        rate_if_unheard_yes=getattr(row, "rate_if_unheard_yes", None),
+        needed_n_met=getattr(row, "needed_n_met", None),
+        needed_n_not_met=getattr(row, "needed_n_not_met", None),
+        needed_status=getattr(row, "needed_status", None),
+        **extra,
     )
+    rate = _unheard(rate, facts, info.key)
+    if rate.verdict == "undetermined":
+        known = rate.population is not None
+        status = rate.needed_status
+        if status == "beyond_population":
+            reason = "beyond_households"
+        elif status == "never":
+            reason = "never_settles"
+        elif known:
+            reason = None  # with N known, hearing every household settles it
+        else:
+            reason = _never_reason(row.n, row.needed_n, households, level, target)
+        rate = replace(rate, never_reason=reason)
+    return rate
+
+
+def _unheard(rate: Rate, facts: DomainFacts | None, key: str) -> Rate:
+    """Where the weights differ between buildings (non-response adjustment), analysis
+    gives no finite-population bounds; the counts still do: the rate of all N households
+    lies in [yes/N, (yes + N − n)/N]. A verdict those bounds settle is certain."""
+    if facts is None or facts.population is None or key not in facts.counts:
+        return rate
+    if rate.rate_if_unheard_no is not None:
+        return rate
+    yes, n = facts.counts[key]
+    big_n = facts.population
+    if n > big_n or big_n <= 0:
+        return rate
+    low, high = yes / big_n, (yes + big_n - n) / big_n
+    rate = replace(rate, population=big_n, rate_if_unheard_no=low, rate_if_unheard_yes=high)
+    if high < rate.target:
+        return replace(rate, verdict="not_met", why="exact_finite", needed_n=None,
+                       ci_low=min(rate.ci_low or low, high), ci_high=min(rate.ci_high or high, high))  # fmt: skip
+    if low >= rate.target:
+        return replace(rate, verdict="met", why="exact_finite", needed_n=None,
+                       ci_low=max(rate.ci_low or low, low), ci_high=max(rate.ci_high or high, low))  # fmt: skip
+    if rate.ci_low is not None and rate.ci_high is not None:
+        rate = replace(rate, ci_low=max(rate.ci_low, low), ci_high=min(rate.ci_high, high))
+    return rate
 
 
 def _never_reason(n, needed_n, households, level, target) -> str | None:
-    """Why an undetermined verdict cannot be settled by this community alone, if so:
-    ``too_small`` (even every household answering yes could not show the target),
-    ``beyond_households`` (more interviews needed than households) or ``never_settles``
-    (the estimate sits on the target)."""
+    """Why an undetermined verdict cannot be settled by this community alone when its
+    size is not known to the estimate: ``too_small`` (even every household answering yes
+    could not show the target with an infinite-population interval), ``beyond_households``
+    or ``never_settles``."""
     if households is not None and best_lower_bound(max(households, 1), level=level) < target:
         return "too_small"
     if n is None:
@@ -255,38 +325,25 @@ def community_rates(
     catalog: Sequence[IndicatorInfo],
     households: int | None = None,
 ) -> dict[int, dict[str, Rate]]:
-    """Every indicator of ``catalog`` for ``community`` in each of ``waves``:
-    ``{wave_id: {indicator: Rate}}``. The caller checks the user may see the community."""
-    if not waves:
-        return {}
-    wave_ids = [w.id for w in waves]
-    totals = totals_frame(
-        session=session,
-        wave_ids=wave_ids,
-        indicators=[i.key for i in catalog],
-        community_id=community.id,
-    )
-    counts = psu_counts(session=session, wave_ids=wave_ids, street_ids=[community.street_id])
+    """Every indicator of ``catalog`` for ``community`` in each of ``waves``, each wave
+    on its own design: ``{wave_id: {indicator: Rate}}``. The caller checks the user may
+    see the community."""
     out: dict[int, dict[str, Rate]] = {}
-    groups: dict[tuple[float, float], list[Wave]] = {}
+    keys = [i.key for i in catalog]
     for w in waves:
-        groups.setdefault((w.confidence, w.target), []).append(w)
-    for (level, target), group in groups.items():
-        ids = [w.id for w in group]
-        part = totals[totals["wave_id"].isin(ids)]
-        rows = estimate_domains(
-            [(part, "w" + part["wave_id"].astype(str))], counts, level=level, target=target
-        )
-        for w in group:
-            out[w.id] = {
-                info.key: to_rate(
-                    rows.get((info.key, f"w{w.id}")),
-                    info,
-                    domain=f"w{w.id}",
-                    level=level,
-                    target=target,
-                    households=households,
-                )
-                for info in catalog
-            }
+        rows, facts = wave_rows(session=session, wave=w, indicators=keys, community_id=community.id)
+        label = f"c{community.id}"
+        fact = facts.get(label)
+        out[w.id] = {
+            info.key: to_rate(
+                rows.get((info.key, label)),
+                info,
+                domain=f"w{w.id}",
+                level=w.confidence,
+                target=w.target,
+                households=households,
+                facts=fact,
+            )
+            for info in catalog
+        }
     return out

@@ -161,7 +161,7 @@ def interviews_query(wave: Wave):
     """The completed interviews of ``wave`` that its figures count (rejected ones never;
     pending ones unless the wave counts approved only), in order, as
     (answers, age_group, sex, residence_years, community code, street code, building id,
-    building code): what the workspace and the raw export read."""
+    building code, assignment id): what the workspace and the raw export read."""
     return (
         select(
             Response.answers,
@@ -172,6 +172,7 @@ def interviews_query(wave: Wave):
             Street.code,
             Building.id,
             Building.code,
+            Response.assignment_id,
         )
         .join(Community, Response.community_id == Community.id)
         .join(Street, Community.street_id == Street.id)
@@ -188,7 +189,7 @@ def respondent_frame(*, session: Session, wave: Wave, instrument) -> pd.DataFram
     rows = session.exec(interviews_query(wave)).all()
     keys = [i.key for i in instrument.indicators]
     records = []
-    for answers, age, sex, years, community, street, building_id, building in rows:
+    for answers, age, sex, years, community, street, building_id, building, _ in rows:
         values = instruments.indicator_values(instrument, answers or {})
         record = {
             "community": community,
