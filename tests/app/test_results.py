@@ -136,7 +136,7 @@ def test_verdicts_in_plain_words(client, session, instrument):
         (
             "beyond_households",
             900,
-            "约还需 900 份完成问卷,超过本社区的户数(300 户),单靠本社区无法判断。",
+            "无法判定是否达到 99%:需要的完成问卷超过本社区尚未听到的住户数,单靠本社区无法判断。",
         ),
         (
             "too_small",
