@@ -103,3 +103,27 @@ def test_wald_edge_cases(yes, n):
     data = pd.DataFrame({"w": 1.0, "y": [1.0] * yes + [0.0] * (n - yes)})
     mean = analysis.estimate(data, indicators=["y"], weight="w", method="mean").rows[0]
     assert mean.ci_low >= 0.99 and mean.verdict != "met"
+
+
+def test_icc_can_be_given_instead_of_pooled():
+    result = analysis.estimate(
+        _clustered_all_yes(), indicators=["y"], weight="w", cluster="b", by="c", icc=0.05
+    )
+    row = _row(result)
+    assert (row.deff_source, row.deff_used) == ("given", pytest.approx(1 + 36 * 0.05))
+
+
+def test_the_verdict_uses_at_least_the_wave_design_effect():
+    """998 of 1,000 yes in 10 buildings, the two "no" in different buildings: the domain's own
+    deff is about 1 and Korn–Graubard alone says 达标; the wave shows strong clustering
+    (ρ = 0.1), so the verdict's interval uses deff = 1 + 99·0.1 and stays 待定."""
+    data = pd.DataFrame({"b": np.repeat(np.arange(10), 100), "w": 1.0, "c": "C1", "y": 1.0})
+    data.loc[[0, 100], "y"] = 0.0
+    alone = _row(analysis.estimate(data, indicators=["y"], weight="w", cluster="b", by="c"))
+    assert alone.verdict == "met" and alone.deff_used == 1.0  # the wave is this community
+    pooled = _row(
+        analysis.estimate(data, indicators=["y"], weight="w", cluster="b", by="c", icc=0.1)
+    )
+    assert pooled.deff_source == "given" and pooled.deff_used == pytest.approx(10.9)
+    assert pooled.verdict == "undetermined" and pooled.ci_low < alone.ci_low
+    assert pooled.se == alone.se and pooled.n_eff == alone.n_eff  # the domain's own figures
