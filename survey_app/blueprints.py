@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
     from .canvass import views as canvass_views
     from .feedback import views as feedback_views
     from .fieldwork import review_views
+    from .fieldwork import views as fieldwork_views
     from .results import views as results_views
     from .results import workspace
     from .setup import views as setup_views
@@ -26,5 +27,6 @@ def register_blueprints(app: Flask) -> None:
         canvass_api,
         held,
         review_views,
+        fieldwork_views,
     ):
         app.register_blueprint(module.bp)

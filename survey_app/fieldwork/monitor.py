@@ -36,6 +36,7 @@ from ..models import (
     Visit,
     Wave,
 )
+from ..text import clean, csv_cell
 from .assign import household_states
 
 DEFINITIONS = (
@@ -227,7 +228,7 @@ def progress_csv(m: Monitor) -> str:
     writer = csv.writer(buf)
     writer.writerow(HEADER)
     for row in table_rows(m):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else csv_cell(v) for v in row])
     return buf.getvalue()
 
 
@@ -239,7 +240,7 @@ def progress_xlsx(m: Monitor) -> bytes:
     ws.title = "进度"
     ws.append(HEADER)
     for row in table_rows(m):
-        ws.append(row)
+        ws.append([clean(v) if isinstance(v, str) else v for v in row])
     notes = wb.create_sheet("定义")
     for key, name, text in DEFINITIONS:
         notes.append([key, name, text])
