@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from ..auth import roles_required
 from ..db import get_session
-from ..errors import NotFound, error_response
+from ..errors import NotFound, ServiceError, error_response
 from ..fieldwork import review
 from ..models import Role
 from . import households, sync
@@ -73,6 +73,19 @@ def _too_deep(_err):
 
 def _result(result: sync.Result):
     return {"status": result.status, **result.body}, result.status
+
+
+@bp.route("/canvass/assignments/<int:assignment_id>/reopen", methods=["POST"])
+@roles_required(*CANVASS_ROLES)
+def reopen_household(assignment_id: int):
+    data = _json_body()
+    reason = data.get("reason") if isinstance(data, dict) else None
+    try:
+        return households.reopen(
+            session=get_session(), user=current_user, assignment_id=assignment_id, reason=reason
+        )
+    except ServiceError as err:
+        return error_response(err.status, err.message)
 
 
 @bp.route("/visits", methods=["POST"])

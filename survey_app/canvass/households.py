@@ -11,13 +11,19 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from .. import instrument_registry
-from ..errors import NotFound
+from .. import audit, instrument_registry
+from ..errors import Forbidden, NotFound, ServiceError
 from ..fieldwork import assignments as fieldwork_assignments
 from ..fieldwork import waves
-from ..models import User, Wave
+from ..models import Assignment, AuditLog, Community, User, Visit, VisitOutcome, Wave
+from ..models._types import utcnow
+from .payloads import NOTE_MAX, iso, utc
+
+# A household recorded 空置 or 不符合条件, or refused hard, is closed: not offered again
+# unless reopened with a reason.
+CLOSING_OUTCOMES = (VisitOutcome.VACANT.value, VisitOutcome.INELIGIBLE.value)
 
 
 def assignments(*, session: Session, user: User, today: date | None = None) -> dict[str, Any]:
@@ -37,6 +43,9 @@ def assignments(*, session: Session, user: User, today: date | None = None) -> d
     if not listed:
         wave = waves.current_wave(session=session)
         return {"wave": _wave(wave) if wave else None, "buildings": [], "waves": [], "today": day}
+    add_work_list_details(
+        session=session, user=user, buildings=[b for w in listed for b in w["buildings"]]
+    )
     first = listed[0]
     return {
         "wave": {k: v for k, v in first.items() if k != "buildings"},
@@ -44,6 +53,99 @@ def assignments(*, session: Session, user: User, today: date | None = None) -> d
         "waves": listed,
         "today": day,
     }
+
+
+def add_work_list_details(*, session: Session, user: User, buildings: list[dict]) -> None:
+    """Add to each household (dicts with ``assignment_id``) what the work list shows: the
+    assignment date, the community, the visit history (date, outcome, refusal kind, note,
+    appointment), the standing appointment, the last refusal's kind and whether it was
+    reopened after being closed."""
+    rows = [h for b in buildings for h in b["households"]]
+    ids = [h["assignment_id"] for h in rows]
+    if not ids:
+        return
+    info = {
+        a_id: (assigned_on, name)
+        for a_id, assigned_on, name in session.exec(
+            select(Assignment.id, Assignment.assigned_on, Community.name)
+            .join(Community, Assignment.community_id == Community.id)
+            .where(Assignment.id.in_(ids))
+        ).all()
+    }
+    history: dict[int, list[Visit]] = {}
+    for visit in session.exec(
+        select(Visit).where(Visit.assignment_id.in_(ids)).order_by(Visit.attempt)
+    ).all():
+        history.setdefault(visit.assignment_id, []).append(visit)
+    reopened = _reopened_at(session, ids)
+    for h in rows:
+        visits = history.get(h["assignment_id"], [])
+        assigned_on, community = info.get(h["assignment_id"], (None, None))
+        last = visits[-1] if visits else None
+        h.update(
+            assigned_on=assigned_on.isoformat() if assigned_on else None,
+            community=community,
+            history=[_visit(v, user) for v in visits],
+            appointment_at=iso(last.appointment_at) if last and last.appointment_at else None,
+            last_refusal=last.refusal if last else None,
+            reopened=bool(last and h["assignment_id"] in reopened
+                          and reopened[h["assignment_id"]] >= utc(last.visited_at)),
+        )  # fmt: skip
+
+
+def _visit(visit: Visit, user: User) -> dict[str, Any]:
+    return {
+        "attempt": visit.attempt,
+        "at": iso(visit.visited_at),
+        "outcome": visit.outcome,
+        "refusal": visit.refusal,
+        "note": visit.note,
+        "appointment_at": iso(visit.appointment_at) if visit.appointment_at else None,
+        "mine": visit.canvasser_id == user.id,
+    }
+
+
+def _reopened_at(session: Session, ids: list[int]) -> dict[int, Any]:
+    """When each closed household was last reopened (from the audit log)."""
+    out: dict[int, Any] = {}
+    for entity_id, at in session.exec(
+        select(AuditLog.entity_id, AuditLog.at).where(
+            AuditLog.action == "reopen",
+            AuditLog.entity == "assignment",
+            AuditLog.entity_id.in_([str(i) for i in ids]),
+        )
+    ).all():
+        moment = utc(at)
+        key = int(entity_id)
+        out[key] = max(out.get(key, moment), moment)
+    return out
+
+
+def reopen(*, session: Session, user: User, assignment_id: int, reason: Any) -> dict[str, Any]:
+    """Reopen a closed household (空置 / 不符合条件 / 坚决拒访) so it is offered again;
+    the reason is required and kept in the audit log with who and when."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ServiceError("请填写重新开放的原因。")
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound("没有这条分配记录。")
+    if assignment.canvasser_id != user.id and user.role != "admin":
+        raise Forbidden("该户不在分配给您的任务中。")
+    last = session.exec(
+        select(Visit).where(Visit.assignment_id == assignment_id).order_by(Visit.attempt.desc())
+    ).first()
+    closed = last is not None and (
+        last.outcome in CLOSING_OUTCOMES
+        or (last.outcome == VisitOutcome.REFUSED.value and last.refusal == "hard")
+    )
+    if not closed:
+        raise ServiceError("该户没有关闭,无需重新开放。")
+    audit.record(
+        session=session, action="reopen", entity="assignment", entity_id=assignment_id,
+        user_id=user.id, detail={"reason": reason.strip()[:NOTE_MAX], "after": last.outcome},
+    )  # fmt: skip
+    session.commit()
+    return {"assignment_id": assignment_id, "reopened_at": iso(utcnow())}
 
 
 def _buildings(groups, wave: Wave) -> list[dict[str, Any]]:

@@ -68,6 +68,8 @@ class VisitSubmission:
     latitude: float | None = None
     longitude: float | None = None
     note: str | None = None
+    appointment_at: datetime | None = None  # 预约再访
+    refusal: str | None = None  # soft / hard, with outcome refused
 
 
 @dataclass(frozen=True)
@@ -252,7 +254,38 @@ def parse_visit(data: Any) -> VisitSubmission:
         latitude=_coordinate(data, "latitude", 90),
         longitude=_coordinate(data, "longitude", 180),
         note=_text(data, "note", max_len=NOTE_MAX, required=False),
+        appointment_at=_appointment(data),
+        refusal=_refusal(data, outcome),
     )
+
+
+REFUSALS = ("soft", "hard")
+APPOINTMENT_AHEAD = timedelta(days=366)
+
+
+def _appointment(data: dict) -> datetime | None:
+    """预约再访: a moment in the coming year (it is in the future, unlike other times)."""
+    value = data.get("appointment_at")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Invalid("appointment_at", "appointment_at 应为 ISO 8601 时间")
+    try:
+        moment = utc(datetime.fromisoformat(value))
+    except (ValueError, OverflowError):
+        raise Invalid("appointment_at", f"appointment_at 不是有效的 ISO 8601 时间:{value[:40]!r}") from None
+    if not EARLIEST <= moment <= datetime.now(UTC) + APPOINTMENT_AHEAD:
+        raise Invalid("appointment_at", "预约时间应在一年之内")
+    return moment
+
+
+def _refusal(data: dict, outcome: str) -> str | None:
+    value = data.get("refusal")
+    if value is None:
+        return None
+    if value not in REFUSALS or outcome != VisitOutcome.REFUSED:
+        raise Invalid("refusal", "refusal 只用于拒访,应为 soft(婉拒)或 hard(坚决拒访)")
+    return value
 
 
 def parse_response(data: Any) -> ResponseSubmission:
@@ -285,9 +318,15 @@ def same_visit(stored, sub: VisitSubmission) -> bool:
         and _rounded(stored.latitude) == sub.latitude
         and _rounded(stored.longitude) == sub.longitude
         and (stored.note or None) == sub.note
+        and _same_moment(stored.appointment_at, sub.appointment_at)
+        and (stored.refusal or None) == sub.refusal
     )
 
 
 def _rounded(value: float | None) -> float | None:
     """A stored position as parsing rounds it (rows from before the rounding hold more)."""
     return None if value is None else round(value, POSITION_DECIMALS)
+
+
+def _same_moment(a: datetime | None, b: datetime | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and iso(a) == iso(b))

@@ -223,6 +223,7 @@ def _statements() -> SimpleNamespace:
     visits = select(
         Visit.id, Visit.uuid, Visit.assignment_id, Visit.attempt, Visit.outcome,
         Visit.visited_at, Visit.latitude, Visit.longitude, Visit.note, Visit.canvasser_id,
+        Visit.appointment_at, Visit.refusal,
     ).where(or_(Visit.assignment_id.in_(ids), Visit.uuid.in_(uuids)))  # fmt: skip
     responses = select(
         Response.id, Response.uuid, Response.assignment_id, Response.received_at,
@@ -380,6 +381,8 @@ class _Batch:
             latitude=row.get("latitude"),
             longitude=row.get("longitude"),
             note=row.get("note"),
+            appointment_at=row.get("appointment_at"),
+            refusal=row.get("refusal"),
         )
         self.new_visits[row["uuid"]] = (sub, row)
         return row
@@ -411,6 +414,8 @@ class _Batch:
             latitude=sub.latitude,
             longitude=sub.longitude,
             note=sub.note,
+            appointment_at=sub.appointment_at,
+            refusal=sub.refusal,
         )
         return lambda: Result(201, _visit_body(row, replayed=False))
 
@@ -438,7 +443,7 @@ class _Batch:
         household = self._household(sub.assignment_id, sub.uuid, sub.submitted_at)
         if isinstance(household, Result):
             return household
-        if (sub.instrument_key, sub.instrument_version) != household.instrument:
+        if not _version_allowed(household, sub):
             key, version = household.instrument
             return _refused(
                 422,
@@ -554,6 +559,18 @@ class _Batch:
              "entity_id": entity_id, "detail": detail}
             for action, entity, entity_id, detail in rows
         ]  # fmt: skip
+
+
+def _version_allowed(household: _Household, sub: ResponseSubmission) -> bool:
+    """A wave allows every published version of its questionnaire, not only its current
+    one: an interview started before a new version was published finishes on its own
+    version, and is checked and coded against it (``_check_answers``)."""
+    key, version = household.instrument
+    if sub.instrument_key != key:
+        return False
+    return sub.instrument_version == version or (
+        instrument_registry.get_instrument(key, sub.instrument_version) is not None
+    )
 
 
 _VISIT_FIELDS = ("uuid", "id", "assignment_id", "attempt", "outcome")

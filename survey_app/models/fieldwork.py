@@ -122,6 +122,10 @@ class Visit(SQLModel, table=True):
     longitude: float | None = None
     note: str | None = Field(default=None, max_length=500)
     canvasser_id: int | None = Field(default=None, foreign_key="app_user.id")
+    # 预约: when the resident asked to be visited again (不在家 / 婉拒), shown first that day.
+    appointment_at: datetime | None = timestamp(nullable=True, default=False)
+    # A refusal's kind: soft (婉拒, may be visited again) or hard (坚决拒访, never again).
+    refusal: str | None = Field(default=None, max_length=8)
 
 
 class HeldSubmission(SQLModel, table=True):

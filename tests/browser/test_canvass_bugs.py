@@ -12,7 +12,7 @@ from sqlmodel import select
 from survey_app.models import Visit
 
 from .conftest import shot, sign_in
-from .test_canvass import current_item, next_question, wait_ready
+from .test_canvass import answer_screen, current_item, next_question, wait_ready
 
 SW_READY = "navigator.serviceWorker && navigator.serviceWorker.controller !== null"
 
@@ -28,17 +28,7 @@ def start_interview(page, code: str) -> None:
 
 
 def answer_current(page) -> None:
-    """Answer the question on screen (first choice / a number / a text) and go on."""
-    kind = page.locator("section.question").get_attribute("data-type")
-    if kind in ("single", "yesno", "multiple"):
-        if page.locator("button.choice[aria-checked='true']").count() == 0:
-            page.locator("section.question button.choice").first.click()
-    elif kind == "text":
-        page.fill("#answer", "路灯")
-    elif kind == "number":
-        page.fill("#answer", "3")
-    if page.locator("section.question").count():
-        next_question(page)
+    answer_screen(page, "路灯")
 
 
 def test_sign_out_offline_keeps_the_app_working(page, context, live_server):
@@ -117,9 +107,15 @@ def test_labels_numbering_and_language_switch_mid_interview(page, live_server):
     numbers = {}
     while page.locator("section.question").count():
         item = current_item(page)
-        found = re.search(r"第 (\d+) 题|Question (\d+)", page.inner_text(".step"))
+        found = re.search(r"第 (\d+)[– ]|Questions? (\d+)", page.inner_text(".step"))
         if found:
             numbers[item] = int(found.group(1) or found.group(2))
+        rows = page.locator("section.question tr[data-row]")
+        for i in range(rows.count()):  # a grid: each row carries its number
+            row = rows.nth(i)
+            numbers[row.get_attribute("data-row")] = int(
+                row.locator("th").inner_text().split(".")[0]
+            )
         if item == "sat_overall":
             # Switch language here: the same question comes back, in English.
             with page.expect_navigation(url="**/canvass/**"):

@@ -1,6 +1,11 @@
-/* The canvasser's tablet app: assigned households, visit outcomes, the questionnaire and
-   the outbox. Offline-first: every answer is written to IndexedDB as it is given, finished
-   interviews and visits wait in the outbox until the server accepts them (docs/offline.md). */
+/* The canvasser's tablet app: the work list of assigned households, visit outcomes with
+   appointments and refusal reasons, the questionnaire and the outbox. Offline-first: every
+   answer is written to IndexedDB as it is given, finished interviews and visits wait in
+   the outbox until the server accepts them (docs/offline.md).
+
+   Layout of this file: helpers · data · outbox and sync · sync bar · work list ·
+   household · questionnaire (screens, one renderer per item type in ITEM_TYPES, the fixed
+   bottom bar, auto-advance) · review · outbox and sent list · routing · events · start. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("canvass-config").textContent);
@@ -8,11 +13,12 @@
   var db = new window.CanvassStore("canvass-" + cfg.user);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var view = document.getElementById("view");
-  var S = { data: null, inst: null, outbox: [], drafts: [], syncing: false, lastSync: null,
+  var S = { data: null, insts: {}, outbox: [], drafts: [], syncing: false, lastSync: null,
             lastTry: null, authError: false, timer: null, enter: 0, showing: null, message: null,
-            position: null, busy: false };
+            position: null, busy: false, auto: null, filter: { q: "", building: "", state: "" } };
   var OUTCOMES = ["not_home", "refused", "vacant", "ineligible"];
-  var BATCH = 100, MAX_BACKOFF = 5 * 60 * 1000;
+  var CLOSING = ["vacant", "ineligible"];
+  var BATCH = 100, MAX_BACKOFF = 5 * 60 * 1000, AUTO_MS = 700, TEXT_MAX = 500, NOTE_MAX = 500;
 
   /* --- helpers ------------------------------------------------------------------------ */
   function fmt(s, p) { return s.replace(/\{(\w+)\}/g, function (_, k) { return p[k]; }); }
@@ -29,7 +35,11 @@
     });
     return "<" + tag + a + ">" + (body || "") + "</" + tag + ">";
   }
-  function hhmm(t) { var d = new Date(t); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
+  function pad(n) { return ("0" + n).slice(-2); }
+  function hhmm(t) { var d = new Date(t); return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
+  function isoDate(d) { d = new Date(d); return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()); }
+  function today() { return isoDate(Date.now()); }
+  function when(t) { return isoDate(t) === today() ? hhmm(t) : isoDate(t) + " " + hhmm(t); }
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     var b = crypto.getRandomValues(new Uint8Array(16)), s = "";  // plain-HTTP fallback
@@ -37,14 +47,39 @@
     for (var i = 0; i < 16; i++) s += (i === 4 || i === 6 || i === 8 || i === 10 ? "-" : "") + (b[i] + 256).toString(16).slice(1);
     return s;
   }
+  function counter(id, max, value) {
+    return h("span", { "class": "counter", id: id + "-count", "data-max": max }, (value || "").length + " / " + max);
+  }
+
+  /* --- data --------------------------------------------------------------------------- */
+  /* The assignments JSON holds one open wave ({wave, buildings}) or several
+     ({waves: [{wave, buildings}]}): both read as a list of {wave, buildings}. */
+  function waveGroups() {
+    var d = S.data;
+    if (!d) return [];
+    if (Array.isArray(d.waves)) {
+      return d.waves.map(function (w) { return w.wave ? w : { wave: w, buildings: w.buildings || [] }; });
+    }
+    return d.wave ? [{ wave: d.wave, buildings: d.buildings || [] }] : [];
+  }
+  function waveLabel(w) { return w.label || w.name; }
   function households() {
     var out = [];
-    (S.data && S.data.buildings || []).forEach(function (b) { out = out.concat(b.households); });
+    waveGroups().forEach(function (g) {
+      g.buildings.forEach(function (b) {
+        b.households.forEach(function (x) { x.wave = g.wave; out.push(x); });
+      });
+    });
     return out;
   }
   function household(aid) { return households().filter(function (x) { return x.assignment_id === aid; })[0]; }
   function draftFor(aid) { return S.drafts.filter(function (d) { return d.assignment_id === aid; })[0]; }
   function draft(id) { return S.drafts.filter(function (d) { return d.uuid === id; })[0]; }
+  function instKey(key, version) { return "instrument:" + key + ":" + version; }
+  /* A draft answers the questionnaire version it started on, whatever the wave moved to. */
+  function instOf(d) { return S.insts[instKey(d.instrument_key, d.instrument_version)]; }
+  /* The helpers of "forms beyond" read S.inst: the instrument of the draft on screen. */
+  function use(d) { S.inst = instOf(d); return S.inst; }
 
   /* A household's state: what the server knows plus what waits in this device's outbox. */
   function state(x) {
@@ -52,15 +87,39 @@
     var visits = mine.filter(function (o) { return o.kind === "visit"; });
     var answered = mine.some(function (o) { return o.kind === "response"; });
     var attempts = x.attempts + visits.length;
+    var lastLocal = visits.length ? visits[visits.length - 1].payload : null;
+    var last = lastLocal ? lastLocal.outcome : x.last_outcome;
+    var refusal = lastLocal ? lastLocal.refusal : x.last_refusal;
+    var appointment = lastLocal ? lastLocal.appointment_at || null : x.appointment_at || null;
+    var done = x.completed || answered;
+    var reopened = !lastLocal && x.reopened;
+    var closedBy = done ? null : CLOSING.indexOf(last) >= 0 ? last : last === "refused" && refusal === "hard" ? "hard_refusal" : null;
+    if (reopened) closedBy = null;
+    var blocked = !done && !closedBy && attempts >= x.wave.max_attempts;
     return {
-      attempts: attempts, visits: visits, draft: draftFor(x.assignment_id),
-      last: visits.length ? visits[visits.length - 1].payload.outcome : x.last_outcome,
-      done: x.completed || answered, pending: answered && !x.completed,
-      blocked: !x.completed && !answered && attempts >= S.data.wave.max_attempts
+      attempts: attempts, visits: visits, draft: draftFor(x.assignment_id), last: last, refusal: refusal,
+      done: done, pending: answered && !x.completed, closed: closedBy || (blocked ? "limit" : null),
+      appointment: done || closedBy || blocked ? null : appointment
     };
   }
+  function stateClass(x, s) {
+    if (s.done) return "done";
+    if (s.draft) return "draft";
+    if (s.closed) return "closed";
+    if (s.appointment) return "appointment";
+    if (s.attempts) return "visited";
+    return "todo";
+  }
+  function stateLabel(x, s) {
+    if (s.done) return s.pending ? T.done_pending : T.done;
+    if (s.draft) return T.in_progress;
+    if (s.closed) return T.closed + " · " + (s.closed === "limit" ? T.limit_reached : s.closed === "hard_refusal" ? T.refusal_hard : T.outcomes[s.closed]);
+    var label = s.attempts ? fmt(T.attempts, { n: s.attempts }) + " · " + (T.outcomes[s.last] || "") : T.todo;
+    if (s.last === "refused" && s.refusal) label += "(" + T.refusal_soft + ")";
+    if (s.appointment) label = fmt(T.appointment_at, { t: when(s.appointment) }) + " · " + label;
+    return label;
+  }
 
-  /* --- data --------------------------------------------------------------------------- */
   function load() {
     return Promise.all([db.all("outbox"), db.all("drafts"), db.get("meta", "lastSync"), db.get("meta", "lastTry")]).then(function (r) {
       S.outbox = r[0].sort(function (a, b) { return a.created - b.created; });
@@ -73,9 +132,27 @@
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok || r.redirected) throw new Error(r.status); return r.json(); });
   }
-  function instrumentUrl(w) {
-    return cfg.urls.instrument.replace("KEY", encodeURIComponent(w.instrument_key))
-      .replace("VERSION", encodeURIComponent(w.instrument_version));
+  function postJSON(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf }
+    });
+  }
+  function instrumentUrl(key, version) {
+    return cfg.urls.instrument.replace("KEY", encodeURIComponent(key)).replace("VERSION", encodeURIComponent(version));
+  }
+  /* Every questionnaire version in use here: the waves' and the open drafts' own. */
+  function loadInstruments() {
+    var wanted = {};
+    waveGroups().forEach(function (g) { wanted[instKey(g.wave.instrument_key, g.wave.instrument_version)] = [g.wave.instrument_key, g.wave.instrument_version]; });
+    S.drafts.forEach(function (d) { if (d.instrument_key) wanted[instKey(d.instrument_key, d.instrument_version)] = [d.instrument_key, d.instrument_version]; });
+    return Promise.all(Object.keys(wanted).map(function (k) {
+      if (S.insts[k]) return null;
+      return db.get("meta", k).then(function (inst) {
+        if (inst) { S.insts[k] = inst; return; }
+        return getJSON(instrumentUrl(wanted[k][0], wanted[k][1])).then(function (inst) { S.insts[k] = inst; return db.put("meta", inst, k); });
+      }).catch(function () {});
+    }));
   }
   /* Network first (the service worker falls back to its cache), then this device's copy. */
   function refresh() {
@@ -84,15 +161,7 @@
       return db.put("meta", data, "assignments");
     }).catch(function () {
       return db.get("meta", "assignments").then(function (d) { if (d && !S.data) S.data = d; });
-    }).then(function () {
-      var w = S.data && S.data.wave;
-      if (!w || (S.inst && S.inst.key === w.instrument_key && String(S.inst.version) === w.instrument_version)) return;
-      var key = "instrument:" + w.instrument_key + ":" + w.instrument_version;
-      return db.get("meta", key).then(function (inst) {
-        if (inst) { S.inst = inst; return; }
-        return getJSON(instrumentUrl(w)).then(function (inst) { S.inst = inst; return db.put("meta", inst, key); });
-      }).catch(function () {});
-    });
+    }).then(loadInstruments);
   }
 
   /* --- outbox and sync ---------------------------------------------------------------- */
@@ -119,6 +188,7 @@
     if (result.status >= 500) return backoff(item);
     item.state = "failed";  // refused for good: kept, and shown, until the canvasser acts
     item.error = result.error || String(result.status);
+    item.reply = result;
     return db.put("outbox", item);
   }
   /* The last attempt's outcome is kept (and shown): "online" alone says nothing about
@@ -128,7 +198,7 @@
     if (ok) { S.lastSync = S.lastTry.at; db.put("meta", S.lastSync, "lastSync"); }
     return db.put("meta", S.lastTry, "lastTry");
   }
-  function why(err, status) {
+  function why(status) {
     if (status === 401 || status === 400 || status === 403) return T.why_login;
     if (status >= 500) return fmt(T.why_server, { s: status });
     return T.why_network;
@@ -142,27 +212,22 @@
     var responses = due.filter(function (o) { return o.kind === "response"; });
     var status = 0, accepted = 0;
     S.syncing = true; bar();
-    return fetch(cfg.urls.sync, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify({
-        visits: visits.map(function (o) { return o.payload; }),
-        responses: responses.map(function (o) { return o.payload; })
-      })
+    return postJSON(cfg.urls.sync, {
+      visits: visits.map(function (o) { return o.payload; }),
+      responses: responses.map(function (o) { return o.payload; })
     }).then(function (r) {
       status = r.redirected ? 401 : r.status;
       S.authError = status === 401 || status === 400;
       if (!r.ok || r.redirected) throw new Error("HTTP " + status);
       return r.json();
     }).then(function (res) {
-      var results = res.visits.concat(res.responses);
-      accepted = results.filter(function (x) { return x.status === 200 || x.status === 201; }).length;
+      accepted = res.visits.concat(res.responses).filter(function (x) { return x.status === 200 || x.status === 201; }).length;
       return tried(true).then(function () {
         return Promise.all(visits.map(function (o, i) { return apply(o, res.visits[i]); })
           .concat(responses.map(function (o, i) { return apply(o, res.responses[i]); })));
       }).then(refresh);
-    }).catch(function (err) {
-      return tried(false, why(err, status)).then(function () { return Promise.all(due.map(backoff)); });
+    }).catch(function () {
+      return tried(false, why(status)).then(function () { return Promise.all(due.map(backoff)); });
     }).then(load).then(function () {
       S.syncing = false;
       if (manual) {
@@ -188,11 +253,6 @@
   }
 
   /* --- the sync bar (always visible) --------------------------------------------------- */
-  function when(t) {
-    var d = new Date(t), today = new Date();
-    return d.toDateString() === today.toDateString() ? hhmm(t) : isoDate(d) + " " + hhmm(t);
-  }
-  function isoDate(d) { return d.getFullYear() + "-" + ("0" + (d.getMonth() + 1)).slice(-2) + "-" + ("0" + d.getDate()).slice(-2); }
   function bar() {
     var pending = S.outbox.filter(function (o) { return o.state === "pending"; });
     var r = pending.filter(function (o) { return o.kind === "response"; }).length;
@@ -211,64 +271,188 @@
     var retry = nextRetry();
     if (failing && S.lastTry.why) facts.push(S.lastTry.why);
     if (retry && pending.length) facts.push(fmt(T.retry_at, { t: hhmm(Math.max(retry, Date.now())) }));
-    box.innerHTML = h("a", { href: "#/outbox", "class": "outbox-link" }, esc(text)) +
+    box.innerHTML = h("a", { href: "#/outbox", "class": "outbox-link" }, esc(text) + " ›") +
       h("span", { "class": "sync-facts", id: "sync-facts" }, esc(facts.join(" · "))) +
       (S.authError ? h("span", { "class": "warn" }, esc(T.need_login)) : "");
     document.getElementById("sync-now").disabled = S.syncing || !pending.length;
   }
 
-  /* --- views -------------------------------------------------------------------------- */
+  /* --- the work list ------------------------------------------------------------------- */
+  function section(x) {
+    var s = state(x);
+    if (s.done || s.closed) return "finished";
+    if (s.draft) return "due";
+    if (s.appointment && isoDate(s.appointment) <= today()) return "due";
+    if (x.assigned_on === today()) return "today";
+    return "later";
+  }
+  function matches(x, s) {
+    var f = S.filter;
+    if (f.q && x.household_code.toLowerCase().indexOf(f.q.toLowerCase()) < 0) return false;
+    if (f.building && x.building_code !== f.building) return false;
+    if (f.state === "open") return !s.done && !s.closed;
+    if (f.state && f.state !== "open" && stateClass(x, s) !== f.state) return false;
+    return true;
+  }
+  function householdLink(x) {
+    var s = state(x), cls = stateClass(x, s);
+    return h("li", {}, h("a", { "class": "household state-" + cls, href: "#/h/" + x.assignment_id, "data-code": x.household_code, "data-building": x.building_code },
+      h("span", { "class": "code" }, esc(x.building_code + " · " + x.household_code)) + h("span", { "class": "state" }, esc(stateLabel(x, s)))));
+  }
+  function workItems() {
+    var all = households(), groups = { due: [], today: [], later: [], finished: [] };
+    all.forEach(function (x) { if (matches(x, state(x))) groups[section(x)].push(x); });
+    groups.due.sort(function (a, b) { return String(state(a).appointment || "").localeCompare(String(state(b).appointment || "")); });
+    var out = "";
+    [["due", T.due_today], ["today", T.assigned_today], ["later", T.other_households], ["finished", T.finished]].forEach(function (g) {
+      if (!groups[g[0]].length) return;
+      out += h("section", { "class": "card work-" + g[0], id: "work-" + g[0] }, h("h2", {}, esc(g[1] + "(" + groups[g[0]].length + ")")) +
+        h("ul", { "class": "households" }, groups[g[0]].map(householdLink).join("")));
+    });
+    return out || h("p", { "class": "card muted" }, esc(T.nothing_matches));
+  }
   function listView() {
     if (!S.data) return h("p", { "class": "card muted" }, "…");
-    if (!S.data.wave) return h("p", { "class": "card" }, esc(T.no_wave));
-    var out = h("h1", {}, esc(T.today) + " " + h("small", { "class": "muted" }, esc(S.data.today))) +
-      h("p", { "class": "muted" }, esc(S.data.wave.name));
+    var groups = waveGroups();
+    if (!groups.length) return h("p", { "class": "card" }, esc(T.no_wave));
+    var all = households(), done = 0, closed = 0;
+    all.forEach(function (x) { var s = state(x); if (s.done) done++; else if (s.closed) closed++; });
+    var communities = {};
+    all.forEach(function (x) { if (x.community) communities[x.community] = 1; });
+    var out = h("h1", {}, esc(T.today) + " " + h("small", { "class": "muted" }, esc(today()))) +
+      h("p", { "class": "muted wave-label", id: "wave-label" }, esc(groups.map(function (g) { return waveLabel(g.wave); }).join(" · ") +
+        (Object.keys(communities).length ? " · " + Object.keys(communities).join("、") : "")));
     S.drafts.forEach(function (d) {
       out += h("a", { "class": "banner", href: "#/q/" + d.uuid }, esc(T.draft_found + ":" + d.household + " — " + T.resume));
     });
-    if (!S.data.buildings.length) return out + h("p", { "class": "card" }, esc(T.no_households));
-    S.data.buildings.forEach(function (b) {
-      var items = b.households.map(function (x) {
-        var s = state(x), cls = "todo", label = T.todo;
-        if (s.done) { cls = "done"; label = s.pending ? T.done_pending : T.done; }
-        else if (s.draft) { cls = "draft"; label = T.in_progress; }
-        else if (s.blocked) { cls = "blocked"; label = T.limit_reached + " · " + T.outcomes[s.last]; }
-        else if (s.attempts) { cls = "visited"; label = fmt(T.attempts, { n: s.attempts }) + " · " + T.outcomes[s.last]; }
-        return h("li", {}, h("a", { "class": "household state-" + cls, href: "#/h/" + x.assignment_id, "data-code": x.household_code },
-          h("span", { "class": "code" }, esc(x.household_code)) + h("span", { "class": "state" }, esc(label))));
-      });
-      out += h("section", { "class": "card" }, h("h2", {}, esc(b.code)) + h("ul", { "class": "households" }, items.join("")));
-    });
+    if (!all.length) return out + h("p", { "class": "card" }, esc(T.no_households));
+    out += h("dl", { "class": "counts", id: "counts" },
+      h("div", {}, h("dt", {}, esc(T.count_done)) + h("dd", { id: "count-done" }, done)) +
+      h("div", {}, h("dt", {}, esc(T.count_todo)) + h("dd", { id: "count-todo" }, all.length - done - closed)) +
+      h("div", {}, h("dt", {}, esc(T.count_closed)) + h("dd", { id: "count-closed" }, closed)));
+    var buildings = [];
+    all.forEach(function (x) { if (buildings.indexOf(x.building_code) < 0) buildings.push(x.building_code); });
+    var states = [["", T.filter_all], ["open", T.filter_open], ["appointment", T.filter_appointment], ["draft", T.in_progress], ["done", T.done], ["closed", T.closed]];
+    out += h("div", { "class": "filters" },
+      h("label", { "class": "search" }, h("span", {}, esc(T.search_code)) +
+        h("input", { id: "filter-q", type: "search", inputmode: "search", value: S.filter.q, autocomplete: "off", maxlength: 32 })) +
+      h("label", {}, h("span", {}, esc(T.building)) + h("select", { id: "filter-building" },
+        h("option", { value: "" }, esc(T.filter_all)) + buildings.map(function (b) { return h("option", { value: b, selected: S.filter.building === b ? "selected" : false }, esc(b)); }).join(""))) +
+      h("label", {}, h("span", {}, esc(T.state)) + h("select", { id: "filter-state" },
+        states.map(function (st) { return h("option", { value: st[0], selected: S.filter.state === st[0] ? "selected" : false }, esc(st[1])); }).join(""))));
+    out += h("div", { id: "work" }, workItems());
+    out += h("details", { "class": "settings card" }, h("summary", {}, esc(T.settings)) +
+      h("label", { "class": "check" }, h("input", { type: "checkbox", id: "grid-setting", checked: gridOn() ? "checked" : false }) + h("span", {}, esc(T.grid_setting))) +
+      h("p", {}, h("a", { href: "#/sent", "class": "button" }, esc(T.sent_today))));
     return out;
   }
+  function gridOn() { try { return localStorage.getItem("canvass-grid") !== "0"; } catch (e) { return true; } }
 
+  /* --- one household: outcome, refusal reason, appointment, note, history --------------- */
+  function historyRows(x, s) {
+    var rows = (x.history || []).map(function (v) { return visitRow(v.at, v.outcome, v.refusal, v.note, v.appointment_at, ""); });
+    s.visits.forEach(function (o) { var p = o.payload; rows.push(visitRow(p.visited_at, p.outcome, p.refusal, p.note, p.appointment_at, T.pending)); });
+    if (!rows.length && x.attempts) rows.push(h("li", {}, esc(fmt(T.attempts, { n: x.attempts }) + " · " + (T.outcomes[x.last_outcome] || ""))));
+    return rows;
+  }
+  function visitRow(at, outcome, refusal, note, appointment, extra) {
+    var bits = [when(at), T.outcomes[outcome] || outcome];
+    if (refusal) bits.push(refusal === "hard" ? T.refusal_hard : T.refusal_soft);
+    if (appointment) bits.push(fmt(T.appointment_at, { t: when(appointment) }));
+    if (extra) bits.push(extra);
+    return h("li", { "class": "visit" }, esc(bits.join(" · ")) + (note ? h("div", { "class": "muted note" }, esc(note)) : ""));
+  }
   function householdView(aid) {
     var x = household(aid);
     if (!x) return listView();
-    var s = state(x), max = S.data.wave.max_attempts;
+    var s = state(x), max = x.wave.max_attempts;
     var out = h("a", { href: "#/", "class": "back" }, "‹ " + esc(T.back_to_list)) +
-      h("h1", {}, esc(x.building_code + " · " + x.household_code));
-    var history = [];
-    if (x.attempts) history.push(fmt(T.attempts, { n: x.attempts }) + " · " + (T.outcomes[x.last_outcome] || ""));
-    s.visits.forEach(function (o) { history.push(T.outcomes[o.payload.outcome] + " · " + hhmm(o.created) + " · " + T.pending); });
-    if (history.length) out += h("section", { "class": "card" }, h("h2", {}, esc(T.history)) + h("ul", { "class": "plain" }, history.map(function (t) { return h("li", {}, esc(t)); }).join("")));
+      h("h1", {}, esc(x.building_code + " · " + x.household_code)) +
+      h("p", { "class": "muted" }, esc([x.community, waveLabel(x.wave)].filter(Boolean).join(" · ")));
+    var history = historyRows(x, s);
+    if (history.length) out += h("section", { "class": "card" }, h("h2", {}, esc(T.history)) + h("ul", { "class": "plain history" }, history.join("")));
     if (s.done) return out + h("p", { "class": "card done" }, esc(s.pending ? T.done_pending : T.done));
     if (s.draft) return out + h("a", { "class": "button primary big block", href: "#/q/" + s.draft.uuid }, esc(T.resume));
-    if (s.blocked) return out + h("p", { "class": "card" }, esc(T.limit_reached));
+    if (s.closed) {
+      out += h("p", { "class": "card closed-note", id: "closed-note" }, esc(stateLabel(x, s)));
+      if (s.closed === "limit") return out;
+      return out + h("details", { "class": "card reopen" }, h("summary", {}, esc(T.reopen)) +
+        h("label", {}, h("span", {}, esc(T.reopen_reason)) + h("textarea", { id: "reopen-reason", rows: 2, maxlength: NOTE_MAX }, "") + counter("reopen-reason", NOTE_MAX)) +
+        h("button", { type: "button", "class": "big", id: "reopen", "data-aid": aid }, esc(T.reopen_do)));
+    }
     out += h("p", { "class": "lead" }, esc(fmt(T.attempt_of, { n: s.attempts + 1, m: max })));
-    out += h("h2", {}, esc(T.choose_outcome));
+    if (s.appointment) out += h("p", { "class": "card appointment" }, esc(fmt(T.appointment_at, { t: when(s.appointment) })));
     out += h("div", { "class": "outcomes" },
       h("button", { type: "button", "class": "primary big", "data-start": aid }, esc(T.start)) +
       OUTCOMES.map(function (o) { return h("button", { type: "button", "class": "big", "data-outcome": o, "data-aid": aid }, esc(T.outcomes[o])); }).join(""));
+    out += h("div", { "class": "refusal card", id: "refusal", hidden: "hidden" }, h("h2", {}, esc(T.refusal_why)) +
+      h("div", { "class": "outcomes" },
+        h("button", { type: "button", "class": "big", "data-refusal": "soft", "data-aid": aid }, esc(T.refusal_soft_long)) +
+        h("button", { type: "button", "class": "big", "data-refusal": "hard", "data-aid": aid }, esc(T.refusal_hard_long))));
+    out += h("details", { "class": "card visit-extra", id: "visit-extra" }, h("summary", {}, esc(T.visit_extra)) +
+      h("div", { "class": "appointment-fields" },
+        h("label", {}, h("span", {}, esc(T.appointment_date)) + h("input", { type: "date", id: "appointment-date", min: today() })) +
+        h("label", {}, h("span", {}, esc(T.appointment_time)) + h("input", { type: "time", id: "appointment-time", step: 900 }))) +
+      h("label", {}, h("span", {}, esc(T.visit_note)) + h("textarea", { id: "visit-note", rows: 2, maxlength: NOTE_MAX }, "") + counter("visit-note", NOTE_MAX)));
     return out;
   }
-
-  function relevantItems(d) { return units(d); }  /* the screens: see "forms beyond" below */
-  function choicesOf(item) {
-    if (item.type === "yesno") return [{ code: "yes", label: item.yes_label }, { code: "no", label: item.no_label }];
-    return offered(item, S.inst.choices[item.choices] || []);
+  function visitExtra() {
+    var date = (document.getElementById("appointment-date") || {}).value;
+    var time = (document.getElementById("appointment-time") || {}).value;
+    var note = ((document.getElementById("visit-note") || {}).value || "").trim();
+    var extra = {};
+    if (note) extra.note = note.slice(0, NOTE_MAX);
+    if (date) extra.appointment_at = new Date(date + "T" + (time || "09:00")).toISOString();
+    return extra;
   }
-  function problem(item, answers) {
+  function reopen(aid) {
+    var reason = document.getElementById("reopen-reason").value.trim();
+    if (!reason) { notice(T.reopen_need_reason, "error"); S.busy = false; return; }
+    if (!navigator.onLine) { notice(T.reopen_offline, "error"); S.busy = false; return; }
+    postJSON(cfg.urls.reopen.replace("/0/", "/" + aid + "/"), { reason: reason }).then(function (r) {
+      return r.json().then(function (body) { if (!r.ok) throw new Error(body.error || r.status); });
+    }).then(refresh).then(function () { notice(T.reopened, "success"); render(); })
+      .catch(function (err) { notice(T.reopen_failed + " " + err.message, "error"); S.busy = false; });
+  }
+
+  /* --- the questionnaire: screens -------------------------------------------------------- */
+  /* The asked items of a draft in order (repeat instances as "repeat[n].item"): units(). */
+  function relevantItems(d) { use(d); return units(d); }
+  /* The screens of an interview, in order: one item each, except runs of three or more
+     single-choice items sharing their choices and relevance, shown as one grid when the
+     canvasser keeps that setting on (a note just before such a run is its heading). */
+  function screens(d) {
+    var items = relevantItems(d), out = [], i = 0, grid = gridOn();
+    while (i < items.length) {
+      var it = items[i], j = i + 1;
+      if (grid && gridable(it)) {
+        while (j < items.length && gridable(items[j]) && items[j].choices === it.choices &&
+               JSON.stringify(items[j].relevant || null) === JSON.stringify(it.relevant || null)) j++;
+      }
+      if (grid && j - i >= 3) {
+        var intro = out.length && out[out.length - 1].items.length === 1 && out[out.length - 1].items[0].type === "note" ? out.pop().items[0] : null;
+        out.push({ kind: "grid", items: items.slice(i, j), intro: intro });
+        i = j;
+      } else { out.push({ kind: "item", items: [it] }); i += 1; }
+    }
+    return out;
+  }
+  /* Plain single-choice items only: a filtered, read-only, defaulted or repeated item
+     keeps a screen of its own. */
+  function gridable(it) {
+    return it.type === "single" && !it.choice_filter && !it.read_only && it.default == null && !it._base;
+  }
+  function screenIndex(list, name) {
+    for (var k = 0; k < list.length; k++) {
+      if (list[k].items.some(function (it) { return it.name === name; }) || (list[k].intro && list[k].intro.name === name)) return k;
+    }
+    return -1;
+  }
+  function choicesOf(inst, item) {
+    if (item.type === "yesno") return [{ code: "yes", label: item.yes_label }, { code: "no", label: item.no_label }];
+    return offered(item, inst.choices[item.choices] || []);
+  }
+  function problem(inst, item, answers) {
     var v = answers[item.name];
     if (X.empty(v)) return item.required ? (L(item.required_message) || T.required) : null;
     if (item.type === "number") {
@@ -281,168 +465,312 @@
     }
     return constraintOk(item, answers) ? null : (L(item.constraint_message) || T.constraint);
   }
+  /* Questions are numbered as on the review screen: notes (read-out text) get no number. */
+  function numbers(d) {
+    var n = 0, out = {};
+    relevantItems(d).forEach(function (it) { if (it.type !== "note") out[it.name] = ++n; });
+    return out;
+  }
+
+  /* One renderer per item type: input(inst, item, value) gives the answer's HTML; display
+     gives the answer in words for review; auto says a tap answers it (auto-advance). New
+     types (groups, repeats, geopoint…) add an entry here. */
+  function choiceInput(inst, item, v) {
+    var multi = item.type === "multiple";
+    return h("div", { "class": "answer-choices " + (multi ? "multi" : "single"), role: multi ? "group" : "radiogroup" }, choicesOf(inst, item).map(function (c) {
+      var on = multi ? (v || []).indexOf(c.code) >= 0 : v === c.code;
+      return h("button", { type: "button", "class": "choice " + (multi ? "check" : "radio"), role: multi ? "checkbox" : "radio",
+                           "aria-checked": on ? "true" : "false", "data-code": c.code, "data-item": item.name }, esc(L(c.label)));
+    }).join("")) + (multi ? h("p", { "class": "muted hint" }, esc(T.multi_hint)) : "");
+  }
+  function choiceDisplay(inst, item, v) {
+    var codes = Array.isArray(v) ? v : [v];
+    return choicesOf(inst, item).filter(function (c) { return codes.indexOf(c.code) >= 0; }).map(function (c) { return L(c.label); }).join("、");
+  }
+  var ITEM_TYPES = {
+    single: { input: choiceInput, display: choiceDisplay, auto: true },
+    yesno: { input: choiceInput, display: choiceDisplay, auto: true },
+    multiple: { input: choiceInput, display: choiceDisplay },
+    number: {
+      input: function (inst, item, v) {
+        return h("input", { id: "answer", type: "text", inputmode: "decimal", value: v == null ? "" : v, autocomplete: "off", maxlength: 32, "data-item": item.name });
+      }
+    },
+    text: {
+      input: function (inst, item, v) {
+        var max = item.max_length || TEXT_MAX;
+        return h("textarea", { id: "answer", rows: 4, maxlength: max, "data-item": item.name }, esc(v || "")) + counter("answer", max, v);
+      }
+    },
+    note: { input: function () { return ""; } },
+    date: { input: function (inst, item, v) { return extraInput(item, v); } },
+    time: { input: function (inst, item, v) { return extraInput(item, v); } },
+    datetime: { input: function (inst, item, v) { return extraInput(item, v); } },
+    geopoint: { input: function (inst, item, v) { return extraInput(item, v); } },
+    repeat: { input: function (inst, item, v) { return extraInput(item, v); } }
+  };
+  window.CanvassItemTypes = ITEM_TYPES;
+  function itemType(item) { return ITEM_TYPES[item.type] || { input: function (inst, it, v) { return extraInput(it, v); } }; }
+  function display(inst, item, v) {
+    if (X.empty(v)) return T.unanswered;
+    var t = itemType(item);
+    return t.display ? t.display(inst, item, v) : String(v);
+  }
+
+  function gridInput(inst, scr, d) {
+    var choices = choicesOf(inst, scr.items[0]), nums = numbers(d);
+    var head = h("tr", {}, h("th", {}, "") + choices.map(function (c) { return h("th", { scope: "col" }, esc(L(c.label))); }).join(""));
+    var rows = scr.items.map(function (it) {
+      var v = d.answers[it.name];
+      return h("tr", { "data-row": it.name, "class": X.empty(v) ? "" : "answered" }, h("th", { scope: "row" }, esc(nums[it.name] + ". " + labelOf(it)) + (it.required ? h("span", { "class": "req" }, " *") : "")) +
+        choices.map(function (c) {
+          return h("td", {}, h("button", { type: "button", "class": "choice radio cell", role: "radio", "aria-checked": v === c.code ? "true" : "false",
+            "aria-label": labelOf(it) + ":" + L(c.label), "data-code": c.code, "data-item": it.name }, h("span", { "class": "sr" }, esc(L(c.label)))));
+        }).join(""));
+    });
+    return h("table", { "class": "grid", role: "grid" }, h("thead", {}, head) + h("tbody", {}, rows.join("")));
+  }
 
   function questionView(d) {
-    var items = relevantItems(d);
-    var k = items.map(function (it) { return it.name; }).indexOf(d.at);
-    if (k < 0) { k = 0; d.at = items[0].name; }
-    var item = items[k], v = prefill(d, item), input = "";
-    if (item.type === "single" || item.type === "yesno" || item.type === "multiple") {
-      var multi = item.type === "multiple";
-      input = h("div", { "class": "answer-choices", role: multi ? "group" : "radiogroup" }, choicesOf(item).map(function (c) {
-        var on = multi ? (v || []).indexOf(c.code) >= 0 : v === c.code;
-        return h("button", { type: "button", "class": "choice", role: multi ? "checkbox" : "radio", "aria-checked": on ? "true" : "false", "data-code": c.code }, esc(L(c.label)));
-      }).join(""));
-    } else if (item.type === "number") {
-      input = h("input", { id: "answer", type: "text", inputmode: "decimal", value: v == null ? "" : v, autocomplete: "off" });
-    } else if (item.type === "text") {
-      input = h("textarea", { id: "answer", rows: 5 }, esc(v || ""));
+    var inst = use(d), list = screens(d), k = screenIndex(list, d.at);
+    if (k < 0) { k = 0; d.at = list[0].items[0].name; }
+    var scr = list[k], item = scr.items[0], nums = numbers(d);
+    var pct = (100 * (inst.items.indexOf(baseItem(scr.items[scr.items.length - 1])) + 1) / inst.items.length).toFixed(1);
+    var step;
+    if (scr.kind === "grid") step = fmt(T.questions_of, { k: nums[item.name], m: nums[scr.items[scr.items.length - 1].name], p: pct + "%" });
+    else step = nums[item.name] ? fmt(T.question_of, { k: nums[item.name], p: pct + "%" }) : fmt(T.note_of, { p: pct + "%" });
+    var body;
+    if (scr.kind === "grid") {
+      body = (scr.intro ? h("p", { "class": "lead" }, esc(L(scr.intro.label))) : "") + gridInput(inst, scr, d);
+    } else {
+      body = h("h1", {}, esc(labelOf(item)) + (item.required ? h("span", { "class": "req" }, " *") : "")) +
+        (item.hint ? h("p", { "class": "muted" }, esc(labelOf(item, "hint"))) : "") + readOnly(item, itemType(item).input(inst, item, prefill(d, item)));
     }
-    /* "Review" only where no question can follow: a required question not yet answered may
-       still reveal later ones (skip logic), so it says 下一题 until answered. */
-    var last = k === items.length - 1 && (item.type === "note" || !item.required || !X.empty(v));
-    var number = questionNumber(items, k);
-    /* Skip logic decides later questions as answers come in, so progress is the position
-       in the whole questionnaire, not "k of n relevant". */
-    var pct = (100 * (S.inst.items.indexOf(baseItem(item)) + 1) / S.inst.items.length).toFixed(1);
     return h("div", { "class": "progress", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
         h("span", { style: "width:" + pct + "%" })) +
-      h("p", { "class": "muted step" }, esc(d.household + " · " + (number ? fmt(T.question_of, { k: number, p: pct + "%" }) : fmt(T.note_of, { p: pct + "%" })))) +
-      h("section", { "class": "question card", "data-item": item.name, "data-type": item.type },
-        h("h1", {}, esc(labelOf(item)) + (item.required ? h("span", { "class": "req" }, " *") : "")) +
-        (item.hint ? h("p", { "class": "muted" }, esc(labelOf(item, "hint"))) : "") + readOnly(item, input || extraInput(item, v)) +
-        h("p", { "class": "error", id: "problem", role: "alert" }, "")) +
-      h("div", { "class": "nav-buttons" },
-        h("button", { type: "button", "class": "big", id: "prev", disabled: k === 0 ? "disabled" : false }, "‹ " + esc(T.prev)) +
-        h("button", { type: "button", "class": "big primary", id: "next" }, esc(last ? T.to_review : T.next) + " ›")) +
-      abortPanel();
+      h("p", { "class": "muted step" }, esc(d.household + " · " + step)) +
+      h("section", { "class": "question card", "data-item": item.name, "data-type": scr.kind === "grid" ? "grid" : item.type },
+        body + h("p", { "class": "error", id: "problem", role: "alert" }, "")) +
+      abortPanel() + bottomBar(d, list, k);
   }
-  /* Questions are numbered as on the review screen: notes (read-out text) get no number. */
-  function questionNumber(items, k) {
-    if (items[k].type === "note") return 0;
-    return items.slice(0, k + 1).filter(function (it) { return it.type !== "note"; }).length;
+  /* The fixed bottom bar: 上一题 and the way on, at the same place on every screen. */
+  function bottomBar(d, list, k) {
+    var scr = list[k];
+    /* "Review" only where no question can follow: a required question not yet answered may
+       still reveal later ones (skip logic), so it says 下一题 until answered. */
+    var open = scr.items.some(function (it) { return it.type !== "note" && it.required && X.empty(d.answers[it.name]); });
+    var last = k === list.length - 1 && !open;
+    var label = d.fromReview ? T.back_to_review : last ? T.to_review : T.next;
+    var pause = S.auto && S.auto.uuid === d.uuid ?
+      h("div", { "class": "auto", id: "auto", role: "status" }, h("span", { "class": "auto-bar", style: "animation-duration:" + AUTO_MS + "ms" }) +
+        h("span", {}, esc(T.auto_next)) + h("button", { type: "button", id: "undo", "class": "undo" }, esc(T.undo))) : "";
+    return h("nav", { "class": "bottom-bar", id: "bottom-bar" }, pause + h("div", { "class": "nav-buttons" },
+      h("button", { type: "button", "class": "big", id: "prev", disabled: k === 0 ? "disabled" : false }, "‹ " + esc(T.prev)) +
+      h("button", { type: "button", "class": "big primary", id: "next" }, esc(label) + " ›")));
   }
   function abortPanel() {
     return h("details", { "class": "abort" }, h("summary", {}, esc(T.abort)) + h("p", {}, esc(T.abort_as)) +
       ["refused", "ineligible"].map(function (o) { return h("button", { type: "button", "data-abort": o }, esc(T.outcomes[o])); }).join(" "));
   }
 
-  function display(item, v) {
-    if (X.empty(v)) return T.unanswered;
-    if (item.type === "single" || item.type === "yesno" || item.type === "multiple") {
-      var codes = Array.isArray(v) ? v : [v];
-      return choicesOf(item).filter(function (c) { return codes.indexOf(c.code) >= 0; }).map(function (c) { return L(c.label); }).join("、");
-    }
-    return String(v);
-  }
+  /* --- review ------------------------------------------------------------------------- */
   function reviewView(d) {
-    var rows = relevantItems(d).filter(function (it) { return it.type !== "note"; }).map(function (it, i) {
-      return h("li", { "data-n": i + 1 }, h("a", { href: "#/q/" + d.uuid, "data-goto": it.name },
-        h("span", { "class": "q" }, esc(labelOf(it))) + h("span", { "class": "a" }, esc(display(it, d.answers[it.name])))));
+    var inst = use(d), nums = numbers(d);
+    var rows = relevantItems(d).filter(function (it) { return it.type !== "note"; }).map(function (it) {
+      return h("li", { "data-n": nums[it.name] }, h("a", { href: "#/q/" + d.uuid, "data-goto": it.name },
+        h("span", { "class": "q" }, esc(nums[it.name] + ". " + labelOf(it))) + h("span", { "class": "a" }, esc(display(inst, it, d.answers[it.name])))));
     });
     var back = h("button", { type: "button", "class": "big", "data-goto": d.at }, "‹ " + esc(T.prev));
-    var head = h("h1", {}, esc(T.review + " · " + d.household)) + h("ol", { "class": "review card" }, rows.join(""));
+    var head = h("h1", {}, esc(T.review + " · " + d.household));
+    var list = h("ol", { "class": "review card" }, rows.join(""));
     if (ended(d)) {
       /* Screened out or declined before any rated question: not an interview, a visit. */
       return head + h("p", { "class": "card lead", id: "ended" }, esc(T.ended)) +
         h("div", { "class": "outcomes" }, ["refused", "ineligible"].map(function (o) {
           return h("button", { type: "button", "class": "big primary", "data-abort": o, "data-now": "1" }, esc(T.outcomes[o]));
-        }).join("")) + h("div", { "class": "nav-buttons" }, back);
+        }).join("")) + list + h("nav", { "class": "bottom-bar" }, h("div", { "class": "nav-buttons" }, back));
     }
-    return head + h("p", { "class": "muted" }, esc(T.review_hint)) +
-      h("p", { "class": "error", id: "problem", role: "alert" }, "") +
-      h("div", { "class": "nav-buttons" }, back +
-        h("button", { type: "button", "class": "big primary", id: "submit" }, esc(T.submit))) + abortPanel();
+    return head + h("p", { "class": "muted" }, esc(T.review_hint)) + list +
+      h("p", { "class": "error", id: "problem", role: "alert" }, "") + abortPanel() +
+      h("nav", { "class": "bottom-bar", id: "bottom-bar" }, h("div", { "class": "nav-buttons" }, back +
+        h("button", { type: "button", "class": "big primary", id: "submit" }, esc(T.submit))));
   }
   /* No question that an indicator is coded from was reached (the server refuses those). */
   function ended(d) {
-    var vis = seen(d.answers, env(d)).vis;
-    return S.inst.indicators.length > 0 && !S.inst.indicators.some(function (ind) {
+    var inst = use(d), vis = seen(d.answers, env(d)).vis;
+    return inst.indicators.length > 0 && !inst.indicators.some(function (ind) {
       return vis.relevant[ind.item] && !X.empty(d.answers[ind.item]);
     });
   }
 
+  /* --- outbox (correctable until sent) and today's sent list ------------------------------ */
+  /* A server refusal in the reader's language, with the question's label and what to do. */
+  function refusalText(o) {
+    var r = o.reply || {}, inst = S.insts[instKey(o.payload.instrument_key, o.payload.instrument_version)];
+    var label = function (name) {
+      var it = inst && inst.items.filter(function (i) { return i.name === name; })[0];
+      return it ? "“" + L(it.label) + "”" : name;
+    };
+    if (r.status === 403) return T.err_not_yours;
+    if (r.reason && T.errors[r.reason]) return T.errors[r.reason];
+    if (r.item === "instrument_version") return T.errors.version;
+    if (r.errors && r.errors.length && o.kind === "response") {
+      return r.errors.map(function (e) {
+        return fmt(T.err_item, { q: label(e.item), m: cfg.lang === "en" && e.message_en ? e.message_en : e.message });
+      }).join(";") + " " + T.err_fix;
+    }
+    if (r.item === "outcome") return T.err_outcome + ":" + o.payload.outcome;
+    return (cfg.lang === "en" ? T.err_generic : (o.error || T.err_generic)) + " " + (o.kind === "response" ? T.err_fix : T.err_delete);
+  }
   function outboxView() {
     var rows = S.outbox.map(function (o) {
       var what = o.kind === "response" ? T.outcomes.completed : T.outcomes[o.payload.outcome] || o.payload.outcome;
-      var status = o.state === "failed" ? T.error + ":" + o.error : o.tries ? fmt(T.retry_at, { t: hhmm(o.next) }) : T.pending;
-      return h("li", { "class": "outbox-item " + o.state }, h("span", {}, esc(o.household + " · " + what + " · " + status)) +
-        (o.state === "failed" ? h("button", { type: "button", "data-discard": o.uuid }, esc(T.discard)) : ""));
+      var status = o.state === "failed" ? T.error + ":" + refusalText(o) : o.tries ? fmt(T.retry_at, { t: hhmm(o.next) }) : T.pending;
+      var edit = o.kind === "response" && !S.syncing ? h("button", { type: "button", "data-edit": o.uuid }, esc(T.edit)) : "";
+      return h("li", { "class": "outbox-item " + o.state, "data-uuid": o.uuid }, h("span", {}, esc(o.household + " · " + what + " · " + status)) +
+        h("span", { "class": "actions" }, edit + (o.state === "failed" ? h("button", { type: "button", "data-discard": o.uuid }, esc(T.discard)) : "")));
     });
     return h("a", { href: "#/", "class": "back" }, "‹ " + esc(T.back_to_list)) + h("h1", {}, esc(T.outbox)) +
-      h("section", { "class": "card" }, rows.length ? h("ul", { "class": "plain" }, rows.join("")) : esc(T.outbox_empty));
+      h("section", { "class": "card" }, rows.length ? h("ul", { "class": "plain" }, rows.join("")) : esc(T.outbox_empty)) +
+      h("p", {}, h("a", { href: "#/sent", "class": "button" }, esc(T.sent_today)));
+  }
+  /* What the server holds from today (as of the last download): read-only. */
+  function sentView() {
+    var rows = [];
+    households().forEach(function (x) {
+      (x.history || []).forEach(function (v) {
+        if (v.at && isoDate(v.at) === today() && v.mine !== false) rows.push({ at: v.at, x: x, v: v });
+      });
+    });
+    rows.sort(function (a, b) { return String(b.at).localeCompare(String(a.at)); });
+    var items = rows.map(function (r) {
+      return h("li", { "class": "sent-item" }, esc(hhmm(r.at) + " · " + r.x.building_code + " · " + r.x.household_code + " · " + (T.outcomes[r.v.outcome] || r.v.outcome)));
+    });
+    return h("a", { href: "#/", "class": "back" }, "‹ " + esc(T.back_to_list)) + h("h1", {}, esc(T.sent_today)) +
+      h("p", { "class": "muted" }, esc(T.sent_hint + (S.lastSync ? " " + fmt(T.last_sync, { t: when(S.lastSync) }) : ""))) +
+      h("section", { "class": "card" }, items.length ? h("ul", { "class": "plain", id: "sent" }, items.join("")) : esc(T.sent_none));
   }
 
   /* --- routing and rendering ---------------------------------------------------------- */
   function route() {
-    var m = location.hash.match(/^#\/(h|q|r|outbox)\/?([\w-]*)/);
+    var m = location.hash.match(/^#\/(h|q|r|outbox|sent)\/?([\w-]*)/);
     return m ? { name: m[1], arg: m[2] } : { name: "list" };
   }
   function render() {
     S.busy = false;
     bar();
     var r = route(), d = (r.name === "q" || r.name === "r") && draft(r.arg), html;
-    if (d && !S.inst) html = h("p", { "class": "card muted" }, "…");
+    if (d && !instOf(d)) html = h("p", { "class": "card muted" }, "…");
     else if (d && r.name === "q") { html = questionView(d); locate(); }
     else if (d && r.name === "r") { html = reviewView(d); locate(); }
     else if (r.name === "h") { html = householdView(Number(r.arg)); locate(); }
     else if (r.name === "outbox") html = outboxView();
+    else if (r.name === "sent") html = sentView();
     else html = listView();
+    S.drawn = !d || !!instOf(d);
     if (S.message && r.name === "list" && Date.now() < S.message.until) {
       html = h("p", { "class": "flash success", role: "status" }, esc(S.message.text)) + html;
     }
     view.innerHTML = html;
+    /* The first usable screen after a (re)load, for benchmarks/tablet_bench.py. */
+    if (!S.marked && S.drawn && (S.data || d) && window.performance && performance.mark) { S.marked = true; performance.mark("canvass-first-screen"); }
+    document.body.classList.toggle("has-bottom-bar", !!document.getElementById("bottom-bar") || !!view.querySelector(".bottom-bar"));
     var showing = d && r.name === "q" ? d.uuid + d.at : null;
     if (showing !== S.showing) { S.showing = showing; S.enter = Date.now(); }
     var here = location.hash + (showing || "");
     if (here !== S.here) { S.here = here; window.scrollTo(0, 0); }  // a new screen starts at its top
-    var input = document.getElementById("answer");
-    if (input) input.addEventListener("input", onInput);
+  }
+  function renderWork() {
+    var work = document.getElementById("work");
+    if (work) work.innerHTML = workItems();
   }
 
   function current() { var r = route(); return (r.name === "q" || r.name === "r") && draft(r.arg); }
   function save(d) { d.updated = Date.now(); return db.put("drafts", d); }
-  /* Time on the question on screen, added to the draft's timings (ms per item). */
+  /* Time on the screen, added to the draft's timings (ms per item; a grid's time is
+     shared by its rows). */
   function clock(d) {
     var now = Date.now();
-    if (route().name === "q" && d.at) d.timings[d.at] = (d.timings[d.at] || 0) + (now - S.enter);
+    if (route().name === "q" && d.at) {
+      var list = screens(d), k = screenIndex(list, d.at), items = k >= 0 ? list[k].items : [];
+      items.forEach(function (it) { d.timings[it.name] = (d.timings[it.name] || 0) + Math.round((now - S.enter) / items.length); });
+    }
     S.enter = now;
   }
+  function itemOf(d, name) { use(d); return baseItem(name); }
   function onInput(e) {
+    var t = e.target;
+    var c = document.getElementById(t.id + "-count");
+    if (c) c.textContent = t.value.length + " / " + c.dataset.max;
+    if (t.id === "filter-q") { S.filter.q = t.value.trim(); renderWork(); return; }
+    if (t.id !== "answer") return;
     var d = current(); if (!d) return;
-    var v = e.target.value;
-    if (d.at && S.inst && baseItem(d.at).type === "number") {
-      var n = X.toNumber(v.trim()); v = n === null ? v.trim() : n;
-    }
-    if (X.empty(v)) delete d.answers[d.at]; else d.answers[d.at] = v;
+    var name = t.dataset.item || d.at, item = itemOf(d, name), v = t.value;
+    if (item.type === "number") { var n = X.toNumber(v.trim()); v = n === null ? v.trim() : n; }
+    if (X.empty(v)) delete d.answers[name]; else d.answers[name] = v;
     save(d);
   }
-  function choose(d, code) {
-    var item = baseItem(d.at);
+  function onChange(e) {
+    var t = e.target;
+    if (t.id === "filter-building") { S.filter.building = t.value; renderWork(); }
+    else if (t.id === "filter-state") { S.filter.state = t.value; renderWork(); }
+    else if (t.id === "grid-setting") { try { localStorage.setItem("canvass-grid", t.checked ? "1" : "0"); } catch (err) { /* private mode */ } }
+  }
+
+  /* --- answering, auto-advance with undo ---------------------------------------------- */
+  function cancelAuto() { if (S.auto) { clearTimeout(S.auto.timer); S.auto = null; } }
+  function choose(d, name, code) {
+    var item = itemOf(d, name), before = d.answers[name];
     if (item.type === "multiple") {
-      var v = (d.answers[d.at] || []).slice(), i = v.indexOf(code);
+      var v = (before || []).slice(), i = v.indexOf(code);
       if (i >= 0) v.splice(i, 1); else v.push(code);
-      if (v.length) d.answers[d.at] = v; else delete d.answers[d.at];
-    } else d.answers[d.at] = code;
-    clock(d);
+      if (v.length) d.answers[name] = v; else delete d.answers[name];
+    } else d.answers[name] = code;
+    var list = screens(d), scr = list[screenIndex(list, d.at)];
+    var auto = itemType(item).auto && scr && scr.items.every(function (it) { return !X.empty(d.answers[it.name]); });
+    var undo = S.auto && S.auto.uuid === d.uuid && S.auto.at === d.at ? S.auto.undo : { name: name, value: before };
+    cancelAuto();
+    if (auto && (scr.kind !== "grid" || X.empty(before))) {
+      S.auto = { uuid: d.uuid, at: d.at, undo: undo, timer: setTimeout(function () { S.auto = null; if (current() === d) step(d, 1); }, AUTO_MS) };
+    }
+    save(d).then(render);
+  }
+  function undo(d) {
+    var u = S.auto && S.auto.undo;
+    cancelAuto();
+    if (!u) return;
+    if (u.value === undefined) delete d.answers[u.name]; else d.answers[u.name] = u.value;
     save(d).then(render);
   }
   function step(d, delta) {
-    var items = relevantItems(d), names = items.map(function (it) { return it.name; });
-    var k = names.indexOf(d.at), item = items[k];
+    cancelAuto();
+    var inst = use(d), list = screens(d), k = screenIndex(list, d.at);
+    if (k < 0) k = 0;
     if (delta > 0) {
-      var p = problem(item, d.answers);
-      if (p) { document.getElementById("problem").textContent = p; return; }
+      var bad = list[k].items.filter(function (it) { return it.type !== "note" && problem(inst, it, d.answers); })[0];
+      if (bad) {
+        document.getElementById("problem").textContent = (list[k].kind === "grid" ? L(bad.label) + ":" : "") + problem(inst, bad, d.answers);
+        return;
+      }
     }
     clock(d);
-    if (delta > 0 && k === items.length - 1) { save(d).then(function () { location.hash = "#/r/" + d.uuid; }); return; }
-    d.at = names[Math.max(0, Math.min(items.length - 1, k + delta))];
+    if (delta > 0 && d.fromReview) {
+      /* Editing from review: back to review, unless the change opened questions to answer. */
+      var open = relevantItems(d).filter(function (it) { return it.type !== "note" && problem(inst, it, d.answers); })[0];
+      if (!open) { d.fromReview = false; save(d).then(function () { location.hash = "#/r/" + d.uuid; }); return; }
+      d.at = open.name;
+      return save(d).then(render);
+    }
+    if (delta > 0 && k === list.length - 1) { save(d).then(function () { location.hash = "#/r/" + d.uuid; }); return; }
+    d.at = list[Math.max(0, Math.min(list.length - 1, k + delta))].items[0].name;
     save(d).then(render);
   }
   function start(aid) {
-    var x = household(aid);
+    var x = household(aid), w = x.wave;
     var d = { uuid: uuid(), assignment_id: aid, household: x.building_code + " · " + x.household_code,
+              instrument_key: w.instrument_key, instrument_version: String(w.instrument_version),
               answers: {}, timings: {}, at: null, started_at: new Date().toISOString(), updated: Date.now() };
+    if (!instOf(d)) { notice(T.no_instrument, "error"); S.busy = false; return; }
     S.drafts.push(d);
     save(d).then(function () { location.hash = "#/q/" + d.uuid; });
   }
@@ -463,9 +791,9 @@
       : d && d.position && Date.now() - d.position.at < 600000 ? d.position : null;
     return p ? { latitude: p.latitude, longitude: p.longitude } : {};
   }
-  function recordVisit(aid, outcome, draftUuid) {
+  function recordVisit(aid, outcome, draftUuid, extra) {
     var x = household(aid);
-    var payload = Object.assign({ uuid: uuid(), assignment_id: aid, outcome: outcome, visited_at: new Date().toISOString() }, position(draft(draftUuid)));
+    var payload = Object.assign({ uuid: uuid(), assignment_id: aid, outcome: outcome, visited_at: new Date().toISOString() }, extra || {}, position(draft(draftUuid)));
     var item = enqueue("visit", payload, x.building_code + " · " + x.household_code);
     var done = draftUuid ? db.finish(draftUuid, item) : db.put("outbox", item);
     return done.then(load).then(function () {
@@ -474,15 +802,15 @@
     });
   }
   function submit(d) {
-    var items = relevantItems(d), answers = {};
+    var inst = use(d), items = relevantItems(d), answers = {};
     for (var i = 0; i < items.length; i++) {
-      var it = items[i], p = it.type === "note" ? null : problem(it, d.answers);
+      var it = items[i], p = it.type === "note" ? null : problem(inst, it, d.answers);
       if (p) { d.at = it.name; location.hash = "#/q/" + d.uuid; render(); document.getElementById("problem").textContent = p; return; }
       if (it.type !== "note" && !X.empty(d.answers[it.name])) answers[it.name] = d.answers[it.name];
     }
     var payload = {
-      uuid: d.uuid, assignment_id: d.assignment_id, instrument_key: S.inst.key,
-      instrument_version: String(S.inst.version), answers: answers, started_at: d.started_at,
+      uuid: d.uuid, assignment_id: d.assignment_id, instrument_key: inst.key,
+      instrument_version: String(inst.version), answers: answers, started_at: d.started_at,
       submitted_at: new Date().toISOString(), timings: d.timings,
       device: (navigator.userAgent + " " + screen.width + "x" + screen.height).slice(0, 255)
     };
@@ -491,6 +819,17 @@
     db.finish(d.uuid, enqueue("response", payload, d.household)).then(load).then(function () {
       S.message = { text: T.saved, until: Date.now() + 5000 }; location.hash = "#/"; render(); sync(false);
     });
+  }
+  /* A finished interview still waiting in the outbox goes back to review to be corrected
+     (same UUID: the server has not got it, and if it had, it would say so — 409). */
+  function edit(id) {
+    var o = S.outbox.filter(function (x) { return x.uuid === id; })[0];
+    if (!o || o.kind !== "response" || S.syncing) return;
+    var p = o.payload, at = p.latitude != null ? { latitude: p.latitude, longitude: p.longitude, at: Date.now() } : null;
+    var d = { uuid: p.uuid, assignment_id: p.assignment_id, household: o.household, instrument_key: p.instrument_key,
+              instrument_version: p.instrument_version, answers: JSON.parse(JSON.stringify(p.answers)), timings: p.timings || {},
+              at: Object.keys(p.answers)[0] || null, started_at: p.started_at, updated: Date.now(), position: at, corrected: true };
+    db.unfinish(o.uuid, d).then(load).then(function () { location.hash = "#/r/" + d.uuid; });
   }
 
   /* --- forms beyond the household form: repeats (a roster), cascading selects, dates,
@@ -643,32 +982,54 @@
     var t = e.target.closest("button, a[data-goto]"), d = current();
     if (!t) return;
     /* One tap, one record: a double tap on 不在家 or 提交 must not make two. */
-    if (t.dataset.start || t.dataset.outcome || t.dataset.abort || t.id === "submit") {
+    if (t.dataset.start || t.dataset.outcome || t.dataset.refusal || t.dataset.abort || t.id === "submit" || t.id === "reopen") {
       if (S.busy) return;
       S.busy = true;
     }
     if (t.dataset.start) return start(Number(t.dataset.start));
-    if (t.dataset.outcome) return recordVisit(Number(t.dataset.aid), t.dataset.outcome);
+    if (t.dataset.outcome === "refused") {
+      S.busy = false;
+      var box = document.getElementById("refusal"); box.hidden = false; box.scrollIntoView({ block: "center" });
+      return;
+    }
+    if (t.dataset.outcome) return recordVisit(Number(t.dataset.aid), t.dataset.outcome, null, visitExtra());
+    if (t.dataset.refusal) {
+      var extra = visitExtra(); extra.refusal = t.dataset.refusal;
+      if (t.dataset.refusal === "hard") delete extra.appointment_at;  // not to be visited again
+      return recordVisit(Number(t.dataset.aid), "refused", null, extra);
+    }
+    if (t.id === "reopen") return reopen(Number(t.dataset.aid));
     if (t.dataset.discard) {
       if (window.confirm(T.discard_confirm)) db.del("outbox", t.dataset.discard).then(load).then(render);
       return;
     }
+    if (t.dataset.edit) return edit(t.dataset.edit);
     if (!d) return;
     if (t.dataset.abort) {
       if (t.dataset.now || window.confirm(T.abort_confirm)) recordVisit(d.assignment_id, t.dataset.abort, d.uuid);
       else S.busy = false;
       return;
     }
+    use(d);
+    if (t.id === "undo") return undo(d);
     if (t.id === "geo") return capture(d);
     if (t.dataset.add) return addInstance(d, t.dataset.add);
-    if (t.dataset.code) return choose(d, t.dataset.code);
-    if (t.dataset.goto) { e.preventDefault(); clock(d); d.at = t.dataset.goto; save(d).then(function () { location.hash = "#/q/" + d.uuid; render(); }); return; }
+    if (t.dataset.code) return choose(d, t.dataset.item, t.dataset.code);
+    if (t.dataset.goto) {
+      e.preventDefault(); clock(d);
+      d.fromReview = route().name === "r" && !t.classList.contains("big");
+      d.at = t.dataset.goto;
+      save(d).then(function () { location.hash = "#/q/" + d.uuid; render(); });
+      return;
+    }
     if (t.id === "next") return step(d, 1);
     if (t.id === "prev") return step(d, -1);
     if (t.id === "submit") return submit(d);
   });
+  view.addEventListener("input", onInput);
+  view.addEventListener("change", onChange);
   document.getElementById("sync-now").addEventListener("click", function () { sync(true); });
-  window.addEventListener("hashchange", render);
+  window.addEventListener("hashchange", function () { cancelAuto(); render(); });
   window.addEventListener("online", function () { bar(); sync(true); });
   window.addEventListener("offline", bar);
   document.addEventListener("visibilitychange", function () {
@@ -705,8 +1066,11 @@
   })();
 
   if ("serviceWorker" in navigator) navigator.serviceWorker.register(cfg.urls.sw, { scope: cfg.urls.scope }).catch(function () {});
-  load().then(function () { render(); return refresh(); }).then(function () {
-    render();
+  document.body.classList.add("canvass-page");
+  load().then(function () {
+    return db.get("meta", "assignments").then(function (d) { if (d) S.data = d; }).then(loadInstruments);
+  }).then(function () { render(); return refresh(); }).then(function () {
+    if (!current() || !S.drawn) render(); else bar();
     document.documentElement.dataset.ready = "1";
     return sync(false);
   });

@@ -52,5 +52,13 @@
     });
   };
 
+  /* ...and back, to be corrected before it is sent: never both, never neither. */
+  Store.prototype.unfinish = function (outboxUuid, draft) {
+    return this.tx(["drafts", "outbox"], "readwrite", function (drafts, outbox) {
+      drafts.put(draft);
+      outbox["delete"](outboxUuid);
+    });
+  };
+
   root.CanvassStore = Store;
 })(this);
