@@ -273,7 +273,9 @@ def _appointment(data: dict) -> datetime | None:
     try:
         moment = utc(datetime.fromisoformat(value))
     except (ValueError, OverflowError):
-        raise Invalid("appointment_at", f"appointment_at 不是有效的 ISO 8601 时间:{value[:40]!r}") from None
+        raise Invalid(
+            "appointment_at", f"appointment_at 不是有效的 ISO 8601 时间:{value[:40]!r}"
+        ) from None
     if not EARLIEST <= moment <= datetime.now(UTC) + APPOINTMENT_AHEAD:
         raise Invalid("appointment_at", "预约时间应在一年之内")
     return moment

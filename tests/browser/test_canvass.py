@@ -11,6 +11,7 @@ import random
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -358,7 +359,8 @@ def test_english_screens_and_ending_an_interview_early(page, live_server):
     shot(page, "canvass-14-english-list")
     with live_server.session() as s:
         visit = s.exec(select(Visit).order_by(Visit.id.desc())).first()
-    assert (visit.outcome, visit.latitude, visit.longitude) == ("ineligible", 30.27415, 120.15515)
+    assert visit.outcome == "ineligible"  # positions are kept to about 10 m (4 decimals)
+    assert (visit.latitude, visit.longitude) == pytest.approx((30.27415, 120.15515), abs=1e-4)
 
 
 def test_refused_items_stay_in_the_outbox_until_deleted(page, live_server):

@@ -89,7 +89,7 @@ def test_standard_interview_in_at_most_32_taps(page, live_server):
     rows = page.locator("tr[data-row]")
     assert rows.count() == 9
     assert all(rows.nth(i).bounding_box()["height"] >= 48 for i in range(9))
-    shot(page, "canvass-20-grid")
+    shot(page, "canvass-40-grid")
     names = [rows.nth(i).get_attribute("data-row") for i in range(9)]
     for k, name in enumerate(names):
         choice = "fairly_satisfied" if k % 3 else "satisfied"
@@ -114,7 +114,7 @@ def test_standard_interview_in_at_most_32_taps(page, live_server):
     # 提交 is on screen without scrolling.
     submit = page.locator("#submit").bounding_box()
     assert submit["y"] + submit["height"] <= 1280
-    shot(page, "canvass-21-review-submit-visible")
+    shot(page, "canvass-41-review-submit-visible")
     tap("#submit")
     page.wait_for_selector(f"a.household.state-done[data-code='{code}']")
     print(f"\nstandard questionnaire, typical respondent: {tap.n} taps (goal ≤ 32; was 54)")
@@ -132,7 +132,7 @@ def test_auto_advance_undo_and_back_to_review(page, live_server):
     # A tap answers, a visible pause follows, and 撤销 takes it back.
     page.click("button.choice[data-code='not_support']")
     page.wait_for_selector("#auto #undo")
-    shot(page, "canvass-22-auto-advance-pause")
+    shot(page, "canvass-42-auto-advance-pause")
     page.click("#undo")
     page.wait_for_selector("section.question[data-item='support']")
     page.wait_for_timeout(900)  # longer than the pause: nothing moves on
@@ -145,7 +145,7 @@ def test_auto_advance_undo_and_back_to_review(page, live_server):
     page.click("ol.review a[data-goto='sat_overall']")
     page.wait_for_selector("section.question[data-item='sat_overall']")
     assert "返回检查" in page.inner_text("#next")
-    shot(page, "canvass-23-edit-from-review")
+    shot(page, "canvass-43-edit-from-review")
     page.click("button.choice[data-code='neutral']")
     page.wait_for_selector("ol.review")
     row = page.locator("ol.review a[data-goto='sat_overall'] .a").inner_text()
@@ -182,7 +182,7 @@ def test_work_list_filters_and_targets(page, live_server):
         "() => [...document.querySelectorAll('a.household')].every(a =>"
         " a.classList.contains('state-done'))"
     )
-    shot(page, "canvass-24-work-list-filtered")
+    shot(page, "canvass-44-work-list-filtered")
     # Touch targets: the outbox link, the language switch, 退出 and 入户调查: ≥ 48 px.
     for selector in (
         "#outbox-count a",
@@ -218,7 +218,7 @@ def test_hard_refusal_closes_a_household_until_reopened(page, live_server):
     page.click(f"a.household[data-code='{hard}']")
     page.wait_for_selector("#closed-note")
     assert page.locator("button[data-outcome]").count() == 0  # not offered again
-    shot(page, "canvass-25-hard-refusal-closed")
+    shot(page, "canvass-45-hard-refusal-closed")
     # Reopened only with a reason.
     page.click("details.reopen summary")
     page.click("#reopen")
@@ -243,7 +243,7 @@ def test_appointment_shown_first_the_next_day(page, live_server):
     page.fill("#appointment-time", "10:00")
     page.fill("#visit-note", "老人在家,子女晚上回来")
     assert page.inner_text("#visit-note-count").startswith("11 /")
-    shot(page, "canvass-26-appointment")
+    shot(page, "canvass-46-appointment")
     page.click("button[data-outcome='not_home']")
     page.wait_for_selector(f"a.household.state-appointment[data-code='{code}']")
     wait_outbox(page, 0, 0)
@@ -262,7 +262,7 @@ def test_appointment_shown_first_the_next_day(page, live_server):
     assert first.get_attribute("data-code") == code
     assert "预约" in first.inner_text() and "10:00" in first.inner_text()
     assert page.locator(f"#work-due a.household[data-code='{code}']").count() == 1
-    shot(page, "canvass-27-appointment-first-next-day")
+    shot(page, "canvass-47-appointment-first-next-day")
     first.click()
     assert "老人在家" in page.inner_text("ul.history")
 
@@ -287,7 +287,7 @@ def test_outbox_interview_corrected_before_sync_and_sent_today(page, context, li
     page.wait_for_selector("section.question[data-item='sat_overall']")
     page.click("button.choice[data-code='dissatisfied']")
     page.wait_for_selector("ol.review")
-    shot(page, "canvass-28-outbox-corrected")
+    shot(page, "canvass-48-outbox-corrected")
     page.click("#submit")
     wait_outbox(page, 1, 0)
     live_server.api_down = False
@@ -304,7 +304,7 @@ def test_outbox_interview_corrected_before_sync_and_sent_today(page, context, li
     wait_ready(page)
     page.wait_for_selector("#sent li")
     assert code in page.inner_text("#sent")
-    shot(page, "canvass-29-sent-today")
+    shot(page, "canvass-49-sent-today")
 
 
 def test_draft_finishes_on_its_own_version(page, live_server, monkeypatch):
@@ -363,7 +363,7 @@ def test_draft_finishes_on_its_own_version(page, live_server, monkeypatch):
         page.click("button[data-start]")
         answer_screen(page)
         assert "【第2版】" in page.inner_text("section.question h1")
-        shot(page, "canvass-30-new-version")
+        shot(page, "canvass-50-new-version")
     finally:
         with live_server.session() as s:
             wave = s.get(Wave, wave.id)
