@@ -384,7 +384,7 @@ class _Builder(FieldReader):
             "no_label": (ItemType.YESNO,),
             "feedback": (ItemType.TEXT,),
             "calculation": (ItemType.CALCULATE,),
-            "choice_filter": tuple(CHOICE_TYPES),
+            "choice_filter": (ItemType.SINGLE, ItemType.MULTIPLE),
         }
         for field, kinds in rules.items():
             if data.get(field) not in (None, "") and kind not in kinds:

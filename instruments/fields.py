@@ -16,7 +16,7 @@ from .yamlio import Mapping
 
 __all__ = ["FieldReader", "LANGUAGE"]
 
-LANGUAGE = re.compile(r"[a-z][a-z0-9_-]*")
+LANGUAGE = re.compile(r"[a-z][A-Za-z0-9_-]*")
 
 
 class FieldReader:
