@@ -1,6 +1,6 @@
 """A questionnaire beyond the household form on the tablet (Chromium, 800×1280): a
-cascading select, a household roster (a repeat sized by an earlier answer), a date, a
-calculation that decides a later question, a default, a geopoint from the tablet's
+field-list group on one screen with a cascading select, a household roster (a repeat
+sized by an earlier answer), a date, a calculation that decides a later question, a default, a geopoint from the tablet's
 position, ${name} in labels — synced and accepted by the server's checks."""
 
 from __future__ import annotations
@@ -59,13 +59,16 @@ def test_roster_with_cascading_select_date_geopoint(page, context, roster_server
     assert current_item(page) == "consent"
     click_choice(page, "yes")
     next_question(page)
-    click_choice(page, "d2")  # 西区
-    next_question(page)
-    assert current_item(page) == "street"
-    offered = page.locator("section.question button.choice")
+    assert page.locator("section.question").get_attribute("data-type") == "group"  # one screen
+    assert current_item(page) == "district"
+    page.click("button.choice[data-item='district'][data-code='d2']")  # 西区
+    page.wait_for_selector("button.choice[data-item='street'][aria-checked='false']")
+    offered = page.locator("button.choice[data-item='street']")
     assert [offered.nth(i).get_attribute("data-code") for i in range(offered.count())] == ["s21"]
-    shot(page, "canvass-20-cascading-select")
-    click_choice(page, "s21")
+    page.click("#next")
+    assert "所在街道" in page.locator("#problem").inner_text()  # required, on the same screen
+    shot(page, "canvass-20-field-list-cascading-select")
+    page.click("button.choice[data-item='street'][data-code='s21']")
     next_question(page)
     page.fill("#answer", "2")  # two people: the roster has two entries
     next_question(page)

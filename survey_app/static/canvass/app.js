@@ -424,7 +424,13 @@
   function screens(d) {
     var items = relevantItems(d), out = [], i = 0, grid = gridOn();
     while (i < items.length) {
-      var it = items[i], j = i + 1;
+      var it = items[i], j = i + 1, fl = fieldList(it);
+      if (fl) {  /* a field-list group: its questions on one screen */
+        while (j < items.length && fieldList(items[j]) === fl) j++;
+        out.push({ kind: "group", items: items.slice(i, j), group: fl });
+        i = j;
+        continue;
+      }
       if (grid && gridable(it)) {
         while (j < items.length && gridable(items[j]) && items[j].choices === it.choices &&
                JSON.stringify(items[j].relevant || null) === JSON.stringify(it.relevant || null)) j++;
@@ -542,6 +548,8 @@
     var body;
     if (scr.kind === "grid") {
       body = (scr.intro ? h("p", { "class": "lead" }, esc(L(scr.intro.label))) : "") + gridInput(inst, scr, d);
+    } else if (scr.kind === "group") {
+      body = groupInput(inst, scr, d);
     } else {
       body = h("h1", {}, esc(labelOf(item)) + (item.required ? h("span", { "class": "req" }, " *") : "")) +
         (item.hint ? h("p", { "class": "muted" }, esc(labelOf(item, "hint"))) : "") + readOnly(item, itemType(item).input(inst, item, prefill(d, item)));
@@ -549,7 +557,7 @@
     return h("div", { "class": "progress", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
         h("span", { style: "width:" + pct + "%" })) +
       h("p", { "class": "muted step" }, esc(d.household + " · " + step)) +
-      h("section", { "class": "question card", "data-item": item.name, "data-type": scr.kind === "grid" ? "grid" : item.type },
+      h("section", { "class": "question card", "data-item": item.name, "data-type": scr.kind !== "item" ? scr.kind : item.type },
         body + h("p", { "class": "error", id: "problem", role: "alert" }, "")) +
       abortPanel() + bottomBar(d, list, k);
   }
@@ -749,7 +757,7 @@
     if (delta > 0) {
       var bad = list[k].items.filter(function (it) { return it.type !== "note" && problem(inst, it, d.answers); })[0];
       if (bad) {
-        document.getElementById("problem").textContent = (list[k].kind === "grid" ? L(bad.label) + ":" : "") + problem(inst, bad, d.answers);
+        document.getElementById("problem").textContent = (list[k].kind !== "item" ? labelOf(bad) + "：" : "") + problem(inst, bad, d.answers);
         return;
       }
     }
@@ -844,6 +852,26 @@
     if (x && typeof x === "object") return x._base || (x._group ? groupStart(x._group) : x);
     var m = PATH.exec(x), n = m ? m[3] : x;
     return S.inst.items.filter(function (it) { return it.name === n; })[0] || { name: x, type: "repeat" };
+  }
+  /* The field-list group an item is shown in ("repeat[n].group" inside a repeat), or null. */
+  function fieldList(it) {
+    var base = it._base || it, m = PATH.exec(it.name), g = base.group;
+    while (g) {
+      var group = (S.inst.groups || []).filter(function (x) { return x.name === g; })[0];
+      if (!group || group.repeat) return null;
+      if (group.field_list) return (m ? m[1] + "[" + m[2] + "]." : "") + group.name;
+      g = group.parent;
+    }
+    return null;
+  }
+  function groupInput(inst, scr, d) {
+    var g = (inst.groups || []).filter(function (x) { return scr.group.split(".").pop() === x.name; })[0] || {};
+    return (g.label ? h("h1", {}, esc(L(g.label))) : "") + scr.items.map(function (it) {
+      return h("div", { "class": "member", "data-member": it.name, "data-type": it.type },
+        h("h2", {}, esc(labelOf(it)) + (it.required ? h("span", { "class": "req" }, " *") : "")) +
+        (it.hint ? h("p", { "class": "muted" }, esc(labelOf(it, "hint"))) : "") +
+        readOnly(it, itemType(it).input(inst, it, prefill(d, it))));
+    }).join("");
   }
   function groupStart(g) {
     return S.inst.items.filter(function (it) { return it.group === g.name; })[0] || g;
