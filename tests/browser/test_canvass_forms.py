@@ -57,6 +57,15 @@ def test_roster_with_cascading_select_date_geopoint(page, context, roster_server
     page.click("button[data-start]")
     page.wait_for_selector("section.question")
     assert current_item(page) == "consent"
+    page.select_option("#form-lang", "fr")  # a label language beyond zh/en, picked here
+    page.wait_for_function(
+        "document.querySelector('section.question h1').textContent.includes('D')"
+    )
+    assert "D'accord ?" in page.locator("section.question h1").inner_text()
+    page.select_option("#form-lang", "")
+    page.wait_for_function(
+        "document.querySelector('section.question h1').textContent.includes('同意')"
+    )
     click_choice(page, "yes")
     next_question(page)
     assert page.locator("section.question").get_attribute("data-type") == "group"  # one screen

@@ -22,7 +22,10 @@
 
   /* --- helpers ------------------------------------------------------------------------ */
   function fmt(s, p) { return s.replace(/\{(\w+)\}/g, function (_, k) { return p[k]; }); }
-  function L(label) { return label ? (cfg.lang === "en" && label.en ? label.en : label.zh) : ""; }
+  function L(label) {
+    var other = label && label.others && label.others[formLang()];  /* a questionnaire language picked on the tablet */
+    return label ? other || (cfg.lang === "en" && label.en ? label.en : label.zh) : "";
+  }
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
@@ -559,7 +562,7 @@
       h("p", { "class": "muted step" }, esc(d.household + " · " + step)) +
       h("section", { "class": "question card", "data-item": item.name, "data-type": scr.kind !== "item" ? scr.kind : item.type },
         body + h("p", { "class": "error", id: "problem", role: "alert" }, "")) +
-      abortPanel() + bottomBar(d, list, k);
+      abortPanel() + langPicker(inst) + bottomBar(d, list, k);
   }
   /* The fixed bottom bar: 上一题 and the way on, at the same place on every screen. */
   function bottomBar(d, list, k) {
@@ -722,6 +725,7 @@
     var t = e.target;
     if (t.id === "filter-building") { S.filter.building = t.value; renderWork(); }
     else if (t.id === "filter-state") { S.filter.state = t.value; renderWork(); }
+    else if (t.id === "form-lang") { try { localStorage.setItem("canvass-form-lang", t.value); } catch (err) { /* private mode */ } render(); }
     else if (t.id === "grid-setting") { try { localStorage.setItem("canvass-grid", t.checked ? "1" : "0"); } catch (err) { /* private mode */ } }
   }
 
@@ -872,6 +876,20 @@
         (it.hint ? h("p", { "class": "muted" }, esc(labelOf(it, "hint"))) : "") +
         readOnly(it, itemType(it).input(inst, it, prefill(d, it))));
     }).join("");
+  }
+  /* Questionnaire languages beyond zh/en (kept from XLSForm label columns): one can be
+     picked for reading the questions out; zh/en follow the interface language. */
+  function formLang() { try { return localStorage.getItem("canvass-form-lang") || ""; } catch (e) { return ""; } }
+  function langPicker(inst) {
+    var langs = {};
+    inst.items.map(function (it) { return it.label; }).concat([inst.title]).forEach(function (l) {
+      Object.keys((l && l.others) || {}).forEach(function (k) { langs[k] = true; });
+    });
+    var codes = Object.keys(langs);
+    if (!codes.length) return "";
+    return h("p", { "class": "form-lang muted" }, h("label", { "for": "form-lang" }, esc(tr("问卷语言 ", "Questionnaire language "))) +
+      h("select", { id: "form-lang" }, h("option", { value: "" }, esc(tr("中文 / English(随界面)", "Chinese / English (as the interface)"))) +
+        codes.map(function (c) { return h("option", { value: c, selected: formLang() === c ? "selected" : false }, esc(c)); }).join("")));
   }
   function groupStart(g) {
     return S.inst.items.filter(function (it) { return it.group === g.name; })[0] || g;
