@@ -56,6 +56,11 @@ TRANSITION = """async (selector) => {
 }"""
 
 
+PHASES = """() => { const n = performance.getEntriesByType('navigation')[0];
+  return {response: n.responseEnd, dom: n.domContentLoadedEventEnd,
+          screen: performance.getEntriesByName('canvass-first-screen')[0].startTime}; }"""
+
+
 def answer_all(page) -> None:
     """Answer every screen (first choice; a number; a short text) up to the review."""
     while page.locator("section.question").count():
@@ -145,7 +150,7 @@ def run(rate: float, reloads: int) -> tuple[list[float], list[float], list[float
 
                 cdp = context.new_cdp_session(page)
                 cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
-                first_screen = []
+                first_screen, phases = [], []
                 assert "#/q/" in draft_url
                 for _ in range(reloads):
                     page.reload()
@@ -158,6 +163,7 @@ def run(rate: float, reloads: int) -> tuple[list[float], list[float], list[float
                             "performance.getEntriesByName('canvass-first-screen')[0].startTime"
                         )
                     )
+                    phases.append(page.evaluate(PHASES))
                 page.goto(walk_url)
                 page.reload()
                 page.wait_for_selector("ol.review")
@@ -176,7 +182,7 @@ def run(rate: float, reloads: int) -> tuple[list[float], list[float], list[float
                 browser.close()
         finally:
             server.stop()
-    return first_screen, dom, painted
+    return first_screen, dom, painted, phases
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,9 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=4.0, help="CPU slow-down factor")
     parser.add_argument("--reloads", type=int, default=7)
     args = parser.parse_args(argv)
-    first_screen, dom, painted = run(args.rate, args.reloads)
+    first_screen, dom, painted, phases = run(args.rate, args.reloads)
     print(f"Chromium, CPU throttled {args.rate:g}×, 800×1280, service worker installed")
     print(f"reload → first question on screen: {summary(first_screen)}")
+    for name in ("response", "dom"):
+        label = {"response": "page received", "dom": "scripts run (DOMContentLoaded)"}[name]
+        print(f"  of which {label}: {summary([p[name] for p in phases])}")
     print(f"screen transition, tap → new screen in the DOM: {summary(dom)}")
     print(f"screen transition, tap → next frame (painted): {summary(painted)}")
     ok = max(first_screen) <= FIRST_SCREEN_GOAL_MS and max(painted) <= TRANSITION_GOAL_MS

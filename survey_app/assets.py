@@ -37,6 +37,8 @@ COMPRESSIBLE = frozenset(
 MIN_SIZE = 512  # below this gzip's header costs more than it saves
 GZIP_LEVEL = 6
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Endpoints whose responses are the same for everyone: no session cookie, no Vary: Cookie.
+SESSIONLESS = {"static"}
 
 
 @lru_cache(maxsize=256)
@@ -59,11 +61,12 @@ def asset(filename: str) -> str:
 
 
 class _SessionInterface(SecureCookieSessionInterface):
-    """The signed-cookie session, left alone by static files: no ``Set-Cookie`` (a
-    refreshed permanent session) and no ``Vary: Cookie`` on what is the same for all."""
+    """The signed-cookie session, left alone by static files (and other SESSIONLESS
+    endpoints): no ``Set-Cookie`` (a refreshed permanent session) and no ``Vary: Cookie``
+    on what is the same for all."""
 
     def save_session(self, app, session, response):
-        if request.endpoint == "static" and not session.modified:
+        if request.endpoint in SESSIONLESS and not session.modified:
             response.vary.discard("Cookie")
             return
         super().save_session(app, session, response)

@@ -1,9 +1,9 @@
 """Canvasser (入户调查员): the tablet app — assigned households, visit outcomes, the
 questionnaire and the outbox — and its service worker, which keeps it working offline.
 
-The page is an app shell: its data comes from the JSON API (views/api.py) so the service
-worker can cache it, and every string the scripts show is passed from the template so it
-follows the language switch.
+The page is an app shell: its data comes from the JSON API (api.py) so the service
+worker can cache it; every string the scripts show comes from ``strings.js``, rendered in
+the reader's language and linked under its content hash (kept a year, like the scripts).
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ import hashlib
 import json
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import force_locale
 
+from .. import assets
 from ..assets import asset
 from ..auth import roles_required
 from ..db import get_session
+from ..i18n import LANGUAGES, select_locale
 from ..models import Role
 from . import households
 
@@ -38,11 +41,47 @@ def index():
     return render_template("canvass/index.html")
 
 
+def _strings(lang: str) -> str:
+    with force_locale(lang):
+        return render_template("canvass/strings.js")
+
+
+def strings_url(lang: str | None = None) -> str:
+    """The URL of the tablet's strings in ``lang`` (the reader's), with their hash."""
+    lang = lang or select_locale()
+    digest = hashlib.sha256(_strings(lang).encode()).hexdigest()[:10]
+    return url_for("canvass.strings", lang=lang, v=digest)
+
+
+@bp.app_context_processor
+def _strings_helper():
+    return {"canvass_strings_url": strings_url}
+
+
+@bp.route("/strings.js")
+def strings():
+    """The tablet's strings: not secret, the same for everyone in a language."""
+    lang = request.args.get("lang", "zh")
+    if lang not in LANGUAGES:
+        abort(404)
+    body = _strings(lang)
+    response = Response(body, mimetype="text/javascript")
+    digest = hashlib.sha256(body.encode()).hexdigest()[:10]
+    current = request.args.get("v") == digest
+    response.headers["Cache-Control"] = assets.IMMUTABLE if current else "no-cache"
+    response.set_etag(digest)
+    return response.make_conditional(request)
+
+
+assets.SESSIONLESS.add("canvass.strings")
+
+
 @bp.route("/sw.js")
 @roles_required(*CANVASS_ROLES)
 def service_worker():
     """The service worker, with the exact URLs to keep for offline use filled in."""
     precache = [url_for("canvass.index")] + [asset(name) for name in ASSETS]
+    precache += [strings_url(lang) for lang in LANGUAGES]
     precache.append(url_for("api.assignments"))
     for key, version in households.open_instruments(session=get_session()):
         precache.append(url_for("api.instrument", key=key, version=version))

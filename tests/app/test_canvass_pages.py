@@ -27,6 +27,16 @@ def config_of(html: str) -> dict:
     return json.loads(blob.group(1))
 
 
+def strings_of(client, html: str) -> dict:
+    """The strings file the page links (under its hash, kept a year by browsers)."""
+    url = re.search(r'src="(/canvass/strings\.js\?lang=\w+&amp;v=[0-9a-f]{10})"', html).group(1)
+    r = client.get(url.replace("&amp;", "&"))
+    assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Cookie" not in r.headers.get("Vary", "") and "Set-Cookie" not in r.headers
+    body = r.get_data(as_text=True)
+    return json.loads(body[body.index("{") : body.rindex("}") + 1])
+
+
 def test_shell_carries_urls_and_strings_in_the_users_language(client, canvasser):
     page = client.get("/canvass/")
     assert page.status_code == 200
@@ -34,13 +44,13 @@ def test_shell_carries_urls_and_strings_in_the_users_language(client, canvasser)
     config = config_of(html)
     assert config["user"] == canvasser.id
     assert config["urls"]["sync"] == "/api/sync" and config["urls"]["scope"] == "/canvass/"
-    assert config["strings"]["outcomes"]["not_home"] == "不在家"
+    assert strings_of(client, html)["outcomes"]["not_home"] == "不在家"
     assert re.search(r'src="/static/canvass/app\.js\?v=[0-9a-f]{10}"', html)
     assert 'name="csrf-token"' in html
     client.set_cookie("lang", "en")
-    config = config_of(client.get("/canvass/").get_data(as_text=True))
-    assert config["strings"]["outcomes"]["not_home"] == "Not at home"
-    assert config["strings"]["submit"] == "Submit"
+    strings = strings_of(client, client.get("/canvass/").get_data(as_text=True))
+    assert strings["outcomes"]["not_home"] == "Not at home"
+    assert strings["submit"] == "Submit"
 
 
 def test_service_worker_keeps_only_the_canvass_app(client, canvasser):

@@ -9,7 +9,7 @@
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("canvass-config").textContent);
-  var T = cfg.strings, X = window.CanvassExpr;
+  var T = window.CanvassStrings || cfg.strings, X = window.CanvassExpr;
   var db = new window.CanvassStore("canvass-" + cfg.user);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var view = document.getElementById("view");
@@ -123,12 +123,16 @@
     return label;
   }
 
-  function load() {
-    return Promise.all([db.all("outbox"), db.all("drafts"), db.get("meta", "lastSync"), db.get("meta", "lastTry")]).then(function (r) {
-      S.outbox = r[0].sort(function (a, b) { return a.created - b.created; });
-      S.drafts = r[1];
-      S.lastSync = r[2] || null;
-      S.lastTry = r[3] || null;
+  /* The device's state, in one IndexedDB transaction (with the last assignments at start). */
+  function load(withData) {
+    var plan = { outbox: ["outbox", null], drafts: ["drafts", null], lastSync: ["meta", "lastSync"], lastTry: ["meta", "lastTry"] };
+    if (withData === true) plan.data = ["meta", "assignments"];
+    return db.read(plan).then(function (r) {
+      S.outbox = r.outbox.sort(function (a, b) { return a.created - b.created; });
+      S.drafts = r.drafts;
+      S.lastSync = r.lastSync || null;
+      S.lastTry = r.lastTry || null;
+      if (r.data && !S.data) S.data = r.data;
     });
   }
   function getJSON(url) {
@@ -913,7 +917,17 @@
     return out;
   }
   /* Instances per repeat: its repeat_count, else as many as the canvasser added (≤ 50). */
+  /* seen() runs the skip logic over the whole draft, twice: remembered for the last
+     answers it was asked about (a screen asks several times; a low-end tablet feels it). */
+  var seenLast = null;
   function seen(flat, e) {
+    var key = JSON.stringify(flat) + "|" + (e && e.today);
+    if (seenLast && seenLast.inst === S.inst && seenLast.key === key) return seenLast.value;
+    var value = seenNow(flat, e);
+    seenLast = { inst: S.inst, key: key, value: value };
+    return value;
+  }
+  function seenNow(flat, e) {
     var first = X.visible(S.inst, nest(flat), e), counts = {};
     (S.inst.groups || []).forEach(function (g) {
       if (!g.repeat) return;
@@ -1113,9 +1127,7 @@
 
   if ("serviceWorker" in navigator) navigator.serviceWorker.register(cfg.urls.sw, { scope: cfg.urls.scope }).catch(function () {});
   document.body.classList.add("canvass-page");
-  load().then(function () {
-    return db.get("meta", "assignments").then(function (d) { if (d) S.data = d; }).then(loadInstruments);
-  }).then(function () { render(); return refresh(); }).then(function () {
+  load(true).then(loadInstruments).then(function () { render(); return refresh(); }).then(function () {
     if (!current() || !S.drawn) render(); else bar();
     document.documentElement.dataset.ready = "1";
     return sync(false);

@@ -44,6 +44,20 @@
   Store.prototype.del = function (store, key) {
     return this.tx([store], "readwrite", function (s) { s["delete"](key); });
   };
+  /* Several reads in one transaction: plan maps a name to [store, key] (key null: all). */
+  Store.prototype.read = function (plan) {
+    var names = [];
+    Object.keys(plan).forEach(function (k) { if (names.indexOf(plan[k][0]) < 0) names.push(plan[k][0]); });
+    return this.tx(names, "readonly", function () {
+      var stores = arguments, out = {};
+      Object.keys(plan).forEach(function (k) {
+        var store = stores[names.indexOf(plan[k][0])], key = plan[k][1];
+        var req = key === null ? store.getAll() : store.get(key);
+        req.onsuccess = function () { out[k] = req.result; };
+      });
+      return { result: out };
+    });
+  };
   /* A finished interview moves from drafts to the outbox atomically: never both, never neither. */
   Store.prototype.finish = function (draftUuid, item) {
     return this.tx(["drafts", "outbox"], "readwrite", function (drafts, outbox) {
