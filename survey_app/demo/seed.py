@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from ..models import Assignment, Building, Community, District, Household, Role, Street, User, Wave
+from ..models import Building, Community, District, Household, Role, Street, User
 from ..setup import questionnaires as instrument_service
 from ..setup import users
 from . import waves as demo_waves
@@ -90,19 +90,7 @@ def seed_demo(
     session.flush()
 
     instrument_service.ensure_published(session=session, instrument=instrument)
-    wave = Wave(
-        name=f"{today.year}年第四季度模拟测评",
-        instrument_key=instrument.key,
-        instrument_version=str(instrument.version),
-        target=0.99,
-        confidence=0.95,
-        max_attempts=3,
-        starts_on=today - timedelta(days=7),
-        ends_on=today + timedelta(days=21),
-    )
-    session.add(wave)
     session.commit()
-
     created_users: dict[str, User] = {}
     for username, display, role, community_code in DEMO_ACCOUNTS:
         created_users[username] = users.create_user(
@@ -113,20 +101,16 @@ def seed_demo(
             display_name=display,
             community_code=community_code,
         )
-    for username in ("canvasser", "canvasser2"):
-        user = created_users[username]
-        community = session.get(Community, user.community_id)
-        for hh in households_by_community[community.code]:
-            session.add(
-                Assignment(
-                    wave_id=wave.id,
-                    household_id=hh.id,
-                    canvasser_id=user.id,
-                    community_id=hh.community_id,
-                    assigned_on=today,
-                )
-            )
-    session.commit()
+    # The current wave through the same services as a real city: plan, draw (全覆盖),
+    # assign by building to each community's canvassers, open.
+    demo_waves.run_wave(
+        session=session,
+        instrument=instrument,
+        name=f"{today.year}年第四季度模拟测评",
+        starts_on=today - timedelta(days=7),
+        ends_on=today + timedelta(days=21),
+        seed=seed,
+    )
     demo_waves.simulate(session=session, instrument=instrument, today=today, seed=seed)
     total = sum(len(v) for v in households_by_community.values())
     return SeedReport(created=True, households=total, accounts=accounts)

@@ -20,6 +20,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlmodel import Session, select
 
 from .. import audit
+from ..fieldwork import assign as wave_assign
+from ..fieldwork import draw as wave_draw
+from ..fieldwork import plan as wave_plan
 from ..models import (
     Assignment,
     AuditLog,
@@ -80,24 +83,23 @@ def simulate(*, session: Session, instrument, today: date, seed: int = 2026) -> 
     ).first()
     if current is None:
         return False
+
     rng = random.Random(seed + 1)
     year = today.year
     closed = []
     for i, (quarter, start) in enumerate((("第二", 200), ("第三", 110))):
-        wave = Wave(
+        wave = run_wave(
+            session=session,
+            instrument=instrument,
             name=f"{year}年{quarter}季度模拟测评",
-            instrument_key=current.instrument_key,
-            instrument_version=current.instrument_version,
-            target=0.99,
-            confidence=0.95,
             starts_on=today - timedelta(days=start),
             ends_on=today - timedelta(days=start - 28),
-            status=WaveStatus.CLOSED,
-            created_at=_at(today - timedelta(days=start + 3), 9, 0),
+            seed=seed + 10 + i,
         )
+        wave.created_at = _at(today - timedelta(days=start + 3), 9, 0)
         session.add(wave)
         closed.append((i, wave))
-    session.flush()
+    session.commit()
     communities = {c.id: c for c in session.exec(select(Community)).all()}
     canvassers = {
         u.community_id: u
@@ -117,6 +119,9 @@ def simulate(*, session: Session, instrument, today: date, seed: int = 2026) -> 
             session, instrument, rng, wave, index, households, communities, canvassers, today
         )
         session.flush()
+        if wave.status == WaveStatus.OPEN and index < 2:
+            session.commit()
+            wave_plan.close_wave(session=session, wave=wave)  # frozen as a closed wave is
         _follow_up(session, rng, wave, index, secretaries, today)
     _margins(session, households)
     audit.record(session=session, action=MARKER, entity="demo", detail={"waves": 3})
@@ -128,32 +133,45 @@ def _at(day: date, hour: int, minute: int) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
+def run_wave(
+    *, session: Session, instrument, name: str, starts_on: date, ends_on: date, seed: int
+) -> Wave:
+    """A demo wave through the services a real city uses: plan, draw every household
+    (全覆盖), assign by building to each community's canvassers, open."""
+    wave = wave_plan.create_wave(
+        session=session,
+        plan=wave_plan.WavePlan(
+            name=name,
+            questionnaire=f"{instrument.key}:{instrument.version}",
+            communities="all",
+            starts_on=starts_on,
+            ends_on=ends_on,
+        ),
+    )
+    wave_draw.sample_wave(
+        session=session, wave=wave, choice=wave_draw.DesignChoice("census", seed=seed)
+    )
+    wave_assign.assign_wave(session=session, wave=wave)
+    return wave_plan.open_wave(session=session, wave=wave)
+
+
 def _fieldwork(session, instrument, rng, wave, index, households, communities, canvassers, today):
     existing = {
         a.household_id: a
         for a in session.exec(select(Assignment).where(Assignment.wave_id == wave.id)).all()
     }
-    is_current = wave.status == WaveStatus.OPEN
+    is_current = index == 2  # the open wave: the first two are closed after fieldwork
     for hh, building in households:
         community = communities[hh.community_id]
-        canvasser = canvassers.get(hh.community_id)
         assignment = existing.get(hh.id)
         if assignment is None:
-            assignment = Assignment(
-                wave_id=wave.id,
-                household_id=hh.id,
-                canvasser_id=canvasser.id if canvasser else None,
-                community_id=hh.community_id,
-                assigned_on=wave.starts_on,
-            )
-            session.add(assignment)
-            session.flush()
+            continue  # not in the wave's sample
         if is_current and (building.code == "1栋" or rng.random() < 0.15):
             continue  # not visited yet
         day = wave.starts_on + timedelta(days=rng.randint(0, 6 if is_current else 25))
         day = min(day, today)
         at = _at(day, rng.randint(9, 19), rng.randint(0, 59))
-        who = canvasser.id if canvasser else None
+        who = assignment.canvasser_id
         if rng.random() < 0.17:
             outcome = rng.choices([o for o, _ in OUTCOMES], [w for _, w in OUTCOMES])[0]
             session.add(

@@ -21,7 +21,8 @@ from survey_app.models import (
 
 def test_demo_waves_are_consistent_and_seeded_once(app, session):
     instrument = app.extensions["instruments"]["household"]
-    seed.seed_demo(session=session, instrument=instrument, today=date(2026, 11, 24))
+    with app.app_context():  # the demo's waves go through the fieldwork services
+        seed.seed_demo(session=session, instrument=instrument, today=date(2026, 11, 24))
     waves = session.exec(select(Wave).order_by(Wave.starts_on)).all()
     assert [w.status for w in waves] == ["closed", "closed", "open"]
 
@@ -55,7 +56,8 @@ def test_demo_waves_are_consistent_and_seeded_once(app, session):
     assert session.exec(select(func.count()).select_from(FeedbackEvent)).one() >= len(items)
     assert session.exec(select(func.count()).select_from(PopulationMargin)).one() == 6 * 6
 
-    again = seed.seed_demo(session=session, instrument=instrument, today=date(2026, 11, 24))
+    with app.app_context():
+        again = seed.seed_demo(session=session, instrument=instrument, today=date(2026, 11, 24))
     assert not again.created
     assert session.exec(select(func.count()).select_from(Response)).one() == len(responses)
     assert session.exec(select(func.count()).select_from(Wave)).one() == 3
