@@ -125,7 +125,7 @@ def method_lines(estimates: Estimates, labels: dict[str, str]) -> list[tuple[str
         ),
         (
             "方差估计",
-            "泰勒线性化(与 R survey 包 svydesign(ids=~building, strata=~street, nest=TRUE) 一致)",
+            "泰勒线性化,按本轮抽样设计(层、初级单位、权数、有限总体校正;与 R survey 包 svydesign 一致)",
         ),
         ("加权", weighting.get(s.weighting, s.weighting)),
         ("加权变量", "、".join(p.variables) or "—"),

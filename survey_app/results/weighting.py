@@ -2,9 +2,11 @@
 
 Unlike the result pages, the workspace works from unit-level responses: each completed
 interview of the wave becomes a row (community, street, building, profile, 0/1 indicator
-values coded by the instrument), weighted 1, post-stratified or raked to the population
-margins stored in ``PopulationMargin``, and estimated by :func:`analysis.estimate` with
-strata = street, PSU = building, domains = community.
+values coded by the instrument) with the wave's design (fieldwork/design.py: weight
+1/π × non-response adjustment, stratum, PSU, fpc, population), optionally
+post-stratified or raked to the population margins stored in ``PopulationMargin``
+(starting from the design weights), and estimated by :func:`analysis.estimate` on that
+design, domains = community.
 
 Margins CSV: columns ``community, variable, category, count`` — community code, a profile
 variable (``age_group``, ``sex``, ``residence_years``, or a cross such as
@@ -30,6 +32,7 @@ from analysis import weighting as analysis_weighting
 
 from .. import audit
 from ..errors import ServiceError
+from ..fieldwork import design as wave_design
 from ..fieldwork import review as fieldwork_review
 from ..models import (
     Building,
@@ -188,22 +191,55 @@ def respondent_frame(*, session: Session, wave: Wave, instrument) -> pd.DataFram
     street, building (codes), the profile and every indicator coded 0/1/NaN."""
     rows = session.exec(interviews_query(wave)).all()
     keys = [i.key for i in instrument.indicators]
+    design = wave_design.design_columns(session=session, wave=wave)
     records = []
-    for answers, age, sex, years, community, street, building_id, building, _ in rows:
+    for n, (answers, age, sex, years, community, street, building_id, building, aid) in enumerate(
+        rows
+    ):
         values = instruments.indicator_values(instrument, answers or {})
+        psu = f"{community}/{building}" if building_id else f"{community}/?"
+        d = design.get(aid)
         record = {
             "community": community,
             "street": street,
-            "building": f"{community}/{building}" if building_id else f"{community}/?",
+            "building": psu,
             "age_group": age,
             "sex": sex,
             "residence_years": years,
-            "weight": 1.0,
+            # The wave's design (fieldwork/design.py); before designs: street × building, 1.
+            "weight": d["weight"] if d else 1.0,
+            "stratum": d["stratum"] if d else street,
+            "psu": (d["psu"] or f"r{n}") if d else psu,
+            "ssu": f"r{n}",
+            "fpc": d["fpc"] if d else np.nan,
+            "fpc_ssu": d["fpc_ssu"] if d else np.nan,
+            "population": d["population"] if d else np.nan,
         }
         record.update({k: (np.nan if values.get(k) is None else float(values[k])) for k in keys})
         records.append(record)
-    columns = ["community", "street", "building", *PROFILE, "weight", *keys]
-    return pd.DataFrame.from_records(records, columns=columns)
+    columns = ["community", "street", "building", *PROFILE, "weight", *DESIGN, *keys]
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    for c in ("weight", "fpc", "fpc_ssu", "population"):
+        frame[c] = frame[c].astype(float)
+    return frame
+
+
+DESIGN = ("stratum", "psu", "ssu", "fpc", "fpc_ssu", "population")
+
+
+def design_arguments(frame: pd.DataFrame, *, calibrated: bool) -> dict:
+    """The wave's design as :func:`analysis.estimate` arguments: two stages when the
+    second stage has its sizes (and no calibration), fpc and population when known."""
+    out: dict = {"strata": "stratum", "cluster": "psu"}
+    has_fpc = bool(len(frame)) and frame["fpc"].notna().all()
+    two_stage = has_fpc and frame["fpc_ssu"].notna().all()
+    if two_stage and not calibrated:
+        out.update(cluster=["psu", "ssu"], fpc=["fpc", "fpc_ssu"])
+    elif has_fpc and not two_stage:
+        out["fpc"] = "fpc"
+    if bool(len(frame)) and frame["population"].notna().all():
+        out["population"] = "population"
+    return out
 
 
 # --- weights and estimates --------------------------------------------------------------
@@ -323,7 +359,7 @@ def _preview(method, w, converged, iterations, variables) -> WeightPreview:
 
 def run_estimates(*, session: Session, settings: Settings, instrument) -> Estimates:
     """Weight the wave's respondents as chosen and estimate every chosen indicator by
-    community (strata = street, PSU = building) with :func:`analysis.estimate`."""
+    community on the wave's own design (fieldwork/design.py) with :func:`analysis.estimate`."""
     frame = respondent_frame(session=session, wave=settings.wave, instrument=instrument)
     if frame.empty:
         raise ServiceError("该轮次还没有完成问卷。", status=404)
@@ -343,8 +379,7 @@ def run_estimates(*, session: Session, settings: Settings, instrument) -> Estima
             frame,
             indicators=list(settings.indicators),
             weight="weight",
-            strata="street",
-            cluster="building",
+            **design_arguments(frame, calibrated=calibration is not None),
             by="community",
             method=settings.method,
             level=settings.level,

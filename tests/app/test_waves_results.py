@@ -189,6 +189,25 @@ def test_srs_wave_same_figures_on_pages_exports_and_survey_estimate(
             assert r.ci_high == pytest.approx(expected_high, abs=1e-12)
             assert r.verdict == verdict
             assert r.rate_if_unheard_yes == pytest.approx(high_bound)
+    # The analyst's workspace (no extra weighting) estimates on the same design.
+    from survey_app.results import weighting
+
+    with app.app_context():
+        from survey_app.instrument_registry import get_instrument
+
+        inst = get_instrument("household")
+        ws = weighting.run_estimates(
+            session=session,
+            settings=weighting.Settings(
+                wave, ("satisfaction",), "none", None, "korn-graubard", 0.95, 0.99
+            ),
+            instrument=inst,
+        )
+    ws_rows = {r.domain: r for r in ws.result.rows}
+    for code in ("C01", "C02"):
+        assert ws_rows[code].estimate == pytest.approx(cli_rows[code]["estimate"], abs=1e-12)
+        assert ws_rows[code].se == pytest.approx(cli_rows[code]["se"], abs=1e-12)
+        assert ws_rows[code].ci_low == pytest.approx(cli_rows[code]["ci_low"], abs=1e-12)
     city_rate = overview.city
     assert city_rate.estimate == pytest.approx(cli_rows[None]["estimate"], abs=1e-12)
     assert city_rate.se == pytest.approx(cli_rows[None]["se"], abs=1e-12)
