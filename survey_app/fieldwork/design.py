@@ -341,7 +341,9 @@ def fpc(inputs: WaveInputs) -> dict[str, float] | None:
             size = c["households"] - (c["sampled"] - c["eligible"])
         else:
             size = c["households"]
-        out[f"{inputs.wave_id}:{cid}"] = float(max(size, c["respondents"], 1))
+        # One-stage: never fewer than the households heard (the frame may have shrunk).
+        floor = 1 if inputs.design == Design.TWO_STAGE else c["respondents"]
+        out[f"{inputs.wave_id}:{cid}"] = float(max(size, floor, 1))
     return out
 
 
