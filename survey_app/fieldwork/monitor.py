@@ -140,6 +140,7 @@ def monitor(*, session: Session, user: User, wave: Wave, target: float | None = 
         )
         for t in (c, u, total):
             t.counts[state] += 1
+    total.households = sum(t.households for t in by_c.values())
     _warn(session, wave, list(by_c.values()), target if target is not None else wave.target)
     days = _days(session, wave, visible)
     return Monitor(
@@ -169,10 +170,13 @@ def _warn(session: Session, wave: Wave, tallies: list[Tally], target: float) -> 
         yes[(cid, ind)][0] += n
         yes[(cid, ind)][1] += pos
     for t in tallies:
-        rr = t.rates["rr3"]
-        if rr is not None and t.visited and rr < LOW_RESPONSE:
+        c = t.counts
+        reached = c["completed"] + c["refused"] + c["not_home"]
+        rr = c["completed"] / reached if reached else None  # among households visited so far
+        if rr is not None and reached >= 5 and rr < LOW_RESPONSE:
             t.warnings.append(
-                f"应答率 {rr * 100:.1f}%,低于 {LOW_RESPONSE * 100:.0f}%:未应答户可能改变结论。"
+                f"已走访住户中应答率 {rr * 100:.1f}%,低于 {LOW_RESPONSE * 100:.0f}%:"
+                "未应答户可能改变结论。"
             )
         eligible = t.assigned - t.counts["vacant"] - t.counts["ineligible"]
         if t.households and eligible >= t.households * 0.999:  # a census of the community

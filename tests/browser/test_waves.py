@@ -88,6 +88,13 @@ def test_analyst_runs_a_wave_and_the_tablet_shows_it(browser, live_server):
     shot(tpage, "waves-05-tablet-new-assignments")
     tablet.close()
 
+    # The demo's own wave, in the field for a week: progress by day and per canvasser.
+    with live_server.session() as s:
+        demo = s.exec(select(Wave).where(Wave.status == "open", Wave.id != wave.id)).first()
+    page.goto(f"{base}/fieldwork/waves/{demo.id}/progress")
+    page.wait_for_selector("#progress-chart svg")
+    shot(page, "waves-07-demo-progress-by-day")
+
     page.goto(f"{base}/fieldwork/waves/{wave.id}")
     page.once("dialog", lambda d: d.accept())
     page.click("#do-close")
