@@ -130,6 +130,7 @@ class _Builder(FieldReader):
     def choice_list(self, entries: list[Any], where: str, line: int | None) -> list[Choice]:
         out: list[Choice] = []
         seen: set[str] = set()
+        seen_filtered: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         for entry in entries:
             if not isinstance(entry, Mapping):
                 self.problem(where, "each choice must be a mapping with code and label", line)
@@ -141,14 +142,17 @@ class _Builder(FieldReader):
                 continue
             if not CODE.fullmatch(code):
                 self.problem(where, f"code {code!r} must not contain spaces or quotes", entry.line)
-            if code in seen:
+            filters = self.filters(entry.get("filters"), where, entry.line)
+            # A code may come twice only under different filters (King county of Texas and
+            # of Washington in a cascading select): a choice filter tells them apart.
+            if code in seen and (not filters or (code, filters) in seen_filtered):
                 self.problem(where, f"duplicate code '{code}'", entry.line)
             seen.add(code)
+            seen_filtered.add((code, filters))
             label = self.label(
                 entry.get("label"), where, f"label of code '{code}'", entry.line, True
             )
             dont_know = self.boolean(entry.get("dont_know"), where, "dont_know", entry.line)
-            filters = self.filters(entry.get("filters"), where, entry.line)
             out.append(Choice(code, label or Label(code), dont_know, filters))
         return out
 

@@ -440,12 +440,12 @@ class Program:
 def offered_codes(step: _ItemStep, values: Mapping[str, Any], env: Mapping[str, Any]) -> list[str]:
     """The codes of a filtered choice list that its ``choice_filter`` lets through."""
     if step.choice_filter is None:
-        return [c["code"] for c in step.choices]
+        return list(dict.fromkeys(c["code"] for c in step.choices))
     scope = dict(env)
     out = []
     for choice in step.choices:
         scope["choice"] = choice
-        if step.choice_filter(values, scope) is True:
+        if step.choice_filter(values, scope) is True and choice["code"] not in out:
             out.append(choice["code"])
     return out
 

@@ -297,6 +297,9 @@ class _Translator:
             kind = "calculate"  # a note showing a calculated value
         if kind == "range":
             return self.range(e)
+        if kind == "hidden":  # a value set by the form, never shown: a fixed calculation
+            fixed = str(e.get("default") or "").replace("'", "")
+            return {"name": ours, "type": "calculate", "calculation": f"'{fixed}'"}
         if kind == "acknowledge":  # ODK's "OK" tick: one choice, OK
             self.used_lists.setdefault(
                 ACK_LIST, [{"name": "OK", "label": {"zh": "确认", "en": "OK"}}]

@@ -132,3 +132,24 @@ def test_formats_of_dates_times_and_geopoints(kind, good, bad):
     inst = load(f"  - {{name: v, type: {kind}, label: 问}}")
     assert instruments.validate_answers(inst, {"v": good}) == []
     assert [e.code for e in instruments.validate_answers(inst, {"v": bad})] == ["invalid_type"]
+
+
+def test_a_code_twice_in_a_list_only_under_different_filters():
+    twice = """
+  counties:
+    - {code: king, label: King, filters: {state: wa}}
+    - {code: king, label: King, filters: {state: tx}}
+    - {code: pierce, label: Pierce, filters: {state: wa}}
+"""
+    text = BASE.replace("choices:\n", "choices:\n" + twice) + (
+        "  - {name: state, type: single, choices: yn, label: 州}\n"
+        "  - {name: county, type: single, choices: counties, choice_filter: choice.state = 'wa', "
+        "label: 县}\n"
+    )
+    inst = loads_instrument(text)
+    assert instruments.validate_answers(inst, {"county": "king"}) == []
+    from instruments.runner import offered_codes
+
+    assert offered_codes(inst.compiled.step("county"), {}, {}) == ["king", "pierce"]
+    with pytest.raises(InstrumentError, match="duplicate code 'king'"):
+        loads_instrument(text.replace("{state: tx}", "{state: wa}"))

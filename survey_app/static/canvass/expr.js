@@ -173,13 +173,12 @@
 
   /* The codes a choice_filter lets through (all codes without one). */
   function offered(inst, item, values, env) {
-    var list = inst.choices[item.choices] || [];
-    if (!item.choice_filter) return list.map(function (c) { return c.code; });
-    var scope = Object.assign({}, env);
-    return list.filter(function (c) {
+    var list = inst.choices[item.choices] || [], scope = Object.assign({}, env), out = [];
+    list.forEach(function (c) {  /* a code twice in a list (under different filters) counts once */
       scope.choice = Object.assign({ code: c.code }, c.filters || {});
-      return ev(item.choice_filter, values, scope) === true;
-    }).map(function (c) { return c.code; });
+      if ((!item.choice_filter || ev(item.choice_filter, values, scope) === true) && out.indexOf(c.code) < 0) out.push(c.code);
+    });
+    return out;
   }
 
   function block(inst, steps, answers, values, shown, env, prefix, out) {
