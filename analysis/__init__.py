@@ -5,12 +5,13 @@ Pure statistics: imports only numpy, pandas, scipy and statsmodels. Stable publi
 
 ``estimate(data, *, indicators, weight, strata=None, cluster=None, by=None,
 method="korn-graubard", level=0.95, target=0.99, fpc=None, lonely_psu="adjust",
-calibration=None) -> EstimateResult``
+calibration=None, population=None, verdict_method=None, icc=None) -> EstimateResult``
     Weighted proportions of 0/1 indicators, Taylor-linearised SEs for stratified cluster
     designs (R's ``survey`` package with ``nest=TRUE``), domain estimates by ``by``,
     df, design effect, effective n, confidence interval, verdict and ``needed_n``.
 ``estimate_from_totals(totals, *, psu_counts=None, method=..., level=..., target=...,
-fpc=None, lonely_psu="adjust") -> EstimateResult``
+fpc=None, lonely_psu="adjust", population=None, verdict_method=None, icc=None)
+-> EstimateResult``
     The same from stored per-(indicator, domain, stratum, psu) sums ``n, sum_w, sum_wy``
     (optional ``sum_w2``, ``res_w``, ``res_wy``). ``estimate`` is exactly
     ``aggregate_totals`` followed by this function.
@@ -18,8 +19,9 @@ fpc=None, lonely_psu="adjust") -> EstimateResult``
 calibration=None) -> PsuTotals``
     The sums ``estimate_from_totals`` needs (``.table``, ``.psu_counts``).
 ``plan_sample_size(target=0.99, expected=1.0, deff=1.0, level=0.95,
-method="korn-graubard", *, population=None) -> SampleSizePlan``
-    Completes per community needed to be able to conclude ``met``.
+method="korn-graubard", *, population=None, power=0.8) -> SampleSizePlan``
+    Completes per community needed to be able to conclude ``met`` (``n``), and for a
+    ``power`` chance of concluding it (``n_power``, exact binomial; ``power_at_n``).
 ``best_lower_bound(n, *, level=0.95) -> float``
     The best lower bound n interviews can ever give (all yes).
 ``proportion_interval(p, var, n, df, *, method, level) -> Intervals``
@@ -46,8 +48,10 @@ max_iter=100, tol=1e-10, trim=None) -> WeightingResult``
     Plan a wave by simulation (``WaveDesign("census" | "srs" | "two-stage", ...)``).
 
 ``EstimateResult.rows`` holds :class:`EstimateRow` (indicator, domain, n, estimate, se,
-ci_low, ci_high, df, deff, n_eff, verdict, needed_n, flags); ``domain=None`` is the whole
-sample. ``verdict`` is ``"met"`` / ``"not_met"`` / ``"undetermined"``. Errors in the input
+ci_low, ci_high, df, deff, n_eff, verdict, needed_n, flags, why, verdict_method,
+verdict_low, verdict_high, finite_population, population, rate_if_unheard_no,
+rate_if_unheard_yes, deff_used, deff_source, needed_n_met, needed_n_not_met,
+needed_status); ``domain=None`` is the whole sample. ``verdict`` is ``"met"`` / ``"not_met"`` / ``"undetermined"``. Errors in the input
 raise :class:`AnalysisInputError` naming the column and row. See docs/methodology.md.
 """
 
@@ -66,7 +70,8 @@ _EXPORTS = {
     "EstimateRow": "analysis.results",
     "estimate": "analysis.estimation",
     "estimate_from_totals": "analysis.estimation",
-    "METHODS": "analysis.intervals",
+    "METHODS": "analysis.options",
+    "VERDICT_METHODS": "analysis.options",
     "Intervals": "analysis.intervals",
     "proportion_interval": "analysis.intervals",
     "SampleSizePlan": "analysis.planning",
@@ -91,6 +96,7 @@ __all__ = [
     "LonelyPSUError",
     "METHODS",
     "PsuTotals",
+    "VERDICT_METHODS",
     "SampleSizePlan",
     "WaveDesign",
     "aggregate_totals",
@@ -123,7 +129,8 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.drivers import key_drivers
     from analysis.errors import AnalysisInputError, LonelyPSUError
     from analysis.estimation import estimate, estimate_from_totals
-    from analysis.intervals import METHODS, Intervals, proportion_interval
+    from analysis.intervals import Intervals, proportion_interval
+    from analysis.options import METHODS, VERDICT_METHODS
     from analysis.planning import SampleSizePlan, best_lower_bound, plan_sample_size
     from analysis.results import DesignInfo, EstimateResult, EstimateRow
     from analysis.simulate import WaveDesign, simulate_wave, smallest_design

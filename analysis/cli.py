@@ -36,8 +36,7 @@ EXIT_INTERNAL = 1
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    from analysis.intervals import METHODS
-    from analysis.variance import LONELY_PSU
+    from analysis.options import LONELY_PSU, METHODS  # no numpy/scipy: keep start-up light
 
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("data", help="CSV file, one row per respondent, with a header line")
@@ -138,13 +137,13 @@ def read_data(args: argparse.Namespace):
         start = f.read(4096)
     if not start.strip():
         raise _InputProblem(f"{args.data}: the file is empty")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return _read_parquet(path, args)
     if args.cluster and len(args.cluster) > 2:
         raise _InputProblem("--cluster: give it once, or twice for a two-stage design")
     if args.fpc and len(args.fpc) > max(len(args.cluster or []), 1):
         raise _InputProblem("--fpc: give at most one per --cluster (stage)")
-    ids = [c for c in (args.strata, *(args.cluster or []), args.by) if c]
-    numbers = [*(args.fpc or []), *([args.population] if args.population else [])]
-    wanted = list(dict.fromkeys([args.weight, *args.indicator, *ids, *numbers]))
+    ids, wanted = _wanted(args)
     with path.open(encoding="utf-8-sig", newline="") as f:
         header = next(csv.reader(f), [])
     for col in wanted:
@@ -167,6 +166,65 @@ def read_data(args: argparse.Namespace):
             data[c] = text[c].where(text[c].str.strip() != "")
     if len(data) == 0:
         raise _InputProblem(f"{args.data}: no data rows after the header")
+    return data
+
+
+def _wanted(args) -> tuple[list[str], list[str]]:
+    """The design identifier columns, and every column to read."""
+    if args.cluster and len(args.cluster) > 2:
+        raise _InputProblem("--cluster: give it once, or twice for a two-stage design")
+    if args.fpc and len(args.fpc) > max(len(args.cluster or []), 1):
+        raise _InputProblem("--fpc: give at most one per --cluster (stage)")
+    ids = [c for c in (args.strata, *(args.cluster or []), args.by) if c]
+    numbers = [*(args.fpc or []), *([args.population] if args.population else [])]
+    return ids, list(dict.fromkeys([args.weight, *args.indicator, *ids, *numbers]))
+
+
+def _read_parquet(path: Path, args):
+    """A Parquet file: only the needed columns, identifiers dictionary-encoded (pandas
+    categoricals), as text like the CSV reader gives them — the same JSON either way."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids, wanted = _wanted(args)
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise _InputProblem(f"{args.data}: not a Parquet file ({err})") from None
+    for col in wanted:
+        if col not in schema.names:
+            raise _InputProblem(
+                f"column {col!r}: not in {args.data} (columns: {', '.join(schema.names)})"
+            )
+    text_ids = [
+        c
+        for c in ids
+        if pa.types.is_string(schema.field(c).type)
+        or pa.types.is_large_string(schema.field(c).type)
+    ]
+    table = pq.read_table(path, columns=wanted, read_dictionary=text_ids)
+    columns = {}
+    for name in wanted:
+        column = table.column(name)
+        if name in ids:
+            if pa.types.is_dictionary(column.type):
+                values = column.to_pandas()  # categorical: codes, not a million strings
+                # categories in text order, as the CSV reader's labels sort
+                columns[name] = values.cat.reorder_categories(sorted(values.cat.categories))
+            else:  # numbers as identifiers: their text, as in a CSV ("7", not 7.0)
+                values = column.to_pandas()
+                text = (
+                    values.astype("Int64").astype(str)
+                    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all()
+                    else values.astype(str)
+                )
+                columns[name] = text.where(values.notna())
+        else:
+            columns[name] = _as_numbers(column.to_pandas())
+    data = pd.DataFrame(columns, copy=False)
+    if len(data) == 0:
+        raise _InputProblem(f"{args.data}: no data rows")
     return data
 
 

@@ -34,11 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-METHODS = ("korn-graubard", "beta", "logit", "wilson", "mean")
-#: Methods whose false-达标 rate passed the Monte Carlo in ``benchmarks/coverage.py``
-#: (≤ 2.5% at true rates ≤ 98.5% and at 99%, in every design the app uses). Another method
-#: may give the estimate's interval, but one of these decides the verdict.
-VERDICT_METHODS = ("korn-graubard",)
+from analysis.options import METHODS, VERDICT_METHODS
+
+__all__ = ["METHODS", "VERDICT_METHODS", "Intervals", "proportion_interval"]
+
 
 #: p̂ this close to 0 or 1 is treated as all-no / all-yes (a rounding error of a sum of weights).
 DEGENERATE_TOL = 1e-12

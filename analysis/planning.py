@@ -21,6 +21,7 @@ import numpy as np
 
 from analysis.intervals import METHODS, clopper_pearson_extreme
 from analysis.intervals import proportion_interval as _interval
+from analysis.power import n_for_power, normal_power_n, verdict_power
 
 #: Beyond this many interviews we say "can never be settled".
 MAX_N = 1_000_000_000
@@ -47,6 +48,16 @@ class SampleSizePlan:
         The lower bound reached at ``n``.
     note : str
         Plain-language explanation.
+    power : float
+        The chance of concluding 达标 asked for (default 0.8).
+    n_power : int or None
+        Completes that give that chance of concluding 达标 when the true rate is
+        ``expected`` (exact binomial on n/deff; :mod:`analysis.power`). None when
+        impossible. Say both: ``n`` is only the least n at which 达标 is possible.
+    power_at_n : float or None
+        The chance of concluding 达标 with ``n`` completes (about 51% at 1,518 for 99.5%).
+    n_power_normal : int or None
+        statsmodels' normal-approximation answer for comparison (too optimistic near 99%).
     """
 
     n: int | None
@@ -59,6 +70,10 @@ class SampleSizePlan:
     deff: float
     level: float
     method: str
+    power: float = 0.8
+    n_power: int | None = None
+    power_at_n: float | None = None
+    n_power_normal: int | None = None
 
 
 def best_lower_bound(n: int, *, level: float = 0.95) -> float:
@@ -75,8 +90,10 @@ def plan_sample_size(
     method: str = "korn-graubard",
     *,
     population: int | None = None,
+    power: float = 0.8,
 ) -> SampleSizePlan:
-    """Completes per community needed to be able to conclude ``met``.
+    """Completes per community needed to be able to conclude ``met``, and for a chosen
+    chance of concluding it.
 
     Parameters
     ----------
@@ -92,6 +109,8 @@ def plan_sample_size(
         Interval method, as in :func:`analysis.estimate`.
     population : int, optional
         Respondents available in the community; a plan above it is flagged impossible.
+    power : float
+        The chance of concluding 达标 to plan for when the true rate is ``expected``.
 
     Returns
     -------
@@ -124,14 +143,20 @@ def plan_sample_size(
         return SampleSizePlan(None, False, n_all_yes, None, note, **common)
     n_int = int(n[0])
     low = float(bounds_at(np.array([expected]), n, np.array([deff]), None, level, method)[0][0])
+    chance = dict(target=target, deff=deff, level=level)
+    at_n = float(verdict_power(n_int, expected, **chance))
+    n_power = n_for_power(expected, power=power, start=n_int, **chance)
+    normal = normal_power_n(expected, power=power, target=target, level=level, deff=deff)
     possible = population is None or n_int <= population
     note = (
-        f"{n_int} completes; even if all answer yes, fewer than {n_all_yes} cannot show "
-        f"{target:.4g}"
+        f"{n_int} completes make 达标 possible if the rate comes out at {expected:.4g}, but "
+        f"give only a {at_n:.0%} chance of concluding it; {n_power} give {power:.0%}. "
+        f"Even if all answer yes, fewer than {n_all_yes} cannot show {target:.4g}"
     )
     if not possible:
         note = f"needs {n_int} completes but only {population} respondents exist: impossible"
-    return SampleSizePlan(n_int, possible, n_all_yes, low, note, **common)
+    extra = dict(power=power, n_power=n_power, power_at_n=at_n, n_power_normal=normal)
+    return SampleSizePlan(n_int, possible, n_all_yes, low, note, **common, **extra)
 
 
 def bounds_at(p, n_total, deff, df_per_n, level, method, *, population=None, df_fixed=None):

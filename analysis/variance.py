@@ -25,8 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.errors import LonelyPSUError
+from analysis.options import LONELY_PSU
 
-LONELY_PSU = ("adjust", "certainty", "fail")
+__all__ = ["LONELY_PSU", "GroupVariance", "group_variance"]
 
 
 @dataclass(frozen=True)

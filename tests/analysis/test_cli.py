@@ -226,3 +226,43 @@ def test_two_stage_and_population_options(capsys, tmp_path):
         "c",
     )
     assert status == 2 and "--cluster" in err
+
+
+@pytest.mark.parametrize("numeric_ids", [False, True])
+def test_parquet_gives_byte_identical_json(capsys, tmp_path, numeric_ids):
+    import pandas as pd
+
+    data = pd.read_csv(REFERENCE / "respondents.csv")
+    if numeric_ids:  # identifiers stored as numbers: read as their text, as from a CSV
+        data["building"] = data["building"].str[1:].astype(int)
+    csv_path, parquet_path = tmp_path / "d.csv", tmp_path / "d.parquet"
+    data.to_csv(csv_path, index=False)
+    data.to_parquet(parquet_path, index=False)
+    args = [*ARGS, "--indicator", "y3"]
+    status, from_csv, err = run(capsys, csv_path, *args)
+    assert status == 0, err
+    status, from_parquet, err = run(capsys, parquet_path, *args)
+    assert status == 0, err
+    assert from_parquet == from_csv
+
+
+def test_parquet_errors_are_one_line(capsys, tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "d.parquet"
+    pd.DataFrame({"w": [1.0], "y": [1]}).to_parquet(path)
+    status, _, err = run(capsys, path, "--weight", "w", "--indicator", "nope")
+    assert status == 2 and "column 'nope'" in err and len(err.strip().splitlines()) == 1
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("not parquet at all\n")
+    status, _, err = run(capsys, bad, "--weight", "w", "--indicator", "y")
+    assert status == 2 and "not a Parquet file" in err and "Traceback" not in err
+
+
+def test_the_parser_does_not_import_scipy():
+    code = (
+        "import sys; from analysis.cli import build_parser; build_parser(); "
+        "print('scipy' in sys.modules, 'numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
