@@ -5,8 +5,8 @@ All functions are vectorised over numpy arrays: one element per (indicator, doma
 Methods
 -------
 ``"korn-graubard"`` (default)
-    Korn & Graubard (1998) as used by NCHS: the Clopper–Pearson interval on an effective
-    sample size ``n* = min(n_eff, n) * (t_{n-1} / t_df)**2``.
+    Korn & Graubard (1998): the Clopper–Pearson interval on an effective sample size
+    ``n* = min(n_eff, n) * (t_{n-1} / t_df)**2`` (n_eff capped at n, as NCHS does).
 ``"beta"``
     Identical to R's ``svyciprop(method="beta")``: as above but ``n_eff`` is not capped.
 ``"logit"``
@@ -16,6 +16,9 @@ Methods
     (Brown, Cai & DasGupta 2001).
 ``"mean"``
     ``p ± t_df * se`` clipped to [0, 1] (R's ``svyciprop(method="mean")``, which does not clip).
+
+The Clopper–Pearson and Wilson formulas are statsmodels'
+``statsmodels.stats.proportion.proportion_confint`` (``method="beta"`` / ``"wilson"``).
 
 Where R fails we do not. When every respondent of a domain answered yes (or every one no)
 the variance is 0 or a rounding error and says nothing about the design: every method then
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
+from statsmodels.stats.proportion import proportion_confint
 
 from analysis.options import METHODS, VERDICT_METHODS
 
@@ -205,16 +209,17 @@ def clopper_pearson_extreme(n: np.ndarray, alpha: float) -> tuple[np.ndarray, np
 
 
 def _korn_graubard(q, n_eff, n, df, alpha, *, cap):
+    """Clopper–Pearson (statsmodels' ``proportion_confint(method="beta")``) on the
+    df-adjusted effective sample size n* and n*·p̂ "successes" (not whole numbers)."""
     n_use = np.minimum(n_eff, n) if cap else n_eff
     n_star = n_use * df_ratio(n, df, alpha) ** 2
-    x = n_star * q
-    low = special.betaincinv(x, n_star - x + 1, alpha / 2)
-    high = special.betaincinv(x + 1, n_star - x, 1 - alpha / 2)
-    return low, high
+    low, high = proportion_confint(n_star * q, n_star, alpha=alpha, method="beta")
+    return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
 
 
 def _wilson(q, n_eff, t):
-    t2n = t * t / n_eff
-    centre = (q + t2n / 2) / (1 + t2n)
-    half = t / (1 + t2n) * np.sqrt(q * (1 - q) / n_eff + t2n / (4 * n_eff))
-    return centre - half, centre + half
+    """Wilson's interval on n_eff with t_df for z: statsmodels' ``method="wilson"`` at the
+    level whose normal quantile is t (α′ = 2·(1 − Φ(t)))."""
+    alpha = 2 * special.ndtr(-t)
+    low, high = proportion_confint(q * n_eff, n_eff, alpha=alpha, method="wilson")
+    return np.asarray(low, dtype=float), np.asarray(high, dtype=float)

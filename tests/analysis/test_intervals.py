@@ -89,3 +89,34 @@ def test_bad_arguments():
         proportion_interval([0.5], [0.01], [10], [9], method="wald")
     with pytest.raises(ValueError, match="level"):
         proportion_interval([0.5], [0.01], [10], [9], level=95)
+
+
+def test_statsmodels_intervals_equal_the_formulas_they_replaced():
+    """Korn–Graubard/beta and Wilson now come from proportion_confint: equal to the
+    closed forms used before (betaincinv; Wilson with t) to 1e-12 on a grid."""
+    from scipy import special, stats
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.5, 0.9999, 400)
+    n = rng.integers(5, 5000, 400).astype(float)
+    deff = rng.uniform(0.3, 8, 400)
+    df = np.minimum(rng.integers(1, 200, 400), n - 1)
+    var = deff * p * (1 - p) / n
+    for method in ("beta", "korn-graubard"):
+        ci = proportion_interval(p, var, n, df, method=method)
+        n_eff = p * (1 - p) / var
+        n_use = np.minimum(n_eff, n) if method == "korn-graubard" else n_eff
+        ratio = stats.t.ppf(0.025, n - 1) / stats.t.ppf(0.025, df)
+        n_star = n_use * ratio**2
+        x = n_star * p
+        low = special.betaincinv(x, n_star - x + 1, 0.025)
+        high = special.betaincinv(x + 1, n_star - x, 0.975)
+        assert np.max(np.abs(ci.low - low)) < 1e-12 and np.max(np.abs(ci.high - high)) < 1e-12
+    ci = proportion_interval(p, var, n, df, method="wilson")
+    n_eff = p * (1 - p) / var
+    t = stats.t.ppf(0.975, df)
+    t2n = t * t / n_eff
+    centre = (p + t2n / 2) / (1 + t2n)
+    half = t / (1 + t2n) * np.sqrt(p * (1 - p) / n_eff + t2n / (4 * n_eff))
+    assert np.max(np.abs(ci.low - (centre - half))) < 1e-12
+    assert np.max(np.abs(ci.high - (centre + half))) < 1e-12
