@@ -103,25 +103,26 @@ def group_variance(
         z = (sums["res_wy"] - p[group] * sums["res_w"]) / sum_w[group]
     z = np.where(np.isfinite(z), z, 0.0)
 
-    stratum = psu_stratum[psu]
-    gh = group * n_strata + stratum
-    size = n_groups * n_strata
-    s1 = np.bincount(gh, weights=z, minlength=size)
-    present = np.bincount(gh, minlength=size)
-    nh_cell = np.tile(n_h, n_groups).astype(float)
+    # (group, stratum) pairs that occur, numbered compactly: a dense groups × strata table
+    # would be huge with many waves (strata) and domains, and is mostly empty.
+    gh_code, gh_group, gh_stratum = _pairs(group, psu_stratum[psu], n_strata)
+    size = len(gh_group)
+    s1 = np.bincount(gh_code, weights=z, minlength=size)
+    present = np.bincount(gh_code, minlength=size)
+    nh_cell = n_h[gh_stratum].astype(float)
     mean = s1 / nh_cell
-    centred = z - mean[gh]
-    ss = np.bincount(gh, weights=centred * centred, minlength=size)
+    centred = z - mean[gh_code]
+    ss = np.bincount(gh_code, weights=centred * centred, minlength=size)
     ss += (nh_cell - present) * mean * mean
-    lonely_cell = np.tile(lonely, n_groups)
+    lonely_cell = lonely[gh_stratum]
     if lonely_psu == "adjust":
-        ss = np.where(lonely_cell, np.bincount(gh, weights=z * z, minlength=size), ss)
+        ss = np.where(lonely_cell, np.bincount(gh_code, weights=z * z, minlength=size), ss)
     else:
         ss = np.where(lonely_cell, 0.0, ss)
     f = np.ones(n_strata) if f_h is None else f_h
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(lonely, f, f * n_h / (n_h - 1.0))
-    variance = (ss.reshape(n_groups, n_strata) * scale).sum(axis=1)
+    variance = np.bincount(gh_group, weights=ss * scale[gh_stratum], minlength=n_groups)
     stage2 = 0.0
     if "ssu_aa" in sums:
         stage2 = _second_stage(
@@ -130,11 +131,12 @@ def group_variance(
 
     answered = sums["n"] > 0
     psus_in = np.bincount(group, weights=answered, minlength=n_groups)
-    strata_in = np.bincount(gh, weights=answered, minlength=size).reshape(n_groups, n_strata)
-    df = psus_in - (strata_in > 0).sum(axis=1)
-    touches = ((strata_in > 0) & lonely[None, :]).any(axis=1)
+    in_stratum = np.bincount(gh_code, weights=answered, minlength=size) > 0
+    df = psus_in - np.bincount(gh_group, weights=in_stratum, minlength=n_groups)
+    touches = np.bincount(gh_group, weights=in_stratum & lonely_cell, minlength=n_groups) > 0
     taken = np.zeros(n_strata, dtype=bool) if f_h is None else f_h <= 0
-    all_taken = ~((strata_in > 0) & ~taken[None, :]).any(axis=1) & (psus_in > 0)
+    not_taken = in_stratum & ~taken[gh_stratum]
+    all_taken = (np.bincount(gh_group, weights=not_taken, minlength=n_groups) == 0) & (psus_in > 0)
     max_cell_n = np.zeros(n_groups)
     np.maximum.at(max_cell_n, group, sums["n"])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -156,6 +158,13 @@ def group_variance(
         w_per_n_min=w_min,
         w_per_n_max=w_max,
     )
+
+
+def _pairs(group, stratum, n_strata):
+    """Compact codes of the (group, stratum) pairs present, with each pair's two parts."""
+    key = group.astype(np.int64) * n_strata + stratum
+    uniques, code = np.unique(key, return_inverse=True)
+    return code.ravel(), uniques // n_strata, uniques % n_strata
 
 
 def _second_stage(group, psu, psu_stratum, n_h, sums, p, sum_w, n_groups, f_h, lonely_psu):

@@ -98,7 +98,7 @@ def run_cell(rep, n_b, yes, extra, method, reps):
     table = pd.DataFrame(
         {
             "indicator": wave[keep],  # one "indicator" per wave: its own pooled design effect
-            "domain": rep[keep],
+            "domain": rep[keep] % WAVE,  # the community within its wave
             "stratum": rep[keep],  # each community its own street
             "psu": np.flatnonzero(keep),
             "n": n_b[keep],
@@ -109,7 +109,7 @@ def run_cell(rep, n_b, yes, extra, method, reps):
     options = {}
     if extra is not None:
         big_n, buildings = extra
-        options["population"] = {r: big_n for r in range(reps)}
+        options["population"] = dict.fromkeys(range(WAVE), big_n)
         options["fpc"] = pd.Series(buildings, index=np.arange(reps))  # every building taken
         # psu_counts: all buildings, also one where nobody answered
         options["psu_counts"] = pd.Series(buildings, index=np.arange(reps))
@@ -118,7 +118,7 @@ def run_cell(rep, n_b, yes, extra, method, reps):
         options["psu_counts"] = pd.Series(counts, index=np.arange(reps))
     result = analysis.estimate_from_totals(table, method=method, target=TARGET, **options)
     rows = {(r.indicator, r.domain): r for r in result.rows if r.domain is not None}
-    return [rows[(r // WAVE, r)] for r in range(reps)]
+    return [rows[(r // WAVE, r % WAVE)] for r in range(reps)]
 
 
 DESIGNS = {
