@@ -21,7 +21,7 @@ install: $(STAMP)
 ## make run: install, migrate the SQLite database in instance/, seed the demo once, serve.
 run: install
 	$(FLASK) db-upgrade
-	$(FLASK) seed-demo
+	$(FLASK) seed-demo --only-if-empty
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## production-style server (gunicorn)

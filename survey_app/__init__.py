@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Alembic announces each of its plugins at INFO on every start: noise, not news.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from . import assets, auth, cli, db, errors, i18n, instrument_registry
+    from . import assets, auth, cli, db, errors, i18n, installation, instrument_registry
     from .blueprints import register_blueprints
     from .ids import IdConverter
 
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     instrument_registry.init_app(app, settings.instruments_dir)
     auth.init_app(app)
     i18n.init_app(app)
+    installation.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     register_blueprints(app)

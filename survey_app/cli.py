@@ -18,13 +18,21 @@ def db_upgrade() -> None:
     """Migrate the database to the newest schema (Alembic)."""
     url = current_app.config["SETTINGS"].database_url
     migrate.upgrade(url)
-    click.echo("数据库已迁移到最新版本。")
+    from .commands import open_session
+    from .instrument_registry import all_instruments
+    from .setup.questionnaires import publish_packaged
+
+    # The packaged forms marked published in their register are published on upgrade.
+    with open_session() as session:
+        published = publish_packaged(session=session, forms=all_instruments())
+    versions = "、".join(f"{r.key} v{r.version}" for r in published)
+    click.echo(f"数据库已迁移到最新版本。标准问卷:{versions or '无'}。")
 
 
 def init_app(app: Flask) -> None:
     from .demo.cli import seed_demo
     from .fieldwork.cli import waves
-    from .setup.cli import create_user, import_households
+    from .setup.cli import COMMANDS as SETUP_COMMANDS
 
-    for command in (db_upgrade, seed_demo, create_user, import_households, waves):
+    for command in (db_upgrade, seed_demo, *SETUP_COMMANDS, waves):
         app.cli.add_command(command)

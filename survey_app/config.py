@@ -5,6 +5,7 @@
                   ``instance/secret_key`` so sessions survive restarts.
 ``LOG_LEVEL``     logging level name (default INFO).
 ``INSTRUMENTS_DIR`` extra directory of questionnaire files (default: the packaged forms).
+``MAX_IMPORT_BYTES`` largest household frame upload (default 200 MB; other requests 16 MB).
 ``TIMEZONE``      the local time zone of exports meant for reading (default Asia/Shanghai).
 """
 
@@ -29,6 +30,8 @@ class Settings:
     testing: bool = False
     csrf_enabled: bool = True
     max_content_length: int = 16 * 1024 * 1024
+    # The household frame upload only (streamed to disk, read in a background job).
+    max_import_bytes: int = 200 * 1024 * 1024
     default_locale: str = "zh"
     timezone: str = "Asia/Shanghai"
     extra: dict = field(default_factory=dict)
@@ -73,4 +76,9 @@ def settings_from_env(environ: dict | None = None) -> Settings:
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         instruments_dir=Path(instruments_dir) if instruments_dir else None,
         timezone=timezone,
+        max_import_bytes=_bytes(env.get("MAX_IMPORT_BYTES"), 200 * 1024 * 1024),
     )
+
+
+def _bytes(raw: str | None, default: int) -> int:
+    return int(raw) if raw and raw.strip().isdigit() else default

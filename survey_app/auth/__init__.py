@@ -21,6 +21,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None
     csrf.init_app(app)
 
+    app.before_request(_require_password_change)
+
     @login_manager.unauthorized_handler
     def _unauthorized():
         from flask import redirect, request, url_for
@@ -39,6 +41,25 @@ def _load_user(user_id: str) -> User | None:
     except ValueError:
         return None
     return user if user is not None and user.active else None
+
+
+# What a user who must change their password may still reach.
+_OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "static", "main.set_language"}
+
+
+def _require_password_change():
+    """A user with a generated or reset password is sent to change it before anything."""
+    from flask import redirect, request, url_for
+
+    from ..errors import error_response, wants_json
+
+    if request.endpoint in _OPEN_WHILE_CHANGING or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    if wants_json():
+        return error_response(403, "请先修改密码(首次登录或密码被重设后须修改)。")
+    return redirect(url_for("auth.change_password"))
 
 
 def roles_required(*roles: str):

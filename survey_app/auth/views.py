@@ -5,17 +5,22 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import installation
 from ..db import get_session
+from ..errors import ServiceError
 from . import services
-from .forms import LoginForm
+from .forms import ChangePasswordForm, LoginForm
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 def _demo_accounts() -> dict | None:
-    """The demo accounts written by ``flask seed-demo``, shown on the sign-in page."""
+    """The demo accounts written by ``flask seed-demo``, shown on the sign-in page only
+    when the database began as the demo (never a real city's)."""
+    if not installation.is_demo():
+        return None
     path = Path(current_app.instance_path) / "demo_accounts.json"
     try:
         return json.loads(path.read_text())
@@ -47,3 +52,29 @@ def login():
 def logout():
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password; required after a generated or reset password."""
+    form = ChangePasswordForm()
+    forced = current_user.must_change_password
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            services.change_password(
+                session=session,
+                user=current_user,
+                current=form.current.data,
+                new=form.new.data,
+                confirm=form.confirm.data,
+            )
+        except ServiceError as err:
+            session.rollback()
+            flash(err.message, "error")
+            return render_template("auth/change_password.html", form=form, forced=forced), 400
+        flash(_("密码已修改。"), "success")
+        return redirect(url_for("main.home"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/change_password.html", form=form, forced=forced), status

@@ -18,8 +18,14 @@ DEMO_MARKER = "demo_accounts.json"
 
 @click.command("seed-demo")
 @with_appcontext
-def seed_demo() -> None:
-    """Seed the simulated demo city and demo accounts (once)."""
+@click.option(
+    "--only-if-empty",
+    is_flag=True,
+    help="数据库已有非演示数据时只提示、不报错(make run 用):演示城市只写入空数据库。",
+)
+def seed_demo(only_if_empty: bool) -> None:
+    """Seed the simulated demo city and demo accounts (once, only into an empty or demo
+    database: a database with a real city's data is refused)."""
     from ..instrument_registry import get_instrument
 
     instrument = get_instrument("household")
@@ -28,6 +34,11 @@ def seed_demo() -> None:
     with open_session() as session:
         try:
             report = seed_service.seed_demo(session=session, instrument=instrument)
+        except seed_service.NotADemoDatabase as err:
+            if only_if_empty:
+                click.echo("数据库已有本市数据,不写入演示城市。")
+                return
+            fail(err.message)
         except ServiceError as err:
             fail(err.message)
     click.echo("演示数据已创建。" if report.created else "演示数据已存在,未重复创建。")

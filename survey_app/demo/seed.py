@@ -10,9 +10,22 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from ..models import Building, Community, District, Household, Role, Street, User
+from ..errors import ServiceError
+from ..installation import mark_demo
+from ..models import (
+    AppSetting,
+    Building,
+    Community,
+    District,
+    Household,
+    Role,
+    Street,
+    User,
+    Wave,
+)
 from ..setup import questionnaires as instrument_service
 from ..setup import users
 from . import waves as demo_waves
@@ -38,6 +51,29 @@ DEMO_ACCOUNTS = [
 ]
 
 
+class NotADemoDatabase(ServiceError):
+    status = 409
+
+
+def _count(session: Session, model) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def _is_demo_or_empty(session: Session) -> bool:
+    """True for an empty database or one that began as the demo. A demo seeded before the
+    database kept that fact (one district, D01 文明区) is recognised and marked."""
+    if session.get(AppSetting, "demo") is not None:
+        return True
+    if not any(_count(session, m) for m in (District, User, Household, Wave)):
+        return True
+    districts = session.exec(select(District)).all()
+    if [(d.code, d.name) for d in districts] == [DISTRICT]:
+        mark_demo(session)
+        session.commit()
+        return True
+    return False
+
+
 @dataclass(frozen=True)
 class SeedReport:
     created: bool
@@ -48,8 +84,14 @@ class SeedReport:
 def seed_demo(
     *, session: Session, instrument, today: date | None = None, seed: int = 2026
 ) -> SeedReport:
-    """Create the demo city once (see module docstring); report what exists."""
+    """Create the demo city once (see module docstring); report what exists. Refuses
+    (``NotADemoDatabase``) a database that holds anything else: a real city's data."""
     accounts = [(u, r.value, c or "") for u, _, r, c in DEMO_ACCOUNTS]
+    if not _is_demo_or_empty(session):
+        raise NotADemoDatabase(
+            "这个数据库已有非演示数据(区划、用户、户台账或测评轮次),不能写入演示城市。"
+            "演示请使用空数据库(例如另设 INSTANCE_PATH 或 DATABASE_URL)。"
+        )
     if session.exec(select(District).where(District.code == DISTRICT[0])).first() is not None:
         demo_waves.simulate(session=session, instrument=instrument, today=today or date.today())
         count = len(session.exec(select(Household.id)).all())
@@ -57,6 +99,7 @@ def seed_demo(
 
     rng = random.Random(seed)
     today = today or date.today()
+    mark_demo(session)
     district = District(code=DISTRICT[0], name=DISTRICT[1])
     session.add(district)
     session.flush()
@@ -97,6 +140,7 @@ def seed_demo(
             session=session,
             username=username,
             password=DEMO_PASSWORD,
+            enforce_policy=False,  # demo12345 is published in the README: demo only
             role=role,
             display_name=display,
             community_code=community_code,

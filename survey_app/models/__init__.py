@@ -21,6 +21,7 @@ from .fieldwork import (
     WaveStatus,
 )
 from .geo import Building, Community, District, Household, Street
+from .imports import AppSetting, HouseholdStage, ImportJob, ImportStatus
 from .people import AuditLog, Role, User, UserScope
 from .quality import BackCheck, QualityFlag, ResponseRevision, ReviewEvent, WaveQuality
 from .survey import (
@@ -37,6 +38,10 @@ from .survey import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AppSetting",
+    "HouseholdStage",
+    "ImportJob",
+    "ImportStatus",
     "Assignment",
     "AuditLog",
     "BackCheck",

@@ -1,48 +1,54 @@
-"""Admin: users, communities, household frame import."""
+"""Admin pages: the setup checklist and the import templates. Geography, users, the
+household frame and questionnaires have their own modules, on the same blueprint."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_login import current_user
+from flask import Response, abort, render_template
+from sqlalchemy import func
+from sqlmodel import select
 
-from ..auth import roles_required
 from ..db import get_session
-from ..models import Role
-from . import frame, users
-from .forms import HouseholdImportForm
+from ..models import Community, District, Household, InstrumentVersion, Street, User
+from . import geography_views, household_views, questionnaire_views, user_views, workbooks
+from .blueprint import admin_only, bp
 
-bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+__all__ = ["bp", "geography_views", "household_views", "questionnaire_views", "user_views"]
+
+TEMPLATE_NAMES = {"geography": "地理区划", "users": "用户", "households": "户台账"}
+
+
+def _count(model, *where) -> int:
+    return get_session().exec(select(func.count()).select_from(model).where(*where)).one()
 
 
 @bp.route("/")
-@roles_required(Role.ADMIN)
+@admin_only
 def index():
-    return render_template(
-        "admin/index.html",
-        users=users.list_users(session=get_session()),
-        form=HouseholdImportForm(),
+    """Where the city's setup stands, step by step (区划 → 用户 → 户台账 → 问卷)."""
+    counts = {
+        "districts": _count(District),
+        "streets": _count(Street),
+        "communities": _count(Community, Community.active),
+        "users": _count(User, User.active),
+        "households": _count(Household, Household.active),
+        "questionnaires": _count(InstrumentVersion),
+    }
+    return render_template("admin/index.html", counts=counts)
+
+
+@bp.route("/templates/<kind>.xlsx")
+@admin_only
+def template(kind: str):
+    """A blank import template: Chinese headers, an example row, the allowed codes."""
+    if kind not in TEMPLATE_NAMES:
+        abort(404)
+    data = workbooks.template(kind, session=get_session())
+    filename = f"{TEMPLATE_NAMES[kind]}导入模板.xlsx"
+    from urllib.parse import quote
+
+    return Response(
+        data,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f"attachment; filename={kind}-template.xlsx; "
+            f"filename*=UTF-8''{quote(filename)}"
+        },
     )
-
-
-@bp.route("/households/import", methods=["POST"])
-@roles_required(Role.ADMIN)
-def import_households():
-    form = HouseholdImportForm()
-    if not form.validate_on_submit():
-        flash(_("请选择要导入的 CSV 文件。"), "error")
-        return render_template(
-            "admin/index.html", users=users.list_users(session=get_session()), form=form
-        ), 400
-    try:
-        report = frame.import_households(
-            session=get_session(), data=form.file.data.read(), actor_id=current_user.id
-        )
-    except frame.FrameImportError as err:
-        get_session().rollback()
-        return render_template(
-            "admin/index.html",
-            users=users.list_users(session=get_session()),
-            form=form,
-            import_errors=err.errors,
-        ), 400
-    flash(_("已导入 %(n)d 户。", n=report.households), "success")
-    return redirect(url_for("admin.index"))

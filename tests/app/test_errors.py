@@ -26,7 +26,7 @@ def test_json_clients_get_json_errors(client):
 def test_413_when_upload_too_large(settings, session):
     from survey_app import create_app
 
-    app = create_app(settings.with_(max_content_length=1024))
+    app = create_app(settings.with_(max_content_length=1024, max_import_bytes=1024))
     admin = make_user(session, "admin")
     client = app.test_client()
     login(client, admin)

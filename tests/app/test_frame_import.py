@@ -49,7 +49,7 @@ def test_bad_rows_name_line_and_column_and_import_nothing(runner, session, tmp_p
         "NOPE,2栋,2-102\n"  # unknown community (line 3)
         f"{c1.code},,2-103\n"  # empty building (line 4)
         f"{c1.code},2栋,2-101\n"  # duplicate of line 2 (line 5)
-        f"{c1.code},1栋,1-1\n",  # already in the frame (line 6)
+        f"{c1.code},1栋,{'9' * 65}\n",  # a code over 64 characters (line 6)
         encoding="utf-8",
     )
     result = runner.invoke(args=["import-households", str(path)])
@@ -58,7 +58,7 @@ def test_bad_rows_name_line_and_column_and_import_nothing(runner, session, tmp_p
     assert "第 3 行,community_code 列:未知社区编码 'NOPE'" in out
     assert "第 4 行,building 列:不能为空" in out
     assert "第 5 行,household_code 列:与第 2 行重复" in out
-    assert "第 6 行,household_code 列" in out and "已在该社区的台账中" in out
+    assert "第 6 行,household_code 列:长度 65 超过上限 64 个字符" in out
     assert "未导入任何数据" in out
     assert "Traceback" not in out
     session.expire_all()

@@ -30,9 +30,8 @@ def test_scope_rows_answer_which_communities_a_user_sees(app, session):
     assert scope.community_ids(canvasser, session=session) == {first[0].id, second[1].id}
     assert _visible(session, canvasser) == {first[0].id, second[1].id}
 
-    supervisor = make_user(session, Role.SUPERVISOR)
+    supervisor = make_user(session, Role.SUPERVISOR, first[1])
     session.add(UserScope(user_id=supervisor.id, street_id=second[0].street_id))
-    session.add(UserScope(user_id=supervisor.id, community_id=first[1].id))
     session.commit()
     expected = {c.id for c in second} | {first[1].id}
     assert scope.community_ids(supervisor, session=session) == expected

@@ -10,7 +10,10 @@
   "use strict";
   var cfg = JSON.parse(document.getElementById("canvass-config").textContent);
   var T = window.CanvassStrings || cfg.strings, X = window.CanvassExpr;
-  var db = new window.CanvassStore("canvass-" + cfg.user);
+  /* Preview (the admin's questionnaire preview): the same screens on a made-up household,
+     kept in a store of its own and never sent anywhere. */
+  var preview = cfg.preview || null;
+  var db = new window.CanvassStore(preview ? "canvass-preview-" + cfg.user : "canvass-" + cfg.user);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var view = document.getElementById("view");
   var S = { data: null, insts: {}, outbox: [], drafts: [], syncing: false, lastSync: null,
@@ -163,6 +166,13 @@
   }
   /* Network first (the service worker falls back to its cache), then this device's copy. */
   function refresh() {
+    if (preview) {
+      return getJSON(preview.instrument).then(function (inst) {
+        var w = preview.data.wave;
+        S.insts[instKey(w.instrument_key, w.instrument_version)] = inst;
+        S.data = preview.data;
+      });
+    }
     return getJSON(cfg.urls.assignments).then(function (data) {
       S.data = data;
       return db.put("meta", data, "assignments");
@@ -211,6 +221,7 @@
     return T.why_network;
   }
   function sync(manual) {
+    if (preview) return Promise.resolve();
     if (S.syncing) return Promise.resolve();
     var now = Date.now();
     var due = S.outbox.filter(function (o) { return o.state === "pending" && (manual || o.next <= now); }).slice(0, BATCH);
@@ -1125,9 +1136,16 @@
     if (back && !location.hash) history.replaceState(null, "", back);
   })();
 
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register(cfg.urls.sw, { scope: cfg.urls.scope }).catch(function () {});
+  /* Every preview starts from an untouched household. */
+  function clearPreview() {
+    return load().then(function () {
+      return Promise.all(S.outbox.map(function (o) { return db.del("outbox", o.uuid); })
+        .concat(S.drafts.map(function (d) { return db.del("drafts", d.uuid); })));
+    });
+  }
+  if (!preview && "serviceWorker" in navigator) navigator.serviceWorker.register(cfg.urls.sw, { scope: cfg.urls.scope }).catch(function () {});
   document.body.classList.add("canvass-page");
-  load(true).then(loadInstruments).then(function () { render(); return refresh(); }).then(function () {
+  (preview ? clearPreview().then(load).then(refresh) : load(true).then(loadInstruments)).then(function () { render(); return refresh(); }).then(function () {
     if (!current() || !S.drawn) render(); else bar();
     document.documentElement.dataset.ready = "1";
     return sync(false);
