@@ -66,9 +66,16 @@ def make_city(
         geo.append([dc, district_name, sc, f"{district_name}第{s + 1}街道", cc, f"社区{c + 1:02}"])
         codes.append((cc, sc))
     paths = {"geography": folder / "geography.xlsx"}
-    _write(paths["geography"], ["区县编码", "区县名称", "街道编码", "街道名称", "社区编码", "社区名称"], geo)
+    _write(
+        paths["geography"],
+        ["区县编码", "区县名称", "街道编码", "街道名称", "社区编码", "社区名称"],
+        geo,
+    )
 
-    people = [["admin2", "系统管理员", "管理员", "", ""], ["fenxi", "创文办分析员", "分析员", "", ""]]
+    people = [
+        ["admin2", "系统管理员", "管理员", "", ""],
+        ["fenxi", "创文办分析员", "分析员", "", ""],
+    ]
     street_codes = sorted({s for _, s in codes})
     for i, street in enumerate(street_codes[: max(1, min(len(street_codes), users // 20))]):
         people.append([f"dudao{i + 1:02}", f"督导{i + 1:02}", "督导", street, ""])
@@ -130,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--households", type=int, default=30_000)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--keep", type=Path, default=None, help="keep the files and database here")
-    parser.add_argument("--examples", type=Path, default=None, help="only write small example files")
+    parser.add_argument(
+        "--examples", type=Path, default=None, help="only write small example files"
+    )
     args = parser.parse_args(argv)
     if args.examples:
         make_city(args.examples, districts=2, streets=4, communities=8, households=480, users=24)
