@@ -215,3 +215,33 @@ def test_srs_wave_same_figures_on_pages_exports_and_survey_estimate(
     text = path.read_text(encoding="utf-8-sig").splitlines()
     header = text[0].split(",")
     assert {"weight", "stratum", "psu", "fpc", "population"} <= set(header)
+
+
+def test_closed_wave_figures_are_frozen_until_recomputed(client, session, runner, app, city):
+    from survey_app.models import AuditLog, IndicatorTotal, Response
+
+    wave_id = census(runner, app)
+    fill(client, session, wave_id, lambda a: "satisfied" if a.id % 3 else "dissatisfied")
+    before = community_rate(session, wave_id, "C01")
+    cli(runner, "close", wave_id)
+    # Something changes the stored data after closing (say a review rejects interviews):
+    session.expire_all()
+    session.exec(IndicatorTotal.__table__.delete().where(IndicatorTotal.wave_id == wave_id))
+    for r in session.exec(select(Response).where(Response.wave_id == wave_id)).all()[:5]:
+        r.review_state = "rejected"
+        session.add(r)
+    session.commit()
+    frozen = community_rate(session, wave_id, "C01")
+    assert (frozen.n, frozen.estimate, frozen.ci_low, frozen.ci_high, frozen.verdict) == (
+        before.n, before.estimate, before.ci_low, before.ci_high, before.verdict)  # fmt: skip
+    result = runner.invoke(args=["waves", "recompute", str(wave_id), "--reason", "审核后重算"])
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert community_rate(session, wave_id, "C01").estimate is None  # the sums are gone now
+    entry = session.exec(select(AuditLog).where(AuditLog.action == "wave.recompute")).one()
+    assert entry.detail["reason"] == "审核后重算"
+    # A closed wave takes no more data.
+    login(client, "can1")
+    a = session.exec(select(Assignment).where(Assignment.wave_id == wave_id)).first()
+    r = client.post("/api/visits", json=visit_payload(a.id))
+    assert r.status_code in (409, 422)
