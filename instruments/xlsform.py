@@ -12,6 +12,8 @@ See docs/instruments.md, "XLSForm import".
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,6 +176,17 @@ def _choice_rows(workbook: Any) -> dict[tuple[str, str], list[int]]:
     return out
 
 
+def _sniff(path: Path) -> str | None:
+    """The workbook's real kind from its first bytes: a zip (.xlsx) or OLE2 (.xls)."""
+    with path.open("rb") as f:
+        head = f.read(8)
+    if head.startswith(b"PK"):
+        return ".xlsx"
+    if head.startswith(bytes.fromhex("d0cf11e0a1b11ae1")):
+        return ".xls"
+    return None
+
+
 def _read(path: Path) -> tuple[dict[str, Any], _Cells, list[str]]:
     from pyxform.errors import PyXFormError
     from pyxform.xls2json import workbook_to_json
@@ -181,8 +194,16 @@ def _read(path: Path) -> tuple[dict[str, Any], _Cells, list[str]]:
 
     if not path.is_file():
         raise XLSFormError([f"{path}: no such file"])
-    if path.suffix.lower() not in (".xlsx", ".xls", ".xlsm"):
-        raise XLSFormError([f"{path}: not an .xlsx or .xls workbook"])
+    kind = _sniff(path)
+    if kind is None:
+        raise XLSFormError([f"{path.name}: not an .xlsx or .xls workbook"])
+    if path.suffix.lower() != kind and not (kind == ".xlsx" and path.suffix.lower() == ".xlsm"):
+        # an upload saved under the wrong extension (.xls bytes named .xlsx, or the reverse)
+        with tempfile.TemporaryDirectory() as tmp:
+            fixed = Path(tmp) / (path.stem + kind)
+            shutil.copyfile(path, fixed)
+            form, cells, notes = _read(fixed)
+            return form, cells, notes
     notes: list[str] = []
     try:
         workbook = get_xlsform(str(path))

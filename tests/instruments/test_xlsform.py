@@ -410,7 +410,7 @@ def test_problems_found_by_the_loader_name_the_cell(tmp_path):
 def test_not_a_workbook(tmp_path):
     bad = tmp_path / "bad.xlsx"
     bad.write_text("not a zip", encoding="utf-8")
-    with pytest.raises(XLSFormError, match="not a readable XLSForm workbook"):
+    with pytest.raises(XLSFormError, match="bad.xlsx: not an .xlsx or .xls workbook"):
         import_xlsform(bad)
     with pytest.raises(XLSFormError, match="no such file"):
         import_xlsform(tmp_path / "missing.xlsx")
@@ -422,3 +422,14 @@ def test_version_from_settings_that_is_not_whole_becomes_1_with_a_note(tmp_path)
     text = import_xlsform(workbook(tmp_path, settings=settings), notes=notes)
     assert loads_instrument(text).version == 1
     assert "settings: version '1.2' is not a whole number; version 1 used" in notes
+
+
+def test_a_workbook_under_the_wrong_extension_is_read_as_what_it_is(tmp_path):
+    """Uploads are saved under a fixed name: .xls bytes named .xlsx (and the reverse)."""
+    real = Path(__file__).parent / "xlsforms"
+    xls_as_xlsx = tmp_path / "tutorial.xlsx"
+    xls_as_xlsx.write_bytes((real / "pyxform__tutorial.xls").read_bytes())
+    xlsx_as_xls = tmp_path / "fields.xls"
+    xlsx_as_xls.write_bytes((real / "pyxform__field-list.xlsx").read_bytes())
+    for path in (xls_as_xlsx, xlsx_as_xls):
+        assert loads_instrument(import_xlsform(path)).items
