@@ -51,7 +51,7 @@ from sqlmodel import Session, select
 
 import instruments
 
-from .. import aggregates, instrument_registry
+from .. import aggregates, instrument_registry, scope
 from ..fieldwork import quality, review
 from ..models import (
     Assignment,
@@ -282,7 +282,8 @@ class _Batch:
         # Held for an analyst (fieldwork/held): stale or out-of-dates submissions.
         self.raw: dict[str, Any] = {}  # uuid → the payload as sent
         self.accepting: frozenset[str] = frozenset()  # held uuids an analyst accepted
-        self.user_community = user.community_id
+        self.user = user
+        self.user_communities: frozenset[int] | None = None
         self.stored_held: set[str] = set()
         self.new_held: dict[str, dict] = {}
 
@@ -341,7 +342,7 @@ class _Batch:
         unassigned) or dated outside the wave's days: refused with the reason and held,
         whole, for an analyst to accept or dismiss (nothing sent is silently lost)."""
         if household.canvasser_id != self.user_id:
-            if household.community_id != self.user_community or not household.released:
+            if household.community_id not in self._communities() or not household.released:
                 return None  # never this canvasser's: a plain 403
             reason = "reassigned" if household.canvasser_id is not None else "unassigned"
             message = (
@@ -371,6 +372,13 @@ class _Batch:
             409, uuid, f"{message}:这条记录已交分析员处理,不会丢失,请保留在待上传列表中。",
             item="assignment_id", reason=reason, held=True,
         )  # fmt: skip
+
+    def _communities(self) -> frozenset[int]:
+        """The canvasser's communities (read once, only when a household is not theirs)."""
+        if self.user_communities is None:
+            ids = scope.community_ids(self.user, session=self.session)
+            self.user_communities = frozenset() if ids is None else ids
+        return self.user_communities
 
     def _add_visit(self, household: _Household, sub: VisitSubmission | None, **row) -> dict:
         household.attempts += 1
@@ -700,7 +708,7 @@ def _store(
     }
     for _ in range(RETRIES):
         batch, decided = _Batch(session, user), []
-        batch.raw, batch.accepting, batch.user_community = raw, accepting, user.community_id
+        batch.raw, batch.accepting = raw, accepting
         with _writers_queue(session):
             try:
                 _store_once(session, batch, tasks, decided)

@@ -8,11 +8,23 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from .. import audit
+from .. import audit, scope
 from ..errors import ServiceError
-from ..models import Assignment, Building, Community, Household, Role, User, Visit, Wave, WaveStatus
+from ..models import (
+    Assignment,
+    Building,
+    Community,
+    Household,
+    Role,
+    User,
+    UserScope,
+    Visit,
+    Wave,
+    WaveStatus,
+)
 
 STATES = ("pending", "not_home", "refused", "vacant", "ineligible", "completed")
 
@@ -29,10 +41,20 @@ class Selection:
 
 
 def canvassers_of(*, session: Session, community_id: int) -> list[User]:
+    """Active canvassers whose scope holds the community (their own community, a
+    ``UserScope`` row for it, or one for its street)."""
+    street = select(Community.street_id).where(Community.id == community_id).scalar_subquery()
+    scoped = select(UserScope.user_id).where(
+        or_(UserScope.community_id == community_id, UserScope.street_id == street)
+    )
     return list(
         session.exec(
             select(User)
-            .where(User.role == Role.CANVASSER, User.community_id == community_id, User.active)
+            .where(
+                User.role == Role.CANVASSER,
+                User.active,
+                or_(User.community_id == community_id, User.id.in_(scoped)),
+            )
             .order_by(User.username)
         ).all()
     )
@@ -146,15 +168,16 @@ def reassign(
     target = session.exec(select(User).where(User.username == to_username)).first()
     if target is None or target.role != Role.CANVASSER or not target.active:
         raise ServiceError(f"“{to_username}”不是在职的入户调查员。")
-    if selection.community_id is None and not selection.assignment_ids:
+    allowed = scope.community_ids(target, session=session) or frozenset()
+    if selection.community_id is None and not selection.assignment_ids and len(allowed) == 1:
         # Building codes repeat across communities: a canvasser takes their own community's.
-        selection = replace(selection, community_id=target.community_id)
+        selection = replace(selection, community_id=next(iter(allowed)))
     items = select_assignments(session=session, wave=wave, selection=selection)
     states = household_states(session=session, assignment_ids=[a.id for a in items])
     items = [a for a in items if states.get(a.id) != "completed" and a.canvasser_id != target.id]
     if not items:
         raise ServiceError("没有符合条件、可以改派的住户(已完成的住户不改派)。")
-    wrong = [a for a in items if a.community_id != target.community_id]
+    wrong = [a for a in items if a.community_id not in allowed]
     if wrong:
         name = session.get(Community, wrong[0].community_id).name
         raise ServiceError(f"{target.display_name} 不负责{name}的住户。")

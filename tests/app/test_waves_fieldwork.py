@@ -220,3 +220,16 @@ def test_unassign_and_state_selection(session, runner, app, city):
         args=["waves", "reassign", str(wave_id), "--to", "can3", "--from", "can1"]
     )
     assert result.exit_code != 0 and "没有符合条件" in result.output
+
+
+def test_a_canvasser_of_two_communities_gets_households_in_both(session, runner, app, city):
+    from survey_app.models import Community, UserScope
+
+    helper = session.exec(select(User).where(User.username == "can3")).one()
+    c01 = session.exec(select(Community).where(Community.code == "C01")).one()
+    session.add(UserScope(user_id=helper.id, community_id=c01.id))
+    session.commit()
+    wave_id = srs_wave(runner, app, per=16)
+    session.expire_all()
+    communities = {a.community_id for a in mine(session, "can3", wave_id)}
+    assert c01.id in communities and len(communities) == 2
