@@ -117,6 +117,7 @@ def key_drivers(
     level: float = 0.95,
     min_group: int = MIN_GROUP,
     lonely_psu: str = "adjust",
+    model: bool = True,
 ) -> DriversResult:
     """Which areas drive overall satisfaction, in one domain or the whole sample.
 
@@ -139,6 +140,8 @@ def key_drivers(
         Respondents needed on each side of an area.
     lonely_psu : {"adjust", "certainty", "fail"}
         As in :func:`analysis.estimate`.
+    model : bool
+        Fit the logistic model too (False: the readable view only).
 
     Returns
     -------
@@ -171,9 +174,11 @@ def key_drivers(
         _area_effect(name, y, a[:, k], w, has_y, design, level, min_group, lonely_psu)
         for k, name in enumerate(areas)
     ]
-    model, note = _model(y, a, w, has_y, design, areas, effects, level, min_group, lonely_psu)
-    if model is not None:
-        effects = [_with_model(e, model) for e in effects]
+    fit, note = None, "not asked for"
+    if model:
+        fit, note = _model(y, a, w, has_y, design, areas, effects, level, min_group, lonely_psu)
+    if fit is not None:
+        effects = [_with_model(e, fit) for e in effects]
     order = sorted(
         range(len(effects)),
         key=lambda i: (not effects[i].enough, -(effects[i].gain or 0.0), i),
@@ -183,7 +188,7 @@ def key_drivers(
         n=int(has_y.sum()),
         overall=float(overall.estimate[0]),
         areas=tuple(effects[i] for i in order),
-        model=model,
+        model=fit,
         model_note=note,
         min_group=min_group,
     )

@@ -133,7 +133,8 @@ def survey_logit(
     a = (xi[used] * (w_used * mu * (1 - mu))[:, None]).T @ xi[used]
     a_inv = np.linalg.pinv(a)
     cov = a_inv @ design_covariance(scores, design, lonely_psu=lonely_psu) @ a_inv
-    se = np.sqrt(np.diag(cov))
+    diag = np.diag(cov)
+    se = np.sqrt(np.where(diag >= 0, diag, np.nan))  # < 0 only for a singular fit
     df = domain_df(used, design) + 1 - xi.shape[1]
     df_t = max(df, 1)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -302,3 +302,38 @@ def _two_sided_p(diff: float, se: float, df: int) -> float:
     if se == 0:
         return 0.0 if diff != 0 else 1.0
     return float(2 * stats.t.sf(abs(diff) / se, max(df, 1)))
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change between two estimates: Δ, its SE, df, interval and two-sided test."""
+
+    diff: float
+    se: float
+    df: int
+    ci_low: float
+    ci_high: float
+    p_value: float
+    significant: bool
+
+
+def change_from_estimates(
+    before: tuple[float, float, int],
+    after: tuple[float, float, int],
+    *,
+    cov: float = 0.0,
+    level: float = 0.95,
+) -> Change:
+    """The change between two estimates given as (p̂, SE, df) each.
+
+    For independent samples (each wave its own strata and PSUs, as the result pages
+    estimate them) ``cov`` is 0 and df = df₁ + df₂ — exactly :func:`wave_change` with
+    ``linked=False`` on the stacked rows (PSUs in either wave minus their strata).
+    """
+    (p1, se1, df1), (p2, se2, df2) = before, after
+    diff = float(p2 - p1)
+    se = float(np.sqrt(max(se1 * se1 + se2 * se2 - 2 * cov, 0.0)))
+    df = int(df1 + df2)
+    half = _t_quantile(level)(df) * se
+    p = _two_sided_p(diff, se, df)
+    return Change(diff, se, df, diff - half, diff + half, p, bool(p < 1 - level))

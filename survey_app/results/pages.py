@@ -7,7 +7,7 @@ gathers what each page shows, within the user's scope.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -28,6 +28,7 @@ from ..models import (
     VisitOutcome,
     Wave,
 )
+from . import insight
 from .indicators import IndicatorInfo, areas, indicator_catalog
 from .rates import (
     Rate,
@@ -173,6 +174,8 @@ class CommunityReport:
     areas: list[Rate]
     trend: list[tuple[Wave, dict[str, Rate]]]
     feedback: list[feedback_loop.FeedbackView]
+    drivers: insight.Drivers | None = None  # 最影响满意率的三个方面
+    changes: dict[str, insight.ChangeWords] = field(default_factory=dict)  # since last wave
 
 
 def community_report(
@@ -201,6 +204,17 @@ def community_report(
     area_rates = [current[i.key] for i in areas(catalog) if i.key in current]
     area_rates.sort(key=lambda r: (r.estimate is None, r.estimate or 0.0))
     trend = [(w, rates[w.id]) for w in waves if w.id in rates]
+    previous = trend[-2] if len(trend) > 1 and trend[-1][0].id == wave.id else None
+    changes = {
+        r.key: c
+        for r in head
+        if previous
+        and (c := insight.change_since(previous[1].get(r.key), r, previous_wave=previous[0].name))
+    }
+    drivers = insight.drivers_for(
+        session=session, community=community, street=street, wave=wave,
+        instrument=instrument, catalog=catalog,
+    )  # fmt: skip
     return CommunityReport(
         community=community,
         street=street,
@@ -213,6 +227,8 @@ def community_report(
         feedback=feedback_loop.list_items(
             session=session, user=user, community_id=community.id, wave_id=wave.id
         ),
+        drivers=drivers,
+        changes=changes,
     )
 
 

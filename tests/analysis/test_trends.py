@@ -105,3 +105,26 @@ def test_missing_wave_is_a_clear_error():
         wave_change(DATA, indicators=["y"], weight="w", wave="wave", before=1, after=7)
     with pytest.raises(AnalysisInputError, match="column 'nope'"):
         wave_change(DATA, indicators=["nope"], weight="w", wave="wave", before=1, after=2)
+
+
+def test_change_from_estimates_equals_wave_change_for_independent_samples():
+    import analysis
+    from analysis.trends import change_from_estimates
+
+    common = dict(indicators=["y"], weight="w", strata="street", cluster="building", by="community")
+    full = wave_change(DATA, wave="wave", before=1, after=2, linked=False, **common)
+    for wave_no in (1, 2):
+        part = DATA[DATA["wave"] == wave_no]
+        est = analysis.estimate(part, **common)
+        rows = {r.domain: r for r in est.rows}
+        if wave_no == 1:
+            first = rows
+        else:
+            second = rows
+    for row in full.rows:
+        a, b = first[row.domain], second[row.domain]
+        change = change_from_estimates((a.estimate, a.se, a.df), (b.estimate, b.se, b.df))
+        assert change.diff == pytest.approx(row.diff, abs=1e-12)
+        assert change.se == pytest.approx(row.se, rel=1e-9)
+        assert change.df == row.df
+        assert change.p_value == pytest.approx(row.p_value, rel=1e-9)

@@ -1,0 +1,233 @@
+"""Insight for the secretary page: which areas most affect 满意率 (``analysis.key_drivers``)
+and whether a change since the last wave is real (``analysis.trends``), said in words.
+
+Drivers need each interview's answers together (the running sums keep indicators apart),
+so they are computed from the counted interviews of the community — and, when the
+community has too few dissatisfied residents to rank any area, of its street, then of the
+city (labelled as such). Results are cached per (wave, scope, interviews counted, newest
+interview), so a page view after the first costs nothing; a street or city larger than
+``MAX_ROWS`` interviews is not computed on a page request.
+
+Design as on every result page (``rates``): weight 1 per interview, PSU = building,
+strata = street for the city.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
+
+import instruments
+from analysis.drivers import key_drivers
+from analysis.trends import change_from_estimates
+
+from ..fieldwork.review import counts_rule, is_counted
+from ..models import Community, Household, Response, ReviewState, Street, Wave
+from .indicators import IndicatorInfo
+from .rates import Rate
+
+OUTCOME = "satisfaction"
+MAX_ROWS = 30_000
+_CACHE_SIZE = 256
+_cache: OrderedDict = OrderedDict()
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class AreaLine:
+    """One of the areas that most affect 满意率, ready to say in words."""
+
+    info: IndicatorInfo
+    rate: float
+    dissatisfied_share: float
+    satisfied_if_satisfied: float
+    satisfied_if_not: float
+    gain: float
+    clear: bool  # the difference's interval excludes 0 (not just sampling noise)
+
+
+@dataclass(frozen=True)
+class Drivers:
+    """The top areas and where they come from.
+
+    ``scope`` is ``community``, ``street`` or ``city`` (whose interviews were used), or
+    None when even the widest scope has too few; ``community_n`` the community's own
+    interviews.
+    """
+
+    scope: str | None
+    scope_name: str
+    n: int
+    community_n: int
+    top: tuple[AreaLine, ...]
+
+
+@dataclass(frozen=True)
+class ChangeWords:
+    """The change of one rate since the previous wave: points (signed), significant."""
+
+    points: float
+    significant: bool
+    previous_wave: str
+
+
+def drivers_for(
+    *,
+    session: Session,
+    community: Community,
+    street: Street,
+    wave: Wave,
+    instrument,
+    catalog: list[IndicatorInfo],
+) -> Drivers | None:
+    """The three areas that most affect 满意率 for ``community`` (or its street / the city
+    when it has too few interviews). None when the questionnaire has no area items."""
+    areas = [i for i in catalog if i.kind == "area"]
+    if instrument is None or not areas or OUTCOME not in {i.key for i in catalog}:
+        return None
+    scopes = [
+        ("community", community.name, [Community.id == community.id], None),
+        ("street", street.name, [Community.street_id == street.id], None),
+        ("city", "", [], "street_id"),
+    ]
+    community_n = 0
+    for scope, name, where, strata in scopes:
+        count, fingerprint = _count(session, wave, where)
+        if scope == "community":
+            community_n = count
+        if count == 0 or count > MAX_ROWS:
+            continue
+        key = (wave.id, scope, name, count, fingerprint)
+        result = _cached(key)
+        if result is None:
+            frame = _interviews(session, wave, where, instrument)
+            result = _rank(frame, areas, strata)
+            _store(key, result)
+        top, n = result
+        if top:
+            return Drivers(scope, name, n, community_n, top)
+    return Drivers(None, "", 0, community_n, ())
+
+
+def change_since(previous: Rate | None, current: Rate | None, *, previous_wave: str):
+    """The change of ``current`` since ``previous`` in percentage points and whether it
+    is significant (independent samples per wave, as the pages estimate them); None when
+    either wave has no estimate.
+
+    A wave where every answer was yes (or no) has a linearised SE of 0; its SE is then
+    taken from its exact interval, (high − low)/(2·t_df), so a change from "all yes" is
+    never declared significant on a zero variance.
+    """
+    if previous is None or current is None:
+        return None
+    if previous.estimate is None or current.estimate is None:
+        return None
+    change = change_from_estimates(
+        (previous.estimate, _se(previous), previous.df),
+        (current.estimate, _se(current), current.df),
+        level=current.level,
+    )
+    return ChangeWords(round(change.diff * 100, 1), change.significant, previous_wave)
+
+
+def _se(rate: Rate) -> float:
+    se = rate.se or 0.0
+    if se > 0 and rate.estimate not in (0.0, 1.0):
+        return se
+    t = float(stats.t.ppf(0.5 + rate.level / 2, max(rate.df, 1)))
+    return max(se, ((rate.ci_high or 1.0) - (rate.ci_low or 0.0)) / (2 * t))
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def _count(session: Session, wave: Wave, where) -> tuple[int, tuple]:
+    """Interviews in scope, and a fingerprint that changes when any of them changes
+    (a new one, a revision, a review decision, the wave's counting rule)."""
+    rejected = func.sum(case((Response.review_state == ReviewState.REJECTED, 1), else_=0))
+    pending = func.sum(case((Response.review_state == ReviewState.PENDING, 1), else_=0))
+    stmt = (
+        sa_select(
+            func.count(Response.id), func.max(Response.id), func.sum(Response.revision),
+            rejected, pending,
+        )
+        .select_from(Response)
+        .join(Community, Community.id == Response.community_id)
+        .where(Response.wave_id == wave.id, *where)
+    )
+    count, *rest = session.connection().execute(stmt).one()
+    return int(count or 0), (counts_rule(session, wave.id), *(int(x or 0) for x in rest))
+
+
+def _interviews(session: Session, wave: Wave, where, instrument) -> pd.DataFrame:
+    """The counted interviews: street, building and every indicator coded 0/1/NaN."""
+    rule = counts_rule(session, wave.id)
+    stmt = (
+        sa_select(
+            Response.answers, Response.review_state, Community.street_id,
+            Household.building_id, Response.community_id,
+        )
+        .select_from(Response)
+        .join(Community, Community.id == Response.community_id)
+        .outerjoin(Household, Household.id == Response.household_id)
+        .where(Response.wave_id == wave.id, *where)
+    )  # fmt: skip
+    records = []
+    for answers, state, street_id, building_id, community_id in session.connection().execute(stmt):
+        if not is_counted(state, rule):
+            continue
+        values = instruments.indicator_values(instrument, answers or {})
+        # An interview without a household counts as its own PSU within the community.
+        psu = f"b{building_id}" if building_id is not None else f"r{len(records)}"
+        records.append({"street_id": street_id, "psu": psu, **values})
+    return pd.DataFrame.from_records(records)
+
+
+def _rank(frame: pd.DataFrame, areas: list[IndicatorInfo], strata: str | None):
+    present = [a for a in areas if a.key in frame.columns]
+    if frame.empty or OUTCOME not in frame.columns or not present:
+        return (), len(frame)
+    data = frame.assign(w=1.0)
+    for col in [OUTCOME, *(a.key for a in present)]:
+        data[col] = pd.to_numeric(data[col], errors="coerce").astype(float)
+    result = key_drivers(
+        data, outcome=OUTCOME, areas=[a.key for a in present], weight="w",
+        strata=strata, cluster="psu", model=False,
+    )  # fmt: skip
+    info = {a.key: a for a in present}
+    top = tuple(
+        AreaLine(
+            info=info[e.area],
+            rate=e.rate,
+            dissatisfied_share=1 - e.rate,
+            satisfied_if_satisfied=e.satisfied_if_satisfied,
+            satisfied_if_not=e.satisfied_if_not,
+            gain=e.gain,
+            clear=e.lift_ci_low > 0,
+        )
+        for e in result.top(3)
+    )
+    return top, int(np.sum(np.isfinite(data[OUTCOME].to_numpy())))
+
+
+def _cached(key):
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    return None
+
+
+def _store(key, value) -> None:
+    with _lock:
+        _cache[key] = value
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
