@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
     from .feedback import views as feedback_views
     from .fieldwork import review_views
     from .fieldwork import views as fieldwork_views
+    from .results import plan_views
     from .results import views as results_views
     from .results import workspace
     from .setup import views as setup_views
@@ -21,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
         auth_views,
         canvass_views,
         results_views,
+        plan_views,
         feedback_views,
         workspace,
         setup_views,
