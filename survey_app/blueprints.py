@@ -12,9 +12,8 @@ def register_blueprints(app: Flask) -> None:
     from .feedback import views as feedback_views
     from .fieldwork import review_views
     from .fieldwork import views as fieldwork_views
-    from .results import plan_views
+    from .results import plan_views, workspace
     from .results import views as results_views
-    from .results import workspace
     from .setup import views as setup_views
 
     for module in (

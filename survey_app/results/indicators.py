@@ -29,6 +29,16 @@ class IndicatorInfo:
     def label(self, lang: str = "zh") -> str:
         return self.en if lang == "en" and self.en else self.zh
 
+    def short_label(self, lang: str = "zh") -> str:
+        """An area's name alone (交通秩序, Traffic order): the heading says it is satisfaction."""
+        text = self.label(lang)
+        if self.kind != "area":
+            return text
+        if lang == "en" and text.lower().startswith("satisfaction with "):
+            rest = text[len("satisfaction with ") :]
+            return rest[:1].upper() + rest[1:]
+        return text.removesuffix("满意率") or text
+
 
 def indicator_catalog(instrument=None) -> list[IndicatorInfo]:
     """The instrument's indicators in its order (headline first); without an instrument,

@@ -156,8 +156,11 @@ def _count(session: Session, wave: Wave, where) -> tuple[int, tuple]:
     pending = func.sum(case((Response.review_state == ReviewState.PENDING, 1), else_=0))
     stmt = (
         sa_select(
-            func.count(Response.id), func.max(Response.id), func.sum(Response.revision),
-            rejected, pending,
+            func.count(Response.id),
+            func.max(Response.id),
+            func.sum(Response.revision),
+            rejected,
+            pending,
         )
         .select_from(Response)
         .join(Community, Community.id == Response.community_id)
@@ -173,7 +176,7 @@ def _interviews(session: Session, wave: Wave, where, instrument) -> pd.DataFrame
     stmt = (
         sa_select(
             Response.answers, Response.review_state, Community.street_id,
-            Household.building_id, Response.community_id,
+            Household.building_id,
         )
         .select_from(Response)
         .join(Community, Community.id == Response.community_id)
@@ -181,7 +184,7 @@ def _interviews(session: Session, wave: Wave, where, instrument) -> pd.DataFrame
         .where(Response.wave_id == wave.id, *where)
     )  # fmt: skip
     records = []
-    for answers, state, street_id, building_id, community_id in session.connection().execute(stmt):
+    for answers, state, street_id, building_id in session.connection().execute(stmt):
         if not is_counted(state, rule):
             continue
         values = instruments.indicator_values(instrument, answers or {})

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, SelectField
+from wtforms import DecimalField, IntegerField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..auth import roles_required
@@ -34,15 +35,23 @@ class PlanForm(FlaskForm):
 
     design = SelectField(
         _l("抽样设计"),
-        choices=[("srs", _l("简单随机抽样(每社区 n 户)")), ("two-stage", _l("两阶段抽样(楼栋 × 每栋户数)")),
-                 ("census", _l("全覆盖入户"))],
+        choices=[SelectChoice("srs", _l("简单随机抽样(每社区 n 户)")),
+                 SelectChoice("two-stage", _l("两阶段抽样(楼栋 × 每栋户数)")),
+                 SelectChoice("census", _l("全覆盖入户"))],
     )  # fmt: skip
-    n = IntegerField(_l("每社区抽取户数"), default=100, validators=[Optional(), NumberRange(1, 100_000)])
-    buildings = IntegerField(_l("每社区抽取楼栋数"), default=4, validators=[Optional(), NumberRange(1, 10_000)])
-    per_building = IntegerField(_l("每栋抽取户数"), default=20, validators=[Optional(), NumberRange(1, 10_000)])
+    n = IntegerField(
+        _l("每社区抽取户数"), default=100, validators=[Optional(), NumberRange(1, 100_000)]
+    )
+    buildings = IntegerField(
+        _l("每社区抽取楼栋数"), default=4, validators=[Optional(), NumberRange(1, 10_000)]
+    )
+    per_building = IntegerField(
+        _l("每栋抽取户数"), default=20, validators=[Optional(), NumberRange(1, 10_000)]
+    )
     expected_source = SelectField(
         _l("预期比例"),
-        choices=[("last", _l("上一轮各社区的估计值(无数据的社区用下面的值)")), ("typed", _l("所有社区都用下面的值"))],
+        choices=[SelectChoice("last", _l("上一轮各社区的估计值(无数据的社区用下面的值)")),
+                 SelectChoice("typed", _l("所有社区都用下面的值"))],
     )  # fmt: skip
     expected = DecimalField(_l("预期比例(%)"), default=99.5, places=1,
                             validators=[InputRequired(), NumberRange(0, 100)])  # fmt: skip
@@ -61,11 +70,14 @@ class PlanForm(FlaskForm):
 def _form(session, wave):
     form = PlanForm()
     catalog = indicator_catalog(instrument_for(wave))
-    form.indicator.choices = [(i.key, i.label()) for i in catalog]
+    lang = "en" if get_locale() and str(get_locale()).startswith("en") else "zh"
+    form.indicator.choices = [SelectChoice(i.key, i.label(lang)) for i in catalog]
     if not form.indicator.data:
         form.indicator.data = "satisfaction"
     streets = filter_choices(session=session)["streets"]
-    form.street.choices = [("", _("全部街道"))] + [(str(s.id), s.name) for s in streets]
+    form.street.choices = [SelectChoice("", _("全部街道"))] + [
+        SelectChoice(str(s.id), s.name) for s in streets
+    ]
     return form
 
 

@@ -69,9 +69,7 @@ def frame_for(*, session: Session, street_id: int | None) -> tuple[pd.DataFrame,
     frame = pd.DataFrame(rows, columns=["community", "building", "households"])
     ids = frame["community"].unique().tolist()
     names = dict(
-        session.exec(
-            select(Community.id, Community.name).where(Community.id.in_(ids))
-        ).all()
+        session.exec(select(Community.id, Community.name).where(Community.id.in_(ids))).all()
     )
     return frame, names
 

@@ -43,7 +43,8 @@
       },
       yAxis: {
         type: "category", inverse: true, data: rows.map(function (r) { return r.label; }),
-        axisLabel: { width: narrow ? 96 : 170, overflow: "truncate", fontSize: d.dense ? 10 : narrow ? 12 : 14 },
+        axisLabel: { width: narrow ? 96 : 170, overflow: d.dense ? "truncate" : "break",
+          lineHeight: narrow ? 14 : 17, fontSize: d.dense ? 10 : narrow ? 12 : 14 },
         axisTick: { show: false }
       },
       tooltip: {
