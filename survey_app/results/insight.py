@@ -8,8 +8,10 @@ city (labelled as such). Results are cached per (wave, scope, interviews counted
 interview), so a page view after the first costs nothing; a street or city larger than
 ``MAX_ROWS`` interviews is not computed on a page request.
 
-Design as on every result page (``rates``): weight 1 per interview, PSU = building,
-strata = street for the city.
+Design: weight 1 per interview, PSU = building (strata = street for the city). The
+pages' rates use the wave's own design (weights 1/π × non-response); for ranking areas the
+unweighted, building-clustered view is enough and never narrower than a household-level
+design.
 """
 
 from __future__ import annotations
