@@ -34,7 +34,9 @@ def test_secretary_sees_their_community_and_moves_a_request(page, live_server):
     rates = page.locator(".rate")
     assert rates.count() == 3
     words = page.locator(".rate-words").all_inner_texts()
-    assert all("置信区间" in w and "99%" in w for w in words), words
+    assert all("99%" in w for w in words), words  # the headline, in one plain sentence
+    details = page.locator(".rate-detail").all_inner_texts()
+    assert all("置信区间" in d for d in details), details  # the interval on a detail line
     assert "知晓率" in words[0] and "支持率" in words[1] and "满意率" in words[2]
     assert charts_drawn(page) == 3  # rates, trend, areas
     assert page.locator("#progress").get_by_text("应答率 = 完成问卷户数").count() == 1
