@@ -96,7 +96,7 @@ def test_pages_and_exports_show_the_figures_of_survey_estimate(
         row = re.search(rf'<tr data-community="{c.id}">(.*?)</tr>', html, re.S).group(1)
         assert pct(r["estimate"]) in row
         assert f"{pct(r['ci_low'])}–{pct(r['ci_high'])}" in row
-        needed = re.search(r'class="num needed">(.*?)</td>', row).group(1)
+        needed = re.search(r'class="num needed"[^>]*>(.*?)</td>', row).group(1)
         if r["verdict"] == "undetermined":
             assert needed.split("<")[0].strip() == str(r["needed_n"])
     whole = reference[("satisfaction", None)]
