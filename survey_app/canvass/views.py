@@ -31,6 +31,7 @@ ASSETS = (
     "canvass/canvass.css",
     "canvass/expr.js",
     "canvass/store.js",
+    "canvass/review.js",
     "canvass/app.js",
 )
 

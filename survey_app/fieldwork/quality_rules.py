@@ -384,3 +384,33 @@ def outliers(
         for code, canvasser, community, mine, others, key, p in tests
         if p < threshold
     ]
+
+
+def describe(code: str, detail: Mapping[str, Any] | None) -> str:
+    """A flag's evidence in words for the interview page."""
+    d = dict(detail or {})
+    texts = {
+        "too_fast": lambda: (
+            f"每题平均 {d.get('seconds_per_answer')} 秒(阈值 {d.get('threshold')} 秒)"
+        ),
+        "straight_line": lambda: f"{d.get('items')} 道满意度题全部答“{d.get('code')}”",
+        "repeated_pattern": lambda: f"与该调查员另外 {d.get('same_as')} 份问卷的全部选择题答案相同",
+        "burst": lambda: f"一小时内完成 {d.get('in_one_hour')} 份(阈值 {d.get('threshold')} 份)",
+        "odd_hours": lambda: f"当地时间 {d.get('local_time')}(合理时段 {d.get('allowed')})",
+        "outside_wave": lambda: f"访问日期 {d.get('date')},本轮日期 {d.get('wave')}",
+        "far_position": lambda: (
+            f"距同楼其他访问的中位位置 {d.get('metres')} 米(阈值 {d.get('threshold')} 米)"
+        ),
+        "same_position": lambda: f"{d.get('households')} 户的位置完全相同",
+        "shared_device": lambda: f"设备 {d.get('device')} 被 {d.get('canvassers')} 名调查员使用",
+        "backcheck_contradiction": lambda: (
+            "回访核查:"
+            + (
+                "住户表示本轮没有人来访问"
+                if d.get("visited") is False
+                else "多道核查题答案与原问卷不同"
+            )
+        ),
+    }
+    maker = texts.get(code)
+    return maker() if maker else ""

@@ -18,7 +18,7 @@ from ..errors import ServiceError, error_response
 from ..i18n import select_locale as current_language
 from ..models import Role, Wave
 from . import backcheck, quality, review, review_queue, waves
-from .quality_rules import FLAG_LABELS, Thresholds
+from .quality_rules import FLAG_LABELS, Thresholds, describe
 
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
 REVIEWERS = review.REVIEWER_ROLES
@@ -51,6 +51,14 @@ def _labels():
         "FLAG_LABELS": FLAG_LABELS,
         "STATE_LABELS": {str(k): v for k, v in review.STATE_LABELS.items()},
         "ACTION_LABELS": {str(k): v for k, v in review.ACTION_LABELS.items()},
+        "describe_flag": describe,
+        "OUTCOME_LABELS": {
+            "completed": "完成",
+            "not_home": "不在家",
+            "refused": "拒访",
+            "vacant": "空置",
+            "ineligible": "不符合条件",
+        },
     }
 
 

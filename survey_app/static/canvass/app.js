@@ -9,7 +9,7 @@
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("canvass-config").textContent);
-  var T = window.CanvassStrings || cfg.strings, X = window.CanvassExpr;
+  var T = window.CanvassStrings || cfg.strings, X = window.CanvassExpr, RV = window.CanvassReview;  // review.js: rejected interviews
   /* Preview (the admin's questionnaire preview): the same screens on a made-up household,
      kept in a store of its own and never sent anywhere. */
   var preview = cfg.preview || null;
@@ -178,7 +178,7 @@
       return db.put("meta", data, "assignments");
     }).catch(function () {
       return db.get("meta", "assignments").then(function (d) { if (d && !S.data) S.data = d; });
-    }).then(loadInstruments);
+    }).then(loadInstruments).then(RV.refresh);
   }
 
   /* --- outbox and sync ---------------------------------------------------------------- */
@@ -343,6 +343,7 @@
     S.drafts.forEach(function (d) {
       out += h("a", { "class": "banner", href: "#/q/" + d.uuid }, esc(T.draft_found + ":" + d.household + " — " + T.resume));
     });
+    out += RV.banner();
     if (!all.length) return out + h("p", { "class": "card" }, esc(T.no_households));
     out += h("dl", { "class": "counts", id: "counts" },
       h("div", {}, h("dt", {}, esc(T.count_done)) + h("dd", { id: "count-done" }, done)) +
@@ -570,7 +571,7 @@
       body = groupInput(inst, scr, d);
     } else {
       body = h("h1", {}, esc(labelOf(item)) + (item.required ? h("span", { "class": "req" }, " *") : "")) +
-        (item.hint ? h("p", { "class": "muted" }, esc(labelOf(item, "hint"))) : "") + readOnly(item, itemType(item).input(inst, item, prefill(d, item)));
+        (item.hint ? h("p", { "class": "muted" }, esc(labelOf(item, "hint"))) : "") + RV.comment(d, item.name) + readOnly(item, itemType(item).input(inst, item, prefill(d, item)));
     }
     return h("div", { "class": "progress", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
         h("span", { style: "width:" + pct + "%" })) +
@@ -679,7 +680,7 @@
 
   /* --- routing and rendering ---------------------------------------------------------- */
   function route() {
-    var m = location.hash.match(/^#\/(h|q|r|outbox|sent)\/?([\w-]*)/);
+    var m = location.hash.match(/^#\/(h|q|r|outbox|sent|fix)\/?([\w-]*)/);
     return m ? { name: m[1], arg: m[2] } : { name: "list" };
   }
   function render() {
@@ -692,6 +693,7 @@
     else if (r.name === "h") { html = householdView(Number(r.arg)); locate(); }
     else if (r.name === "outbox") html = outboxView();
     else if (r.name === "sent") html = sentView();
+    else if (r.name === "fix") html = RV.view(r.arg);
     else html = listView();
     S.drawn = !d || !!instOf(d);
     if (S.message && r.name === "list" && Date.now() < S.message.until) {
@@ -843,6 +845,7 @@
     };
     payload.answers = finish(d, answers);
     Object.assign(payload, position(d));
+    RV.stamp(d, payload);
     db.finish(d.uuid, enqueue("response", payload, d.household)).then(load).then(function () {
       S.message = { text: T.saved, until: Date.now() + 5000 }; location.hash = "#/"; render(); sync(false);
     });
@@ -1051,7 +1054,7 @@
 
   view.addEventListener("click", function (e) {
     var t = e.target.closest("button, a[data-goto]"), d = current();
-    if (!t) return;
+    if (!t || RV.click(t)) return;
     /* One tap, one record: a double tap on 不在家 or 提交 must not make two. */
     if (t.dataset.start || t.dataset.outcome || t.dataset.refusal || t.dataset.abort || t.id === "submit" || t.id === "reopen") {
       if (S.busy) return;
@@ -1143,6 +1146,8 @@
         .concat(S.drafts.map(function (d) { return db.del("drafts", d.uuid); })));
     });
   }
+  RV.init({ db: db, load: load, render: render, sync: sync, uuid: uuid, enqueue: enqueue, L: L, instOf: instOf, preview: !!preview,
+            outbox: function () { return S.outbox; }, drafts: function () { return S.drafts; } });
   if (!preview && "serviceWorker" in navigator) navigator.serviceWorker.register(cfg.urls.sw, { scope: cfg.urls.scope }).catch(function () {});
   document.body.classList.add("canvass-page");
   (preview ? clearPreview().then(load).then(refresh) : load(true).then(loadInstruments)).then(function () { render(); return refresh(); }).then(function () {
