@@ -32,7 +32,8 @@ def db_upgrade() -> None:
 def init_app(app: Flask) -> None:
     from .demo.cli import seed_demo
     from .fieldwork.cli import waves
+    from .fieldwork.review_cli import review_cli
     from .setup.cli import COMMANDS as SETUP_COMMANDS
 
-    for command in (db_upgrade, seed_demo, *SETUP_COMMANDS, waves):
+    for command in (db_upgrade, seed_demo, *SETUP_COMMANDS, waves, review_cli):
         app.cli.add_command(command)

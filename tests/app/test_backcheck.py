@@ -88,3 +88,23 @@ def test_draw_record_and_flag_through_the_service(session, app, client):
     assert flag.response_id == bad.response_id
     session.expire_all()
     assert "backcheck_contradiction" in session.get(Response, bad.response_id).quality_flags
+
+
+@pytest.mark.db
+def test_review_commands(session, app, client, runner):
+    wave, (me, _) = make_fieldwork(session, app)
+    login(client, me)
+    for a in assignments_of(session, me):
+        client.post("/api/responses", json=response_payload(a.id))
+    make_user(session, "admin", username="admin")
+    r = runner.invoke(args=["review", "flags", "--wave", str(wave.id)])
+    assert r.exit_code == 0 and "质量标记" in r.output
+    r = runner.invoke(args=["review", "draw-backchecks", "--wave", str(wave.id), "--share", "0.5",
+                            "--seed", "1"])  # fmt: skip
+    assert r.exit_code == 0 and "新抽取回访核查 2 户" in r.output
+    r = runner.invoke(args=["review", "counts", "--wave", str(wave.id), "approved"])
+    assert r.exit_code == 0 and "待审核未计入 3 份" in r.output
+    r = runner.invoke(args=["review", "flags", "--wave", "999"])
+    assert r.exit_code != 0 and "找不到测评轮次 999" in r.output and "Traceback" not in r.output
+    r = runner.invoke(args=["review", "draw-backchecks", "--wave", str(wave.id), "--share", "2"])
+    assert r.exit_code != 0 and "抽查比例" in r.output
