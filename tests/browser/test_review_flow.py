@@ -30,7 +30,8 @@ VIEWPORTS = {"tablet": {"width": 800, "height": 1280}, "laptop": {"width": 1280,
 def supervisor(live_server):
     with live_server.session() as s:
         users.create_user(session=s, username="supervisor", password="demo12345", role="supervisor",
-                          display_name="东湖街道督导", community_code="C0101")  # fmt: skip
+                          display_name="东湖街道督导", scope_codes=["S01"],
+                          enforce_policy=False)  # the demo accounts' password  # fmt: skip
     return "supervisor"
 
 
