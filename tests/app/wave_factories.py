@@ -1,5 +1,6 @@
 """A city set up from files for the wave tests: geography and the household frame through
 setup's ``geography import`` and ``households import``, canvassers with ``create-user``."""
+
 from __future__ import annotations
 
 from sqlmodel import Session, select
