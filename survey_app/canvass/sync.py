@@ -284,7 +284,7 @@ class _Batch:
         self.accepting: frozenset[str] = frozenset()  # held uuids an analyst accepted
         self.user = user
         self.user_communities: frozenset[int] | None = None
-        self.stored_held: set[str] = set()
+        self.stored_held: set[str] | None = None  # read only when something is held
         self.new_held: dict[str, dict] = {}
 
     def load(self, assignment_ids: list[int], visit_uuids: list[str], response_uuids: list[str]):
@@ -307,7 +307,6 @@ class _Batch:
         if response_uuids:
             rows = run(_statements().responses, {"uuids": response_uuids})
             self.stored_responses = {r.uuid: r for r in rows}
-        self.stored_held = _held_uuids(self.session, uuids)
 
     def _household(
         self, assignment_id: int, uuid: str, when: datetime | None = None
@@ -357,6 +356,8 @@ class _Batch:
             message = (
                 f"记录日期 {day.isoformat()} 不在本轮调查日期({first or '—'} 至 {last or '—'})内"
             )
+        if self.stored_held is None:
+            self.stored_held = _held_uuids(self.session, list(self.raw))
         if uuid not in self.stored_held and uuid in self.raw:
             self.new_held[uuid] = {
                 "uuid": uuid,
