@@ -284,6 +284,7 @@ class _Batch:
         self.accepting: frozenset[str] = frozenset()  # held uuids an analyst accepted
         self.user = user
         self.user_communities: frozenset[int] | None = None
+        self.zone: ZoneInfo | None = None
         self.stored_held: set[str] | None = None  # read only when something is held
         self.new_held: dict[str, dict] = {}
 
@@ -348,8 +349,10 @@ class _Batch:
                 "该户已改派给其他调查员" if reason == "reassigned" else "该户已从您的任务中收回"
             )
         else:
-            day = _local_day(when)
             first, last = household.dates
+            if first is None and last is None:
+                return None
+            day = self.local_day(when)
             if day is None or ((first is None or day >= first) and (last is None or day <= last)):
                 return None
             reason = "outside_dates"
@@ -373,6 +376,14 @@ class _Batch:
             409, uuid, f"{message}:这条记录已交分析员处理,不会丢失,请保留在待上传列表中。",
             item="assignment_id", reason=reason, held=True,
         )  # fmt: skip
+
+    def local_day(self, when: datetime | None) -> date | None:
+        """The day in the city's time zone (TIMEZONE, default Asia/Shanghai)."""
+        if when is None:
+            return None
+        if self.zone is None:
+            self.zone = _zone()
+        return utc(when).astimezone(self.zone).date()
 
     def _communities(self) -> frozenset[int]:
         """The canvasser's communities (read once, only when a household is not theirs)."""
@@ -742,15 +753,12 @@ def _held_uuids(session: Session, uuids: list[str]) -> set[str]:
     )
 
 
-def _local_day(when: datetime | None) -> date | None:
-    """The day in the city's time zone (TIMEZONE, default Asia/Shanghai)."""
-    if when is None:
-        return None
+def _zone() -> ZoneInfo:
+    """The city's time zone (TIMEZONE, default Asia/Shanghai)."""
     try:
-        zone = ZoneInfo(current_app.config["SETTINGS"].timezone)
+        return ZoneInfo(current_app.config["SETTINGS"].timezone)
     except (RuntimeError, KeyError, AttributeError):
-        zone = ZoneInfo("Asia/Shanghai")
-    return utc(when).astimezone(zone).date()
+        return ZoneInfo("Asia/Shanghai")
 
 
 def accept_held(*, session: Session, user: User, uuid: str, payload: dict, kind: str) -> Result:
