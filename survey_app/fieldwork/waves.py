@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from ..models import Wave, WaveStatus
+from ..models import Wave, WaveCommunity, WaveStatus
 
 
-def current_wave(*, session: Session) -> Wave | None:
-    """The newest open wave, or None."""
-    return session.exec(
-        select(Wave).where(Wave.status == WaveStatus.OPEN).order_by(Wave.id.desc())
-    ).first()
+def current_wave(*, session: Session, community_id: int | None = None) -> Wave | None:
+    """The newest open wave (covering ``community_id`` when given and one does), or None."""
+    stmt = select(Wave).where(Wave.status == WaveStatus.OPEN).order_by(Wave.id.desc())
+    if community_id is not None:
+        covering = session.exec(
+            stmt.join(WaveCommunity, WaveCommunity.wave_id == Wave.id).where(
+                WaveCommunity.community_id == community_id
+            )
+        ).first()
+        if covering is not None:
+            return covering
+    return session.exec(stmt).first()
+
+
+def covering(*, session: Session, waves: list[Wave], community_id: int) -> list[Wave]:
+    """The waves that cover the community (waves from before designs cover every one)."""
+    ids = set(
+        session.exec(
+            select(WaveCommunity.wave_id).where(WaveCommunity.community_id == community_id)
+        ).all()
+    )
+    return [w for w in waves if w.design is None or w.id in ids]
 
 
 def list_waves(*, session: Session) -> list[Wave]:

@@ -16,6 +16,7 @@ from ..errors import ServiceError
 from ..feedback import loop as feedback_loop
 from ..fieldwork import progress as fieldwork
 from ..fieldwork import review as fieldwork_review
+from ..fieldwork import waves as fieldwork_waves
 from ..models import (
     Assignment,
     Community,
@@ -191,7 +192,13 @@ def community_report(
     catalog = indicator_catalog(instrument)
     if wave is None:
         return CommunityReport(community, street, None, households, None, [], [], [], [])
-    waves = waves_with_data(session=session, upto=wave)
+    waves = fieldwork_waves.covering(
+        session=session,
+        waves=waves_with_data(session=session, upto=wave),
+        community_id=community.id,
+    )
+    if wave.id not in {w.id for w in waves}:
+        waves.append(wave)
     rates = community_rates(
         session=session,
         community=community,

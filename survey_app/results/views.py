@@ -42,11 +42,14 @@ def instrument_for(wave: Wave | None):
     )
 
 
-def wave_from_args(session) -> Wave | None:
-    """``?wave=<id>`` (404 if unknown, 400 if not a number), else the current wave."""
+def wave_from_args(session, community_id: int | None = None) -> Wave | None:
+    """``?wave=<id>`` (404 if unknown, 400 if not a number), else the current wave (the
+    newest open one covering ``community_id``: several waves may be open at once)."""
     raw = request.args.get("wave", "").strip()
     if not raw:
-        return fieldwork.current_wave(session=session) or _newest_wave(session)
+        return fieldwork.current_wave(session=session, community_id=community_id) or _newest_wave(
+            session
+        )
     wave_id = parse_id(raw)
     if wave_id is None:
         abort_with(400, _("轮次编号应为数字。"))
@@ -76,7 +79,7 @@ def my_community():
 @roles_required(Role.SECRETARY, Role.ANALYST, Role.ADMIN)
 def community(community_id: int):
     session = get_session()
-    wave = wave_from_args(session)
+    wave = wave_from_args(session, community_id)
     try:
         report = results_service.community_report(
             session=session,

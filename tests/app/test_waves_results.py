@@ -245,3 +245,27 @@ def test_closed_wave_figures_are_frozen_until_recomputed(client, session, runner
     a = session.exec(select(Assignment).where(Assignment.wave_id == wave_id)).first()
     r = client.post("/api/visits", json=visit_payload(a.id))
     assert r.status_code in (409, 422)
+
+
+def test_each_community_page_opens_on_the_open_wave_that_covers_it(
+    client, session, runner, app, city
+):
+    first = census(runner, app)  # covers C01
+    other = int(cli(runner, "create", "--name", "西片专项", "--questionnaire", questionnaire(app),
+                    "--communities", "C02"))  # fmt: skip
+    cli(runner, "sample", other, "--design", "census", "--seed", 2)
+    cli(runner, "open", other)
+    runner.invoke(
+        args=["create-user", "--username", "ana", "--role", "analyst", "--password", PASSWORD]
+    )
+    login(client, "ana")
+    ids = {c.code: c.id for c in session.exec(select(Community))}
+
+    def head(code):
+        page = client.get(f"/results/community/{ids[code]}").get_data(as_text=True)
+        head = page.split('<header class="page-head">')[1]
+        return head.split('<p class="muted">')[1].split("</p>")[0]  # street · wave · target
+
+    assert "全覆盖" in head("C01") and "西片专项" not in head("C01")
+    assert "西片专项" in head("C02")
+    assert first != other
