@@ -16,21 +16,17 @@ number of residents.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete
 from sqlmodel import Session, select
 
 import analysis
 import instruments
 from analysis import weighting as analysis_weighting
 
-from .. import audit
 from ..errors import ServiceError
 from ..fieldwork import design as wave_design
 from ..fieldwork import review as fieldwork_review
@@ -41,101 +37,11 @@ from ..models import (
     PopulationMargin,
     Response,
     Street,
-    User,
     Wave,
 )
 
 PROFILE = ("age_group", "sex", "residence_years")
 WEIGHTINGS = ("none", "poststratify", "rake")
-MARGIN_COLUMNS = ("community", "variable", "category", "count")
-
-
-class MarginsError(ServiceError):
-    """A margins file that cannot be stored; ``errors`` lists each problem with its line."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__("人口边际文件有误:" + ";".join(errors[:5]))
-        self.errors = errors
-
-
-# --- margins --------------------------------------------------------------------------
-
-
-def parse_margins(data: bytes, *, communities: dict[str, int]) -> list[dict]:
-    """Check a margins CSV (UTF-8, with or without BOM); every problem names its line."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise MarginsError(["文件不是 UTF-8 编码的 CSV"]) from err
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in MARGIN_COLUMNS if c not in header]
-    if missing:
-        raise MarginsError(
-            [f"第 1 行:缺少列 {', '.join(missing)}(应为 {', '.join(MARGIN_COLUMNS)})"]
-        )
-    rows, errors, seen = [], [], set()
-    for line, raw in enumerate(reader, start=2):
-        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        code, variable, category = row["community"], row["variable"], row["category"]
-        if code not in communities:
-            errors.append(f"第 {line} 行:找不到社区编码 {code!r}")
-        parts = variable.split("*")
-        if not variable or any(p not in PROFILE for p in parts):
-            errors.append(
-                f"第 {line} 行:变量 {variable!r} 应为 {'、'.join(PROFILE)} 或其交叉(如 age_group*sex)"
-            )
-        elif len(category.split("*")) != len(parts) or not all(category.split("*")):
-            errors.append(f"第 {line} 行:类别 {category!r} 与变量 {variable!r} 不对应")
-        try:
-            count = float(row["count"])
-            if not np.isfinite(count) or count < 0:
-                raise ValueError
-        except ValueError:
-            errors.append(f"第 {line} 行:人数 {row['count']!r} 应为不小于 0 的数字")
-            continue
-        key = (code, variable, category)
-        if key in seen:
-            errors.append(f"第 {line} 行:{code} {variable}={category} 重复")
-        seen.add(key)
-        rows.append({"community": code, "variable": variable, "category": category, "count": count})
-    if not rows and not errors:
-        errors.append("文件中没有数据行")
-    if errors:
-        raise MarginsError(errors)
-    return rows
-
-
-def store_margins(*, session: Session, user: User, data: bytes) -> int:
-    """Replace the margins of every (community, variable) in the CSV; returns rows stored."""
-    communities = {c.code: c.id for c in session.exec(select(Community)).all()}
-    rows = parse_margins(data, communities=communities)
-    pairs = {(communities[r["community"]], r["variable"]) for r in rows}
-    for community_id, variable in pairs:
-        session.exec(
-            delete(PopulationMargin).where(
-                PopulationMargin.community_id == community_id,
-                PopulationMargin.variable == variable,
-            )
-        )
-    for r in rows:
-        session.add(
-            PopulationMargin(
-                community_id=communities[r["community"]],
-                variable=r["variable"],
-                category=r["category"],
-                count=r["count"],
-            )
-        )
-    audit.record(
-        session=session,
-        action="margins.upload",
-        entity="populationmargin",
-        user_id=user.id,
-        detail={"rows": len(rows), "variables": sorted({v for _, v in pairs})},
-    )
-    session.commit()
-    return len(rows)
 
 
 def margin_variables(*, session: Session) -> list[str]:

@@ -33,10 +33,10 @@ from ..fieldwork import review as fieldwork_review
 from ..fieldwork import waves as fieldwork
 from ..ids import parse_id
 from ..models import Role, Wave
-from . import exports, labelled, readable, weighting
+from . import exports, labelled, margins, readable, weighting
 from . import pages as results_service
 from .indicators import indicator_catalog
-from .views import instrument_for
+from .views import instrument_for, wave_from_args
 
 bp = Blueprint("analysis", __name__, url_prefix="/analysis", template_folder="templates")
 LEVELS = ("0.8", "0.9", "0.95", "0.99")
@@ -72,7 +72,7 @@ class EstimateForm(FlaskForm):
 
 
 class MarginsForm(FlaskForm):
-    file = FileField(_l("人口边际 CSV 文件"), validators=[FileRequired()])
+    file = FileField(_l("人口边际文件(XLSX 或 CSV)"), validators=[FileRequired()])
 
 
 def _estimate_form(session, wave: Wave | None, catalog, run: bool) -> EstimateForm:
@@ -273,13 +273,32 @@ def codebook(fmt: str):
 def upload_margins():
     form = MarginsForm()
     if not form.validate_on_submit():
-        abort_with(400, _("请选择要上传的人口边际 CSV 文件。"))
+        abort_with(400, _("请选择要上传的人口边际文件。"))
     session = get_session()
+    instrument = _margins_instrument(session)
     try:
-        count = weighting.store_margins(
-            session=session, user=current_user, data=form.file.data.read()
+        count = margins.store_margins(
+            session=session, user=current_user, data=form.file.data.read(), instrument=instrument
         )
-    except weighting.MarginsError as err:
+    except margins.MarginsError as err:
         return render_template("analysis/margins_error.html", errors=err.errors), 400
     flash(_("已保存 %(n)s 条人口边际。", n=count), "success")
     return redirect(url_for("analysis.index"))
+
+
+def _margins_instrument(session):
+    """The questionnaire whose profile choices the margins are checked against: that of
+    ``?wave=`` or the current wave (404 if none is published)."""
+    instrument = instrument_for(wave_from_args(session))
+    if instrument is None:
+        abort_with(404, _("找不到该轮次使用的问卷。"))
+    return instrument
+
+
+@bp.route("/margins-template.xlsx")
+@roles_required(Role.ANALYST, Role.ADMIN)
+def margins_template():
+    """A blank margins workbook with the allowed communities and categories."""
+    session = get_session()
+    body = margins.margins_template(session=session, instrument=_margins_instrument(session))
+    return _download(body, "人口边际模板.xlsx", XLSX)

@@ -22,12 +22,12 @@ from flask.cli import AppGroup, with_appcontext
 
 from ..commands import fail, open_session
 from ..errors import ServiceError
+from ..tabular import FileImportError
 from . import frame as frame_service
 from . import geography as geography_service
 from . import questionnaires as questionnaire_service
 from . import user_import
 from . import users as user_service
-from .tabular import FileImportError
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 

@@ -40,7 +40,7 @@ from .. import audit
 from ..errors import ServiceError
 from ..models import Building, Community, Household, HouseholdStage, ImportJob, ImportStatus
 from ..models._types import utcnow
-from .tabular import MAX_ERRORS, Column, FileImportError, RowError, Table
+from ..tabular import MAX_ERRORS, Column, FileImportError, RowError, Table
 
 log = logging.getLogger(__name__)
 

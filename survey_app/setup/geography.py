@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from .. import audit
 from ..errors import NotFound, ServiceError
 from ..models import Community, District, Household, Street
-from .tabular import MAX_ERRORS, Column, FileImportError, RowError, Table
+from ..tabular import MAX_ERRORS, Column, FileImportError, RowError, Table
 
 CODE_MAX, NAME_MAX = 32, 100
 COLUMNS = (

@@ -6,10 +6,10 @@ from flask_babel import gettext as _
 
 from ..db import get_session
 from ..errors import ServiceError
+from ..tabular import FileImportError
 from . import geography
 from .blueprint import actor_id, admin_only, bp
 from .forms import ActionForm, AddUnitForm, RenameForm, UploadForm
-from .tabular import FileImportError
 
 
 def _page(status: int = 200, **extra):

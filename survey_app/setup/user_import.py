@@ -21,8 +21,8 @@ from .. import audit
 from ..auth.passwords import generate_password, validate_password
 from ..errors import ServiceError
 from ..models import User
+from ..tabular import MAX_ERRORS, Column, FileImportError, RowError, Table, split_codes
 from . import users as user_service
-from .tabular import MAX_ERRORS, Column, FileImportError, RowError, Table, split_codes
 
 COLUMNS = (
     Column("username", ("username", "用户名", "账号"), max_length=64),

@@ -16,11 +16,11 @@ from sqlmodel import select
 from ..db import get_session
 from ..errors import ServiceError, abort_with
 from ..models import Community, Role
+from ..tabular import FileImportError, split_codes
 from . import user_import
 from . import users as user_service
 from .blueprint import actor_id, admin_only, bp, instance_path, int_arg, page_arg
 from .forms import ActionForm, UploadForm, UserEditForm
-from .tabular import FileImportError, split_codes
 
 ONE_TIME_TTL = 3600  # a passwords file can be fetched once, within an hour
 

@@ -134,12 +134,12 @@ def test_margins_upload_and_raking(client, session, city, analyst):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"community,variable,count\nX,sex,1\n", "缺少列 category"),
+        (b"community,variable,count\nX,sex,1\n", "category 列:缺少此列"),
         (b"community,variable,category,count\nNOPE,sex,male,10\n", "第 2 行:找不到社区编码"),
         (b"community,variable,category,count\n{c},height,tall,10\n", "变量 'height'"),
         (b"community,variable,category,count\n{c},sex,male,-3\n", "人数 '-3'"),
         (b"community,variable,category,count\n", "没有数据行"),
-        (b"\xff\xfe\x00", "UTF-8"),
+        (b"\xff\xfe\x00", "编码无法识别"),
     ],
 )
 def test_bad_margins_are_refused_with_a_clear_message(client, city, analyst, body, message):
@@ -211,3 +211,56 @@ def test_workspace_raking_equals_analysis_on_the_raw_export(client, city, analys
         for col in ("estimate", "se", "ci_low", "ci_high"):
             assert float(row[col]) == pytest.approx(getattr(r, col), rel=1e-8, abs=1e-10)
         assert row["verdict"] == r.verdict
+
+
+def test_margins_in_excel_with_chinese_headers_labels_and_gb18030(client, session, city, analyst):
+    """The 创文办's own workbook: Chinese headers and category names, XLSX or GB18030 CSV;
+    a category the questionnaire does not have is refused at upload, naming the line."""
+    from openpyxl import Workbook
+
+    code = city.communities[0].code
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["社区编码", "变量", "类别", "人数"])
+    ws.append([code, "性别", "男", 600])
+    ws.append([code, "sex", "female", 640])
+    ws.append([code, "年龄组", "16–29岁", 300])
+    buf = io.BytesIO()
+    wb.save(buf)
+    resp = client.post(
+        "/analysis/margins",
+        data={"file": (io.BytesIO(buf.getvalue()), "margins.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 302
+    stored = {
+        (m.variable, m.category): m.count for m in session.exec(select(PopulationMargin)).all()
+    }
+    assert stored == {("sex", "male"): 600, ("sex", "female"): 640, ("age_group", "a16_29"): 300}
+
+    gb = f"社区编码,变量,类别,人数\n{code},sex,其他,10\n".encode("gb18030")
+    resp = upload(client, gb)
+    assert resp.status_code == 400
+    assert "第 2 行:sex 没有类别 '其他'" in html.unescape(resp.get_data(as_text=True))
+
+
+def test_margins_template_lists_allowed_codes(client, city, analyst):
+    resp = client.get(f"/analysis/margins-template.xlsx?wave={city.wave.id}")
+    assert resp.status_code == 200
+    wb = load_workbook(io.BytesIO(resp.data))
+    assert [c.value for c in wb["人口边际"][1]] == ["社区编码", "变量", "类别", "人数"]
+    values = list(wb["可用的值"].iter_rows(values_only=True))
+    assert ("sex", "male", "男") in values and ("age_group", "a16_29", "16–29岁") in values
+    assert any(r[0] == city.communities[0].code for r in values)
+    # the template as downloaded, filled in, imports
+    ws = wb["人口边际"]
+    ws.delete_rows(2)
+    ws.append([city.communities[0].code, "sex", "male", 10])
+    buf = io.BytesIO()
+    wb.save(buf)
+    resp = client.post(
+        "/analysis/margins",
+        data={"file": (io.BytesIO(buf.getvalue()), "filled.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 302

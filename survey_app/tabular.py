@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from ..errors import ServiceError
+from .errors import ServiceError
 
 # Python's csv module refuses fields longer than this; we say so as a row error.
 CSV_FIELD_LIMIT = 131_072
