@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from .. import audit
+from ..db import writers_turn
 from ..errors import ServiceError
 from ..models import Building, Community, Household, HouseholdStage, ImportJob, ImportStatus
 from ..models._types import utcnow
@@ -50,7 +52,9 @@ COLUMNS = (
     Column("household_code", ("household_code", "户编码", "户号"), max_length=64),
     Column("grid", ("grid", "网格"), required=False, max_length=64),
 )
-CHUNK = 2000
+CHUNK = 2000  # rows staged (or dropped) per transaction
+APPLY_CHUNK = 500  # staged rows applied per transaction: each holds the write lock briefly
+PAUSE = 0.005  # seconds between a job's transactions: canvassers' writes go in between
 _SUPERSEDED = {"line": 0, "column": "-", "message": "已被之后的导入取代,未写入。"}
 
 
@@ -132,11 +136,12 @@ def create_job(
     )
     session.add(job)
     session.commit()
+    session.refresh(job)
     return job
 
 
 def _save_job(engine: Engine, job_id: int, **values) -> None:
-    with Session(engine) as s:
+    with writers_turn(engine), Session(engine) as s:
         s.exec(
             update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow(), **values)
         )
@@ -144,9 +149,19 @@ def _save_job(engine: Engine, job_id: int, **values) -> None:
 
 
 def _drop_stage(engine: Engine, job_id: int) -> None:
+    """Delete a job's staging rows a chunk at a time (one big DELETE holds the lock)."""
+    st = HouseholdStage
     with Session(engine) as s:
-        s.exec(delete(HouseholdStage).where(HouseholdStage.job_id == job_id))
-        s.commit()
+        low, high = s.exec(
+            select(func.min(st.id), func.max(st.id)).where(st.job_id == job_id)
+        ).one()
+    if low is None:
+        return
+    for start in range(low, high + 1, CHUNK):
+        with writers_turn(engine), Session(engine) as s:
+            s.exec(delete(st).where(st.job_id == job_id, st.id >= start, st.id < start + CHUNK))
+            s.commit()
+        time.sleep(PAUSE)
 
 
 def _read(engine: Engine, job: ImportJob) -> int:
@@ -159,9 +174,10 @@ def _read(engine: Engine, job: ImportJob) -> int:
     read = 0
 
     def flush() -> None:
-        with Session(engine) as s:
+        with writers_turn(engine), Session(engine) as s:
             s.exec(insert(HouseholdStage), params=chunk)
             s.commit()
+        time.sleep(PAUSE)
         chunk.clear()
         _save_job(engine, job.id, rows_read=read)
 
@@ -287,19 +303,6 @@ def _apply_chunk(s: Session, job_id: int, low: int, high: int) -> None:
         .group_by(st.community_id, st.building)
     )
     s.exec(insert(b).from_select(["community_id", "code", "grid"], new_buildings))
-    building_of = (
-        select(b.id)
-        .where(b.community_id == st.community_id, b.code == st.building)
-        .scalar_subquery()
-    )
-    new_households = select(st.community_id, building_of, st.code, st.grid, True).where(
-        in_chunk, ~exists().where(_same_household())
-    )
-    s.exec(
-        insert(h).from_select(
-            ["community_id", "building_id", "code", "grid", "active"], new_households
-        )
-    )
     h2 = aliased(Household)
     targets = (
         select(h2.id)
@@ -335,6 +338,20 @@ def _apply_chunk(s: Session, job_id: int, low: int, high: int) -> None:
         .values(building_id=new_building, grid=staged_value(st.grid), active=True)
         .execution_options(synchronize_session=False)
     )
+    # New households last: the update above then only looks at those already there.
+    building_of = (
+        select(b.id)
+        .where(b.community_id == st.community_id, b.code == st.building)
+        .scalar_subquery()
+    )
+    new_households = select(st.community_id, building_of, st.code, st.grid, True).where(
+        in_chunk, ~exists().where(_same_household())
+    )
+    s.exec(
+        insert(h).from_select(
+            ["community_id", "building_id", "code", "grid", "active"], new_households
+        )
+    )
 
 
 def _deactivate_missing(s: Session, job_id: int, community_id: int) -> None:
@@ -364,18 +381,21 @@ def apply(engine: Engine, job_id: int) -> None:
         communities = s.exec(select(st.community_id).where(st.job_id == job_id).distinct()).all()
     applied = 0
     if low is not None:
-        for start in range(low, high + 1, CHUNK):
-            with Session(engine) as s:
-                _apply_chunk(s, job_id, start, start + CHUNK)
+        for start in range(low, high + 1, APPLY_CHUNK):
+            with writers_turn(engine), Session(engine) as s:
+                _apply_chunk(s, job_id, start, start + APPLY_CHUNK)
                 s.commit()
-                applied = s.exec(
-                    select(func.count())
-                    .select_from(st)
-                    .where(st.job_id == job_id, st.id < start + CHUNK)
-                ).one()
-            _save_job(engine, job_id, rows_applied=applied)
+            time.sleep(PAUSE)
+            if (start - low) // APPLY_CHUNK % 4 == 3 or start + APPLY_CHUNK > high:
+                with Session(engine) as s:  # progress for the page, read outside the lock
+                    applied = s.exec(
+                        select(func.count())
+                        .select_from(st)
+                        .where(st.job_id == job_id, st.id < start + APPLY_CHUNK)
+                    ).one()
+                _save_job(engine, job_id, rows_applied=applied)
     for community_id in communities:
-        with Session(engine) as s:
+        with writers_turn(engine), Session(engine) as s:
             _deactivate_missing(s, job_id, community_id)
             s.commit()
     with Session(engine) as s:
