@@ -154,7 +154,7 @@ def _live(session: Session, wave: Wave, community_id: int | None = None) -> Wave
     return WaveInputs(
         wave_id=wave.id,
         design=wave.design,
-        pps=bool((wave.design_options or {}).get("pps", True)),
+        pps=bool((wave.design_options or {}).get("pps", wave.design == Design.TWO_STAGE)),
         totals=totals.reset_index(drop=True),
         communities=communities,
     )
@@ -331,7 +331,8 @@ def estimation_table(inputs: WaveInputs, domain: pd.Series | None) -> pd.DataFra
 
 def fpc(inputs: WaveInputs) -> dict[str, float] | None:
     """N_h per stratum, in R's convention (population PSUs of the stratum), or None."""
-    if inputs.design is None or (inputs.design == Design.TWO_STAGE and inputs.pps):
+    unequal = inputs.design in (Design.TWO_STAGE, Design.UPLOAD) and inputs.pps
+    if inputs.design is None or unequal:
         return None
     out = {}
     for cid, c in inputs.communities.items():

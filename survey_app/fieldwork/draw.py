@@ -172,7 +172,12 @@ def sample_wave(
         wc.households = int(drawn.stratum_size.get(wc.community_id, 0))
         wc.buildings = int(drawn.stratum_psus.get(wc.community_id, 0))
         session.add(wc)
-    wave.design, wave.seed, wave.design_options = choice.design, choice.seed, choice.options()
+    options = choice.options()
+    if choice.design == Design.UPLOAD:  # "pps": unequal probabilities given (no fpc then)
+        options = {"pps": drawn.given_prob is not None and len(set(drawn.given_prob.tolist())) > 1}
+    elif choice.design != Design.TWO_STAGE:
+        options.pop("pps", None)
+    wave.design, wave.seed, wave.design_options = choice.design, choice.seed, options
     wave.released, wave.sampled_at, wave.frame_hash = 1, utcnow(), frame_hash(frame)
     session.add(wave)
     main = int((drawn.replicate == 1).sum())
