@@ -106,3 +106,48 @@ def test_db_upgrade_publishes_the_packaged_form(runner, session):
     assert result.exit_code == 0, result.output
     assert "household v1" in result.output
     assert session.exec(select(InstrumentVersion.key)).all() == ["household"]
+
+
+def _xlsform(form_id: str = "quick", version: str = "3", bad: bool = False) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    survey = book.active
+    survey.title = "survey"
+    survey.append(["type", "name", "label"])
+    survey.append(["select_one yn" if not bad else "select_one missing", "likes", "您满意吗?"])
+    survey.append(["text", "why", "为什么?"])
+    choices = book.create_sheet("choices")
+    choices.append(["list_name", "name", "label"])
+    choices.append(["yn", "yes", "满意"])
+    choices.append(["yn", "no", "不满意"])
+    settings = book.create_sheet("settings")
+    settings.append(["form_id", "version"])
+    settings.append([form_id, version])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_xlsform_is_uploaded_through_the_importer(client, session, runner, tmp_path):
+    admin = make_user(session, "admin")
+    login(client, admin)
+    r = client.post(
+        "/admin/questionnaires/upload",
+        data={"file": (io.BytesIO(_xlsform(bad=True)), "quick.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 400 and "quick.xlsx" in r.get_data(as_text=True)
+    r = client.post(
+        "/admin/questionnaires/upload",
+        data={"file": (io.BytesIO(_xlsform()), "quick.xlsx"), "key": "", "version": ""},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 302
+    assert "发布第 3 版" in client.get(r.headers["Location"]).get_data(as_text=True)
+    path = tmp_path / "form.xlsx"
+    path.write_bytes(_xlsform())
+    result = runner.invoke(
+        args=["questionnaires", "publish", str(path), "--key", "quick2", "--version", "5"]
+    )
+    assert result.exit_code == 0 and "quick2 第 5 版" in result.output, result.output
