@@ -126,9 +126,9 @@ def estimate(
     if cluster2 is not None and calibration is not None:
         raise ValueError("calibrated weights with a two-stage design are not supported")
     check_data(data, indicators, weight, strata, cluster1, by, fpc1)
-    check_data(data, indicators, weight, None, cluster2, None, fpc2)
-    if population is not None and population not in data.columns:
-        raise AnalysisInputError("no such column", column=population)
+    for col in (cluster2, fpc2, population):
+        if col is not None and col not in data.columns:
+            raise AnalysisInputError("no such column", column=col)
     totals = aggregate_totals(
         data,
         indicators=list(indicators),

@@ -132,11 +132,17 @@ def aggregate_totals(
     n_psu = len(codes.psu_label)
     n_dom = len(codes.domain_labels)
     in_dom = codes.domain >= 0
-    pair_key = codes.domain[in_dom] * n_psu + codes.psu[in_dom]
+    everyone_in = bool(in_dom.all())
+
+    def dom(values):  # rows in a domain; no copy when every row is in one (the usual case)
+        return values if everyone_in else values[in_dom]
+
+    pair_key = dom(codes.domain) * n_psu + dom(codes.psu)
     pair, first = factorize_first(pair_key)
-    pair_psu = codes.psu[in_dom][first]
-    pair_dom = codes.domain[in_dom][first]
-    w_dom = w[in_dom]
+    del pair_key
+    pair_psu = dom(codes.psu)[first]
+    pair_dom = dom(codes.domain)[first]
+    w_dom = dom(w)
     psu_index = np.arange(n_psu)
     stage2 = None if cluster2 is None else _Stage2(data, codes, cluster2, fpc2, in_dom, pair)
 
@@ -147,16 +153,18 @@ def aggregate_totals(
         valid = ~np.isnan(y)
         everyone = bool(valid.all())
         wv = w if everyone else np.where(valid, w, 0.0)
-        wy = w * y if everyone else np.where(valid, w * y, 0.0)
+        wy = np.multiply(w, y)
+        if not everyone:
+            wy[~valid] = 0.0
         if everyone and complete is not None:
-            pair_sums = dict(complete, sum_wy=np.bincount(pair, wy[in_dom], len(first)))
+            pair_sums = dict(complete, sum_wy=np.bincount(pair, dom(wy), len(first)))
         else:
-            pair_sums = _sums(pair, len(first), wv[in_dom], wy[in_dom], valid[in_dom], w_dom)
+            pair_sums = _sums(pair, len(first), dom(wv), dom(wy), dom(valid), w_dom)
             if everyone:
                 complete = pair_sums
         # The whole sample per PSU: the domain sums added up, plus rows in no domain.
         whole = {c: np.bincount(pair_psu, weights=v, minlength=n_psu) for c, v in pair_sums.items()}
-        if not in_dom.all():
+        if not everyone_in:
             out = ~in_dom
             rest = _sums(codes.psu[out], n_psu, wv[out], wy[out], valid[out], w[out])
             whole = {c: whole[c] + rest[c] for c in whole}
@@ -237,8 +245,13 @@ class _Stage2:
 
 
 def _sums(group, size, wv, wy, valid, w):
+    valid_rows = valid if valid.all() else None
     return {
-        "n": np.bincount(group, weights=valid, minlength=size).astype(np.int64),
+        "n": (
+            np.bincount(group, minlength=size)
+            if valid_rows is not None
+            else np.bincount(group, weights=valid, minlength=size).astype(np.int64)
+        ),
         "sum_w": np.bincount(group, weights=wv, minlength=size),
         "sum_wy": np.bincount(group, weights=wy, minlength=size),
         "sum_w2": np.bincount(group, weights=wv * w, minlength=size),

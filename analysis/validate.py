@@ -31,8 +31,8 @@ def check_data(data, indicators, weight, strata, cluster, by, fpc):
     if not indicators:
         raise AnalysisInputError("give at least one indicator")
     for col in indicators:
-        values = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
-        raw_missing = data[col].isna().to_numpy()
+        values = _numbers(data[col])
+        raw_missing = np.isnan(values) if _is_float(data[col]) else data[col].isna().to_numpy()
         bad = np.flatnonzero(~raw_missing & ~((values == 0) | (values == 1)))
         if len(bad):
             raise AnalysisInputError(
@@ -40,7 +40,7 @@ def check_data(data, indicators, weight, strata, cluster, by, fpc):
                 column=col,
                 row=int(bad[0]) + 1,
             )
-    w = pd.to_numeric(data[weight], errors="coerce").to_numpy(dtype=float)
+    w = _numbers(data[weight])
     bad = np.flatnonzero(~(w >= 0) | ~np.isfinite(w))
     if len(bad):
         raw = data[weight].iloc[bad[0]]
@@ -50,6 +50,17 @@ def check_data(data, indicators, weight, strata, cluster, by, fpc):
             column=weight,
             row=int(bad[0]) + 1,
         )
+
+
+def _is_float(values: pd.Series) -> bool:
+    return values.dtype.kind == "f" and isinstance(values.dtype, np.dtype)
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """A column as floats (NaN where not a number), without a copy when it already is."""
+    if _is_float(values):
+        return values.to_numpy(dtype=float, copy=False)
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
 
 
 def _show(value) -> str:
