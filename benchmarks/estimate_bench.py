@@ -8,13 +8,16 @@ log-normal weights, rates between ~96% and 100% with building-level clustering, 
 Times, best and median of ``--repeat`` runs:
 
 1. ``survey-estimate`` end to end as a subprocess (Python start-up, imports, CSV read,
-   estimation with beta intervals, JSON written to /dev/null) — budget ≤ 1.5 s wall;
+   estimation with beta intervals, JSON written to /dev/null) — budget ≤ 1.5 s wall —,
+   and the same from a Parquet copy of the data (issue 16: ≤ 0.6 s median, ≤ 400 MB peak
+   memory at 1,000,000 rows; ≤ 3 s at 10,000,000 rows from Parquet, ``--rows 10000000``);
 2. in process: ``pandas.read_csv`` + ``analysis.estimate``, and ``estimate`` alone;
 3. ``analysis.estimate_from_totals`` on the PSU totals (the web app's route);
 4. if ``Rscript`` with the survey package is installed: ``svyby(svymean)`` +
    ``svyby(svyciprop, method="beta")`` on the same CSV (read excluded), and the ratio.
 
-Usage: ``python benchmarks/estimate_bench.py [--repeat 5] [--no-r] [--r-indicators 3]``
+Usage: ``python benchmarks/estimate_bench.py [--repeat 5] [--no-r] [--r-indicators 3]
+[--rows 1000000]``
 """
 
 from __future__ import annotations
@@ -41,19 +44,19 @@ INDICATORS = ["aware", "support", "satisfied"]
 ALL_YES = 5  # communities where everyone answers yes
 
 
-def make_data(path: Path, seed: int = 20261124) -> None:
-    """Write the benchmark CSV."""
+def make_data(path: Path, seed: int = 20261124, rows: int = N_ROWS) -> None:
+    """Write the benchmark CSV (and, for ``rows`` ≠ 1,000,000, only a Parquet file)."""
     rng = np.random.default_rng(seed)
     per_comm = rng.integers(6, 15, N_COMMUNITIES)  # buildings per community
     b_comm = np.repeat(np.arange(N_COMMUNITIES), per_comm)
     n_b = len(b_comm)
     size = rng.gamma(4.0, 1.0, n_b)
-    b_rows = rng.multinomial(N_ROWS - n_b, size / size.sum()) + 1
+    b_rows = rng.multinomial(rows - n_b, size / size.sum()) + 1
     comm = np.repeat(b_comm, b_rows)
     building = np.repeat(np.arange(n_b), b_rows)
     street = comm // (N_COMMUNITIES // N_STREETS)
     base = rng.beta(60, 1.2, N_COMMUNITIES)  # community rates, mostly 96%–100%
-    weight = np.round(rng.lognormal(0, 0.45, N_ROWS) * rng.uniform(80, 400, N_COMMUNITIES)[comm], 3)
+    weight = np.round(rng.lognormal(0, 0.45, rows) * rng.uniform(80, 400, N_COMMUNITIES)[comm], 3)
     frame = {
         "street": np.char.add("S", np.char.zfill(street.astype(str), 3)),
         "community": np.char.add("C", np.char.zfill(comm.astype(str), 4)),
@@ -62,15 +65,27 @@ def make_data(path: Path, seed: int = 20261124) -> None:
     }
     for k, name in enumerate(INDICATORS):
         p_b = np.clip(base[b_comm] - 0.01 * k + rng.normal(0, 0.006, n_b), 0, 1)
-        y = (rng.uniform(size=N_ROWS) < p_b[building]).astype(float)
+        y = (rng.uniform(size=rows) < p_b[building]).astype(float)
         y[comm < ALL_YES] = 1.0
         if name == "support":
-            y[rng.uniform(size=N_ROWS) < 0.03] = np.nan
+            y[rng.uniform(size=rows) < 0.03] = np.nan
         frame[name] = y
     table = pd.DataFrame(frame)
     for name in INDICATORS:
         table[name] = table[name].astype("Int8")
-    table.to_csv(path, index=False)
+    if path.suffix == ".parquet":
+        table.to_parquet(path, index=False)
+    else:
+        table.to_csv(path, index=False)
+
+
+def parquet_copy(csv_path: Path) -> Path:
+    """The same data as Parquet (identifiers as text, indicators as nullable int8)."""
+    path = csv_path.with_suffix(".parquet")
+    if not path.exists():
+        text = {"street": str, "community": str, "building": str}
+        pd.read_csv(csv_path, dtype=text).to_parquet(path, index=False)
+    return path
 
 
 def cli_arguments(path: Path) -> list[str]:
@@ -97,20 +112,56 @@ def timed(fn, repeat: int) -> list[float]:
     return out
 
 
-def timed_subprocess(cmd: list[str], repeat: int) -> tuple[list[float], list[float]]:
-    """Wall and CPU (user + system) seconds of each run of ``cmd``.
+def timed_subprocess(cmd: list[str], repeat: int) -> tuple[list[float], list[float], float]:
+    """Wall and CPU (user + system) seconds of each run of ``cmd``, and the peak memory
+    (MB, the largest resident set of any run, measured by ``/usr/bin/time`` when present).
 
     CPU time barely depends on what else the shared machine is doing; wall time does.
     """
-    walls, cpus = [], []
+    walls, cpus, peak = [], [], 0.0
+    gnu_time = shutil.which("time") if Path("/usr/bin/time").exists() else None
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        if gnu_time:
+            run = subprocess.run(
+                ["/usr/bin/time", "-f", "%M", *cmd],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            peak = max(peak, int(run.stderr.strip().splitlines()[-1]) / 1024)
+        else:
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         walls.append(time.perf_counter() - t)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return walls, cpus
+        if not gnu_time:
+            peak = max(peak, after.ru_maxrss / 1024)
+    return walls, cpus, peak
+
+
+def compare(other: Path, repeat: int) -> None:
+    """Alternate runs of another checkout's CLI and this one's on the same CSV."""
+    path = DATA_DIR / "responses_1m.csv"
+    if not path.exists():
+        DATA_DIR.mkdir(exist_ok=True)
+        make_data(path)
+    here = Path(__file__).resolve().parents[1]
+    runs = {"before": other.resolve(), "after": here}
+    results = {k: ([], [], 0.0) for k in runs}
+    for _ in range(repeat):
+        for label, root in runs.items():
+            env_cmd = ["env", f"PYTHONPATH={root}", sys.executable, "-m", "analysis.cli"]
+            wall, cpu, peak = timed_subprocess([*env_cmd, *cli_arguments(path)], 1)
+            w, c, p = results[label]
+            results[label] = (w + wall, c + cpu, max(p, peak))
+    for label, (wall, cpu, peak) in results.items():
+        show(f"{label}: {runs[label]} (CSV, end to end)", wall)
+        show(f"{label}:   CPU time (user + system)", cpu)
+        print(f"{label}:   peak memory {peak:.0f} MB")
+    print(f"load average now: {os.getloadavg()[0]:.2f} (2 cores; others share the machine)")
 
 
 def show(label: str, times: list[float]) -> None:
@@ -169,9 +220,32 @@ def main() -> None:
         default=3,
         help="indicators to time in R (R's time is scaled up to 3 if fewer)",
     )
+    parser.add_argument("--rows", type=int, default=N_ROWS, help="rows (≠ 1M: Parquet only)")
+    parser.add_argument(
+        "--compare-with",
+        metavar="CHECKOUT",
+        help="another checkout of the project (e.g. a git worktree of an older commit): "
+        "time its survey-estimate on the CSV alternately with this one's (before/after)",
+    )
     args = parser.parse_args()
+    if args.compare_with:
+        compare(Path(args.compare_with), args.repeat)
+        return
 
     DATA_DIR.mkdir(exist_ok=True)
+    if args.rows != N_ROWS:
+        big = DATA_DIR / f"responses_{args.rows}.parquet"
+        if not big.exists():
+            t = time.perf_counter()
+            make_data(big, rows=args.rows)
+            print(f"generated {big} in {time.perf_counter() - t:.1f} s")
+        cmd = cli_command(big)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        wall, cpu, peak = timed_subprocess(cmd, args.repeat)
+        show(f"survey-estimate end to end, {args.rows:,} rows from Parquet", wall)
+        show("  the same, CPU time (user + system)", cpu)
+        print(f"  peak memory {peak:.0f} MB; load average now: {os.getloadavg()[0]:.2f}")
+        return
     path = DATA_DIR / "responses_1m.csv"
     if not path.exists():
         t = time.perf_counter()
@@ -181,9 +255,16 @@ def main() -> None:
 
     cmd = cli_command(path)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # warm the file cache
-    cli, cli_cpu = timed_subprocess(cmd, args.repeat)
+    cli, cli_cpu, peak = timed_subprocess(cmd, args.repeat)
     show("survey-estimate end to end (subprocess, CSV read, JSON out)", cli)
     show("  the same, CPU time (user + system)", cli_cpu)
+    print(f"  peak memory {peak:.0f} MB")
+    pq_cmd = cli_command(parquet_copy(path))
+    subprocess.run(pq_cmd, check=True, stdout=subprocess.DEVNULL)
+    pq, pq_cpu, pq_peak = timed_subprocess(pq_cmd, args.repeat)
+    show("survey-estimate end to end from Parquet", pq)
+    show("  the same, CPU time (user + system)", pq_cpu)
+    print(f"  peak memory {pq_peak:.0f} MB")
     print(f"  load average now: {os.getloadavg()[0]:.2f} (2 cores; others share the machine)")
 
     import analysis
