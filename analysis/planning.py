@@ -262,7 +262,8 @@ def required_total_n(
     )
     fixed = None if df_fixed is None else np.broadcast_to(np.asarray(df_fixed, float), p.shape)
     above = p > target
-    possible = (above | (p < target)) & np.isfinite(deff) & (deff > 0)
+    # p̂ on the target — or a rounding error away from it — never settles
+    possible = (np.abs(p - target) > 1e-12) & np.isfinite(deff) & (deff > 0)
 
     def settled(n_total, idx):
         low, high = bounds_at(

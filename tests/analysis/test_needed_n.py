@@ -126,3 +126,42 @@ def test_every_method_returns_with_a_population(method):
     assert np.all(total[finite] <= np.floor(pop[finite]))
     # hearing every household settles any rate that is not on the target
     assert finite[np.abs(p - 0.99) > 1e-3].all()
+
+
+def _srs_row(yes, n, **options):
+    data = pd.DataFrame({"w": 1.0, "y": [1.0] * yes + [0.0] * (n - yes)})
+    return analysis.estimate(data, indicators=["y"], weight="w", **options).rows[0]
+
+
+def test_needed_n_says_its_direction():
+    """At 93.3% «约还需 8 份» read as "nearly there", though those 8 would most likely
+    confirm 未达标 (issue 10, 7): the direction is explicit."""
+    below = _srs_row(28, 30)  # 93.3%
+    assert below.verdict == "undetermined" and below.estimate == pytest.approx(0.9333, abs=1e-4)
+    assert below.needed_n_met is None
+    assert below.needed_n_not_met == below.needed_n > 0
+    assert below.needed_status == "more"
+    above = _srs_row(995, 1000)  # 99.5%
+    assert above.needed_n_not_met is None and above.needed_n_met == above.needed_n > 0
+
+
+def test_needed_n_is_none_where_it_does_not_apply():
+    """Exports gave needed_n = 0 on 未达标 rows and 928,217 at p̂ = T."""
+    not_met = _srs_row(900, 1000)
+    assert not_met.verdict == "not_met"
+    assert (not_met.needed_n, not_met.needed_n_met, not_met.needed_n_not_met) == (None,) * 3
+    assert not_met.needed_status == "settled"
+    on_target = _srs_row(297, 300)  # p̂ = 0.99 exactly
+    assert on_target.needed_n is None and on_target.needed_status == "never"
+    assert "never_settles" in on_target.flags
+    # weights that make p̂ a rounding error away from T: still never, not 928,217
+    data = pd.DataFrame({"w": [0.1] * 300, "y": [1.0] * 297 + [0.0] * 3})
+    row = analysis.estimate(data, indicators=["y"], weight="w").rows[0]
+    assert row.needed_n is None and row.needed_status == "never"
+
+
+def test_needed_n_with_a_population_stops_at_the_households_left():
+    data = pd.DataFrame({"w": 1.0, "y": [1.0] * 60, "c": "C1", "N": 64})
+    result = analysis.estimate(data, indicators=["y"], weight="w", by="c", population="N")
+    (row,) = [r for r in result.rows if r.domain == "C1"]
+    assert row.verdict == "undetermined" and row.needed_n_met == 4  # hear the other 4
