@@ -48,6 +48,7 @@ DEMO_ACCOUNTS = [
     ("secretary2", "枫桥社区书记", Role.SECRETARY, "C0201"),
     ("canvasser", "调查员小王", Role.CANVASSER, "C0101"),
     ("canvasser2", "调查员小李", Role.CANVASSER, "C0201"),
+    ("supervisor", "东湖街道督导", Role.SUPERVISOR, "S01"),  # a whole street (桃园、柳岸、杏林)
 ]
 
 

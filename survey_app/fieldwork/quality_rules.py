@@ -109,9 +109,25 @@ def _add(flags: Flags, interview_id: int, code: str, **detail) -> None:
 # --- the instrument's satisfaction scale --------------------------------------------------
 
 
+_MEMO: dict[tuple[str, int], tuple[Instrument, Any]] = {}
+
+
+def _memo(kind: str, instrument: Instrument, make):
+    """Per-instrument values computed once (a wave pass asks for them per interview)."""
+    key = (kind, id(instrument))
+    hit = _MEMO.get(key)
+    if hit is None or hit[0] is not instrument:
+        hit = _MEMO[key] = (instrument, make(instrument))
+    return hit[1]
+
+
 def satisfaction_items(instrument: Instrument) -> list[str]:
     """The items on the satisfaction scale: those sharing the choice list of the item the
     满意率 indicator (key ``satisfaction``, else the first whose key starts with it) reads."""
+    return _memo("satisfaction", instrument, _satisfaction_items)
+
+
+def _satisfaction_items(instrument: Instrument) -> list[str]:
     indicator = next(
         (i for i in instrument.indicators if i.key == "satisfaction"),
         next((i for i in instrument.indicators if i.key.startswith("satisf")), None),
@@ -201,8 +217,10 @@ def _pattern(instrument: Instrument | None, answers: Mapping[str, Any]) -> tuple
     """The closed answers (every choice, yes/no and number item; profile included)."""
     if instrument is None:
         return tuple(sorted((k, str(v)) for k, v in answers.items()))
-    closed = [it.name for it in instrument.items
-              if it.type in (ItemType.SINGLE, ItemType.MULTIPLE, ItemType.YESNO, ItemType.NUMBER)]  # fmt: skip
+    closed = _memo("closed", instrument, lambda inst: [
+        it.name for it in inst.items
+        if it.type in (ItemType.SINGLE, ItemType.MULTIPLE, ItemType.YESNO, ItemType.NUMBER)
+    ])  # fmt: skip
     return tuple(
         (name, tuple(sorted(v)) if isinstance(v, list) else v)
         for name in closed

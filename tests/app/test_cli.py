@@ -27,6 +27,7 @@ def test_seed_demo_creates_the_city_once(runner, session):
         "analyst",
         "secretary",
         "canvasser",
+        "supervisor",
     }
     assert _count(session, Assignment) > 0
     login_page = runner.app.test_client().get("/login").get_data(as_text=True)

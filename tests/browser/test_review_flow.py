@@ -11,7 +11,6 @@ import pytest
 from sqlmodel import select
 
 from survey_app.models import Community, Response, ResponseRevision, User
-from survey_app.setup import users
 
 from .conftest import shot, sign_in
 from .test_canvass import (
@@ -28,10 +27,10 @@ VIEWPORTS = {"tablet": {"width": 800, "height": 1280}, "laptop": {"width": 1280,
 
 @pytest.fixture(scope="module")
 def supervisor(live_server):
+    """The demo's 督导 of 东湖街道 (a street scope: 桃园、柳岸、杏林社区)."""
     with live_server.session() as s:
-        users.create_user(session=s, username="supervisor", password="demo12345", role="supervisor",
-                          display_name="东湖街道督导", scope_codes=["S01"],
-                          enforce_policy=False)  # the demo accounts' password  # fmt: skip
+        user = s.exec(select(User).where(User.username == "supervisor")).one()
+        assert user.role == "supervisor"
     return "supervisor"
 
 
