@@ -4,9 +4,10 @@ and whether a change since the last wave is real (``analysis.trends``), said in 
 Drivers need each interview's answers together (the running sums keep indicators apart),
 so they are computed from the counted interviews of the community — and, when the
 community has too few dissatisfied residents to rank any area, of its street, then of the
-city (labelled as such). Results are cached per (wave, scope, interviews counted, newest
-interview), so a page view after the first costs nothing; a street or city larger than
-``MAX_ROWS`` interviews is not computed on a page request.
+city (labelled as such). The community's result is cached per (wave, interviews and
+their review state), a street's or the city's for ``WIDE_TTL`` seconds, so a page view
+after the first costs one indexed count; a street or city larger than ``MAX_ROWS``
+interviews is not computed on a page request.
 
 Design: weight 1 per interview, PSU = building (strata = street for the city). The
 pages' rates use the wave's own design (weights 1/π × non-response); for ranking areas the
@@ -17,6 +18,7 @@ design.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -38,6 +40,8 @@ from .rates import Rate
 
 OUTCOME = "satisfaction"
 MAX_ROWS = 30_000
+#: Seconds a street's or the city's ranking is reused before it is looked at again.
+WIDE_TTL = 600
 _CACHE_SIZE = 256
 _cache: OrderedDict = OrderedDict()
 _lock = threading.Lock()
@@ -102,14 +106,19 @@ def drivers_for(
     ]
     community_n = 0
     for scope, name, where, strata in scopes:
-        count, fingerprint = _count(session, wave, where)
         if scope == "community":
+            count, fingerprint = _count(session, wave, where)
             community_n = count
-        if count == 0 or count > MAX_ROWS:
-            continue
-        key = (wave.id, scope, name, count, fingerprint)
-        result = _cached(key)
+            key = (wave.id, scope, name, count, fingerprint)
+            result = _cached(key)
+        else:  # for reference only: kept WIDE_TTL seconds, not counted on every view
+            key = (wave.id, scope, name)
+            result = _cached(key, ttl=WIDE_TTL)
         if result is None:
+            count = count if scope == "community" else _count(session, wave, where)[0]
+            if count == 0 or count > MAX_ROWS:
+                _store(key, ((), count))
+                continue
             frame = _interviews(session, wave, where, instrument)
             result = _rank(frame, areas, strata)
             _store(key, result)
@@ -223,16 +232,18 @@ def _rank(frame: pd.DataFrame, areas: list[IndicatorInfo], strata: str | None):
     return top, int(np.sum(np.isfinite(data[OUTCOME].to_numpy())))
 
 
-def _cached(key):
+def _cached(key, ttl: float | None = None):
     with _lock:
         if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
+            stored, value = _cache[key]
+            if ttl is None or time.monotonic() - stored < ttl:
+                _cache.move_to_end(key)
+                return value
     return None
 
 
 def _store(key, value) -> None:
     with _lock:
-        _cache[key] = value
+        _cache[key] = (time.monotonic(), value)
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
