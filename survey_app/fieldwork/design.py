@@ -266,15 +266,20 @@ def _class_weights(session: Session, wave: Wave, community_id: int | None = None
 def estimation_table(inputs: WaveInputs, domain: pd.Series | None) -> pd.DataFrame:
     """Per-PSU sums for :func:`analysis.estimate_from_totals` on the wave's design.
 
-    ``domain``: a label per row of ``inputs.totals`` (None: the whole sample). One-stage
-    designs have the household as PSU, so each building's n respondents become n rows
-    (yes rows, then no rows), exactly the household scores."""
+    ``domain``: a label per row of ``inputs.totals`` (None: the whole sample; numbers
+    with NaN for the whole sample keep the table numeric, which ``analysis`` factorises
+    several times faster than text). One-stage designs have the household as PSU, so each
+    building's n respondents become n rows (yes rows, then no rows), exactly the
+    household scores. Strata are numbered :func:`stratum_code`."""
     t = inputs.totals
     if t.empty:
         return pd.DataFrame()
-    dom = (
-        np.full(len(t), None, dtype=object) if domain is None else np.asarray(domain, dtype=object)
-    )
+    if domain is None:
+        dom = np.full(len(t), np.nan)
+    elif pd.api.types.is_numeric_dtype(domain):
+        dom = np.asarray(domain, dtype=float)
+    else:
+        dom = np.asarray(domain, dtype=object)
     w = t["weight"].to_numpy(float)
     n = t["n"].to_numpy(np.int64)
     yes = t["positive"].to_numpy(np.int64)
@@ -283,14 +288,14 @@ def estimation_table(inputs: WaveInputs, domain: pd.Series | None) -> pd.DataFra
             {
                 "indicator": t["indicator"].to_numpy(object),
                 "domain": dom,
-                "stratum": (f"{inputs.wave_id}:" + t["street_id"].astype(str)).to_numpy(object),
+                "stratum": stratum_code(inputs.wave_id, t["street_id"].to_numpy(np.int64)),
                 "psu": t["building_id"].to_numpy(),
                 "n": n,
                 "sum_w": n * w,
                 "sum_wy": yes * w,
             }
         )
-    stratum = (f"{inputs.wave_id}:" + t["community_id"].astype(str)).to_numpy(object)
+    stratum = stratum_code(inputs.wave_id, t["community_id"].to_numpy(np.int64))
     if inputs.design == Design.TWO_STAGE:
         return pd.DataFrame(
             {
@@ -329,6 +334,11 @@ def estimation_table(inputs: WaveInputs, domain: pd.Series | None) -> pd.DataFra
     )
 
 
+def stratum_code(wave_id: int, unit_id):
+    """A stratum's number: the wave and its community (its street before designs)."""
+    return np.asarray(unit_id, dtype=np.int64) + np.int64(wave_id) * 10_000_000
+
+
 def fpc(inputs: WaveInputs) -> dict[str, float] | None:
     """N_h per stratum, in R's convention (population PSUs of the stratum), or None."""
     unequal = inputs.design in (Design.TWO_STAGE, Design.UPLOAD) and inputs.pps
@@ -344,7 +354,7 @@ def fpc(inputs: WaveInputs) -> dict[str, float] | None:
             size = c["households"]
         # One-stage: never fewer than the households heard (the frame may have shrunk).
         floor = 1 if inputs.design == Design.TWO_STAGE else c["respondents"]
-        out[f"{inputs.wave_id}:{cid}"] = float(max(size, floor, 1))
+        out[int(stratum_code(inputs.wave_id, cid))] = float(max(size, floor, 1))
     return out
 
 
@@ -404,7 +414,7 @@ def design_columns(*, session: Session, wave: Wave) -> dict[int, dict]:
             "weight": weight,
             "stratum": ccode,
             "psu": f"{ccode}/{bcode}" if two_stage else None,
-            "fpc": sizes.get(f"{inputs.wave_id}:{cid}"),
+            "fpc": sizes.get(int(stratum_code(inputs.wave_id, cid))),
             "fpc_ssu": int(size) if two_stage and size == size and size is not None else None,
             "population": households.get(cid),
         }
