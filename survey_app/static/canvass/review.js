@@ -132,6 +132,15 @@
     },
     /* hook: clicks on this module's buttons; true when handled. */
     click: function (t) {
+      /* 中止 on a correction drops the correction only: the interview stays returned. */
+      if (t.dataset.abort) {
+        var m = location.hash.match(/^#\/[qr]\/([\w-]+)/), fix = m && app.drafts().filter(function (d) { return d.uuid === m[1] && d.revises; })[0];
+        if (!fix) return false;
+        if (window.confirm(T.discard_fix)) {
+          app.db.del("drafts", fix.uuid).then(app.load).then(function () { location.hash = "#/fix/" + fix.revises; app.render(); });
+        }
+        return true;
+      }
       var uuid = t.dataset.fixEdit || t.dataset.fixSame, x = uuid && item(uuid);
       if (!x) return false;
       var note = (document.getElementById("fix-note").value || "").trim();
