@@ -285,7 +285,7 @@
     if (pending.length) parts.push(T.outbox + ":" + fmt(T.n_responses, { n: r }) + " · " + fmt(T.n_visits, { n: pending.length - r }));
     if (failed) parts.push(fmt(T.failed, { n: failed }));
     var text = parts.length ? parts.join(" · ") : T.outbox_empty;
-    var facts = [S.lastSync ? fmt(T.last_sync, { t: when(S.lastSync) }) : T.never_synced];
+    var facts = S.lastSync ? [fmt(T.last_sync, { t: when(S.lastSync) })] : pending.length ? [T.never_synced] : [];
     var retry = nextRetry();
     if (failing && S.lastTry.why) facts.push(S.lastTry.why);
     if (retry && pending.length) facts.push(fmt(T.retry_at, { t: hhmm(Math.max(retry, Date.now())) }));
