@@ -370,3 +370,32 @@ def test_draft_finishes_on_its_own_version(page, live_server, monkeypatch):
             wave.instrument_version = "1"
             s.add(wave)
             s.commit()
+
+
+def test_refusal_names_the_question_in_plain_words(page, live_server):
+    """A refused interview says which question (by its label) and what to do."""
+    sign_in(page, live_server.url, "canvasser2")
+    wait_ready(page)
+    aid = int(page.locator("a.household.state-todo").first.get_attribute("href").rsplit("/", 1)[1])
+    page.evaluate(
+        """aid => new Promise(ok => { const r = indexedDB.open('canvass-' +
+        JSON.parse(document.getElementById('canvass-config').textContent).user);
+        r.onsuccess = () => { const t = r.result.transaction('outbox', 'readwrite');
+          const id = crypto.randomUUID(), now = new Date().toISOString();
+          t.objectStore('outbox').put({uuid: id, kind: 'response', assignment_id: aid,
+            household: 'test', state: 'pending', tries: 0, next: 0, error: null, created: Date.now(),
+            payload: {uuid: id, assignment_id: aid, instrument_key: 'household',
+              instrument_version: '1', started_at: now, submitted_at: now, timings: {},
+              answers: {screen_resident: 'yes', screen_age: 'yes', consent: 'yes',
+                        aware_campaign: 'yes', support: 'maybe'}}});
+          t.oncomplete = ok; }; })""",
+        aid,
+    )
+    page.reload()
+    wait_ready(page)
+    page.wait_for_function("document.getElementById('outbox-count').dataset.failed === '1'")
+    page.click("#outbox-count a")
+    text = page.inner_text("li.outbox-item.failed")
+    assert "您支持我市创建全国文明城市吗" in text  # the question's label, not "support"
+    assert "修改" in text  # and what to do
+    shot(page, "canvass-51-refusal-plain-words")

@@ -574,7 +574,7 @@
         (item.hint ? h("p", { "class": "muted" }, esc(labelOf(item, "hint"))) : "") + RV.comment(d, item.name) + readOnly(item, itemType(item).input(inst, item, prefill(d, item)));
     }
     return h("div", { "class": "progress", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
-        h("span", { style: "width:" + pct + "%" })) +
+        h("span", { "data-width": pct })) +
       h("p", { "class": "muted step" }, esc(d.household + " · " + step)) +
       h("section", { "class": "question card", "data-item": item.name, "data-type": scr.kind !== "item" ? scr.kind : item.type },
         body + h("p", { "class": "error", id: "problem", role: "alert" }, "")) +
@@ -589,7 +589,7 @@
     var last = k === list.length - 1 && !open;
     var label = d.fromReview ? T.back_to_review : last ? T.to_review : T.next;
     var pause = S.auto && S.auto.uuid === d.uuid ?
-      h("div", { "class": "auto", id: "auto", role: "status" }, h("span", { "class": "auto-bar", style: "animation-duration:" + AUTO_MS + "ms" }) +
+      h("div", { "class": "auto", id: "auto", role: "status" }, h("span", { "class": "auto-bar", "data-ms": AUTO_MS }) +
         h("span", {}, esc(T.auto_next)) + h("button", { type: "button", id: "undo", "class": "undo" }, esc(T.undo))) : "";
     return h("nav", { "class": "bottom-bar", id: "bottom-bar" }, pause + h("div", { "class": "nav-buttons" },
       h("button", { type: "button", "class": "big", id: "prev", disabled: k === 0 ? "disabled" : false }, "‹ " + esc(T.prev)) +
@@ -700,6 +700,9 @@
       html = h("p", { "class": "flash success", role: "status" }, esc(S.message.text)) + html;
     }
     view.innerHTML = html;
+    /* Sizes set through the DOM, not style attributes: a CSP without 'unsafe-inline' allows it. */
+    Array.prototype.forEach.call(view.querySelectorAll("[data-width]"), function (el) { el.style.width = el.dataset.width + "%"; });
+    Array.prototype.forEach.call(view.querySelectorAll("[data-ms]"), function (el) { el.style.animationDuration = el.dataset.ms + "ms"; });
     /* The first usable screen after a (re)load, for benchmarks/tablet_bench.py. */
     if (!S.marked && S.drawn && (S.data || d) && window.performance && performance.mark) { S.marked = true; performance.mark("canvass-first-screen"); }
     document.body.classList.toggle("has-bottom-bar", !!document.getElementById("bottom-bar") || !!view.querySelector(".bottom-bar"));
