@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import select
 
-from survey_app.models import AuditLog, Response, Visit, Wave
+from survey_app.models import Assignment, AuditLog, Response, User, Visit, Wave
 
 from .conftest import shot, sign_in
 from .test_canvass import (
@@ -153,6 +153,12 @@ def test_auto_advance_undo_and_back_to_review(page, live_server):
 
 
 def test_work_list_filters_and_targets(page, live_server):
+    with live_server.session() as s:  # some households handed out today
+        me = s.exec(select(User).where(User.username == "canvasser2")).one()
+        for a in s.exec(select(Assignment).where(Assignment.canvasser_id == me.id)).all()[:6]:
+            a.assigned_on = date.today()
+            s.add(a)
+        s.commit()
     sign_in(page, live_server.url, "canvasser2")
     wait_ready(page)
     assert page.locator("#wave-label").inner_text()  # the wave (and community) shown
@@ -161,8 +167,11 @@ def test_work_list_filters_and_targets(page, live_server):
     assert (
         done + todo + int(page.inner_text("#count-closed")) == page.locator("a.household").count()
     )
-    # Today's households first (the demo assigns them today).
+    # Today's households come before the rest.
     assert page.locator("#work-today a.household").count() > 0
+    order = page.evaluate("[...document.querySelectorAll('#work section')].map(s => s.id)")
+    if "work-later" in order:
+        assert order.index("work-today") < order.index("work-later")
     code = page.locator("a.household").nth(3).get_attribute("data-code")
     page.fill("#filter-q", code)
     page.wait_for_function(
