@@ -37,22 +37,25 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Alembic announces each of its plugins at INFO on every start: noise, not news.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from . import assets, auth, cli, db, errors, i18n, installation, instrument_registry
+    from . import assets, auth, cli, db, errors, i18n, installation, instrument_registry, security
+    from .auth import throttle
     from .blueprints import register_blueprints
     from .ids import IdConverter
 
     # Every <int:…> in a route stops at the largest id a database column holds: 404 above.
     app.url_map.converters["int"] = IdConverter
 
-    db.init_app(app, settings.database_url)
+    db.init_app(app, settings.database_url, synchronous=settings.sqlite_synchronous)
     assets.init_app(app)
     instrument_registry.init_app(app, settings.instruments_dir)
+    security.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
     installation.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     register_blueprints(app)
+    throttle.init_app(app)
     # Everything loaded so far (instruments, numpy/pandas/scipy, SQLAlchemy) lives as long as
     # the process: keep it out of the garbage collector's full passes, which otherwise
     # stall a request every few by ~100 ms (the result pages' p95 budget is 200 ms). Not in

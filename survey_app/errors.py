@@ -9,7 +9,14 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+RETRY_AFTER = "5"  # seconds: a PostgreSQL restart or a freed disk takes about that
+# PostgreSQL SQLSTATEs that mean "not now" rather than "wrong request": connection (08),
+# insufficient resources such as a full disk (53), operator intervention such as a
+# shutdown (57), read-only transaction (25006).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57", "25006")
 
 
 class ServiceError(Exception):
@@ -54,6 +61,7 @@ def _messages() -> dict[int, str]:
         422: _("提交的数据无法处理。"),
         429: _("请求过于频繁,请稍后再试。"),
         500: _("服务器出错了,我们已记录此问题。请稍后再试。"),
+        503: _("数据库暂时不可用,请稍后重试(已保存在平板上的数据不会丢失)。"),
     }
 
 
@@ -79,6 +87,42 @@ def init_app(app: Flask) -> None:
             body, code = response
             return body, code, {"Allow": ", ".join(err.valid_methods)}
         return response
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(err: OperationalError):
+        """The database is down, restarting, read-only or out of disk: 503 and when to
+        retry (a tablet keeps its outbox and tries again), never a 500."""
+        app.logger.warning("Database unavailable on %s %s: %s", request.method, request.path,
+                           str(err.orig or err).splitlines()[0])  # fmt: skip
+        return _unavailable()
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(err: DBAPIError):
+        sqlstate = getattr(err.orig, "sqlstate", None) or ""
+        if err.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+            return _unavailable()
+        if isinstance(err, DataError):  # a value out of a column's range: the request's fault
+            return error_response(400)
+        return _unexpected(err)
+
+    @app.errorhandler(OverflowError)
+    def _overflow(err: OverflowError):
+        return error_response(400)
+
+    def _unavailable():
+        # Pooled connections may hold the state that failed (a SQLite file opened while
+        # read-only stays read-only; a PostgreSQL session keeps default_transaction_read_only):
+        # drop them, so the next request connects afresh and recovers without a restart.
+        from flask import g
+
+        from .db import engine
+
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.invalidate()  # its connections are closed, not returned to the pool
+        engine().dispose()  # and the idle ones in the pool are closed too
+        body, code = error_response(503)
+        return body, code, {"Retry-After": RETRY_AFTER}
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

@@ -1,4 +1,4 @@
-"""Home (each role to its own start page), language switch, health check."""
+"""Home (each role to its own start page), language switch, health and readiness."""
 
 from flask import Blueprint, make_response, redirect, request, url_for
 from flask_babel import gettext as _
@@ -41,4 +41,18 @@ def set_language(code: str):
 
 @bp.route("/healthz")
 def healthz():
+    """Liveness: the process answers (nothing else is checked; see /readyz)."""
     return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def readyz():
+    """Readiness: the database answers and takes writes (503 + Retry-After if not)."""
+    from .db import engine
+    from .health import readiness
+
+    ready, checks = readiness(engine())
+    if ready:
+        return {"status": "ok", **checks}, 200, {"Cache-Control": "no-store"}
+    headers = {"Retry-After": "5", "Cache-Control": "no-store"}
+    return {"status": "unavailable", **checks}, 503, headers

@@ -8,8 +8,8 @@ from flask import Flask, abort
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from ..db import get_session
 from ..models import User
+from . import sessions
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     csrf.init_app(app)
+    sessions.init_app(app)
 
     app.before_request(_require_password_change)
 
@@ -35,12 +36,8 @@ def init_app(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    try:
-        user = get_session().get(User, int(user_id))
-    except ValueError:
-        return None
-    return user if user is not None and user.active else None
+def _load_user(token: str) -> User | None:
+    return sessions.load_user(token)
 
 
 # What a user who must change their password may still reach.

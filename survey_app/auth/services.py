@@ -9,6 +9,7 @@ from .. import audit
 from ..errors import ServiceError
 from ..models import User
 from .passwords import validate_password
+from .sessions import end_sessions
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User | None:
@@ -36,6 +37,7 @@ def change_password(*, session: Session, user: User, current: str, new: str, con
         raise ServiceError(problem)
     user.password_hash = generate_password_hash(new, method="scrypt")
     user.must_change_password = False
+    end_sessions(user)  # a stolen cookie stops working with the old password
     session.add(user)
     audit.record(
         session=session, action="change-password", entity="user", entity_id=user.id, user_id=user.id

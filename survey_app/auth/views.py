@@ -5,13 +5,15 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from .. import installation
 from ..db import get_session
 from ..errors import ServiceError
-from . import services
+from . import services, signin
 from .forms import ChangePasswordForm, LoginForm
+from .redirects import safe_next
+from .sessions import sign_in
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -32,24 +34,34 @@ def _demo_accounts() -> dict | None:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(
-            session=get_session(), username=form.username.data, password=form.password.data
+        attempt = signin.attempt(
+            session=get_session(),
+            username=form.username.data,
+            password=form.password.data,
+            address=request.remote_addr,
         )
-        if user is not None:
-            login_user(user, remember=True)
-            target = request.args.get("next", "")
-            # Only same-site relative paths: never an open redirect.
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("main.home")
-            return redirect(target)
-        flash(_("用户名或密码不正确。"), "error")
-        return render_template("auth/login.html", form=form, demo=_demo_accounts()), 401
+        if attempt.user is not None:
+            sign_in(attempt.user)
+            return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+        if attempt.locked_minutes:
+            message = _(
+                "登录失败次数过多,账号已暂时锁定,请 %(n)s 分钟后再试。", n=attempt.locked_minutes
+            )
+            flash(message, "error")
+            status = 423
+        else:
+            flash(_("用户名或密码不正确。"), "error")
+            status = 401
+        return render_template("auth/login.html", form=form, demo=_demo_accounts()), status
     return render_template("auth/login.html", form=form, demo=_demo_accounts())
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    """Sign out — everywhere: the session epoch moves on, so every cookie of this user
+    (other tablets, a copied remember cookie) stops working."""
+    signin.sign_out(session=get_session(), user=current_user, address=request.remote_addr)
     logout_user()
     return redirect(url_for("auth.login"))
 
@@ -74,6 +86,9 @@ def change_password():
             session.rollback()
             flash(err.message, "error")
             return render_template("auth/change_password.html", form=form, forced=forced), 400
+        # The change ended every session of this user (the epoch moved on): this one
+        # goes on under the new epoch; other devices must sign in with the new password.
+        sign_in(current_user._get_current_object())
         flash(_("密码已修改。"), "success")
         return redirect(url_for("main.home"))
     status = 400 if form.is_submitted() else 200

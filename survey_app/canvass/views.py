@@ -28,6 +28,7 @@ CANVASS_ROLES = (Role.CANVASSER, Role.ADMIN)
 ASSETS = (
     "css/app.css",
     "favicon.svg",
+    "js/page.js",
     "canvass/canvass.css",
     "canvass/expr.js",
     "canvass/store.js",

@@ -39,6 +39,12 @@ class User(SQLModel, table=True):
     active: bool = True
     must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = timestamp()
+    # Sessions (auth/sessions.py): every session and remember cookie names the epoch it
+    # was signed in under; sign-out, deactivation and password changes bump it.
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Lockout (auth/throttle.py): failures in a row, and until when sign-in is refused.
+    failed_logins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: datetime | None = timestamp(nullable=True, default=False)
 
     # Flask-Login protocol
     @property
@@ -54,7 +60,8 @@ class User(SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """``<id>.<session epoch>``: what the session and the remember cookie carry."""
+        return f"{self.id}.{self.session_epoch or 0}"
 
 
 class UserScope(SQLModel, table=True):

@@ -25,6 +25,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from analysis import METHODS
 
+from .. import audit
 from ..auth import roles_required
 from ..db import get_session
 from ..errors import ServiceError, abort_with
@@ -187,6 +188,18 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _download(body, filename: str, content_type: str) -> Response:
+    """An attachment; every export is audited (who, what, when: issue 13.14) before it
+    is sent, and is never kept in a cache (security.py: no-store)."""
+    session = get_session()
+    audit.record(
+        session=session,
+        action="export",
+        entity="export",
+        entity_id=filename[:64],
+        user_id=current_user.id,
+        detail={"path": request.path, "args": request.args.to_dict(flat=False)},
+    )
+    session.commit()
     # content_type, not mimetype: Flask appends "; charset=utf-8" to a text mimetype.
     return Response(
         body,

@@ -101,11 +101,29 @@ def browser():
         browser.close()
 
 
+CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
 @pytest.fixture
 def context(browser):
+    """A tablet-sized context; the test fails if any page breaks the Content-Security-Policy
+    (an inline script or handler that the policy blocked: that part of the page is dead)."""
     context = browser.new_context(viewport=TABLET, locale="zh-CN", has_touch=True)
+    context.add_init_script(CSP_REPORTER)
+    violations: list[str] = []
+
+    def _console(message):
+        if "CSP violation" in message.text or "Content Security Policy" in message.text:
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", _console)
     yield context
     context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture

@@ -1,0 +1,80 @@
+"""Sign-in throttling and lockout (issue 13.5).
+
+Failed sign-ins are limited per address and per account with Flask-Limiter (the Redis
+store when ``REDIS_URL`` is set, so that all workers and servers count together; memory
+per worker otherwise). Only failures count: a city's offices share addresses behind NAT,
+and 30 canvassers signing in at eight in the morning must not lock each other out.
+
+An account is locked for ``LOCKOUT_MINUTES`` after ``LOCKOUT_FAILURES`` failures in a row
+(the lock survives restarts: it is on the user's row); while it is locked no password is
+checked, so guessing costs the server nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from ..models import User
+from ..models._types import utcnow
+
+
+def init_app(app: Flask) -> None:
+    """Limit failed sign-ins on ``auth.login`` (call after the blueprints are registered)."""
+    settings = app.config["SETTINGS"]
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri=settings.redis_url or "memory://",
+        in_memory_fallback_enabled=bool(settings.redis_url),
+        headers_enabled=True,
+        strategy="moving-window",
+    )
+    app.extensions["login_limiter"] = limiter
+    failed = _failed
+    view = app.view_functions["auth.login"]
+    view = limiter.limit(
+        settings.login_limit_account, key_func=_account, methods=["POST"], deduct_when=failed,
+        scope="login-account",
+    )(view)  # fmt: skip
+    view = limiter.limit(
+        settings.login_limit_address, methods=["POST"], deduct_when=failed, scope="login-address"
+    )(view)
+    app.view_functions["auth.login"] = view
+
+
+def _failed(response) -> bool:
+    return response.status_code in (401, 423)
+
+
+def _account() -> str:
+    return "account:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
+def locked(user: User) -> bool:
+    until = user.locked_until
+    if until is None:
+        return False
+    if until.tzinfo is None:  # SQLite returns naive UTC
+        from datetime import UTC
+
+        until = until.replace(tzinfo=UTC)
+    return until > utcnow()
+
+
+def record_failure(user: User, *, failures: int, minutes: int) -> bool:
+    """Count a wrong password; lock the account at ``failures`` in a row. True if locked now."""
+    user.failed_logins = (user.failed_logins or 0) + 1
+    if failures and user.failed_logins >= failures:
+        user.failed_logins = 0
+        user.locked_until = utcnow() + timedelta(minutes=minutes)
+        return True
+    return False
+
+
+def record_success(user: User) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
