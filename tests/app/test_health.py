@@ -55,7 +55,9 @@ def _read_only(app, on: bool) -> None:
     with admin.connect() as conn:
         value = "on" if on else "off"
         conn.execute(
-            text(f'ALTER DATABASE "{engine.url.database}" SET default_transaction_read_only = {value}')
+            text(
+                f'ALTER DATABASE "{engine.url.database}" SET default_transaction_read_only = {value}'
+            )
         )
     admin.dispose()
 

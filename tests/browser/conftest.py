@@ -121,14 +121,43 @@ def context(browser):
             violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
     context.on("console", _console)
+    context.on("page", _poll_without_eval)
     yield context
     context.close()
     assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
+def _poll_without_eval(page) -> None:
+    """Playwright's ``wait_for_function`` compiles its predicate with ``eval`` inside the
+    page, which the app's CSP forbids (as it should). Poll from Python instead:
+    ``page.evaluate`` runs through the DevTools protocol, outside the page's CSP."""
+    import time
+
+    def wait_for_function(expression, *, arg=None, timeout=None, polling=None):
+        limit = (timeout if timeout is not None else 10_000) / 1000
+        deadline = time.monotonic() + limit
+        if expression.lstrip().startswith(("function", "async")) or "=>" in expression:
+            # As Playwright does: a function is called, and what it returns (a promise
+            # too: it is not awaited) is the truth.
+            expression = (
+                f"a => {{ const v = ({expression})(a);"
+                " return v && typeof v.then === 'function' ? true : v; }"
+            )
+        while True:
+            value = page.evaluate(expression, arg)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"wait_for_function: {expression!r} not true in {limit:g} s")
+            time.sleep(0.05)
+
+    page.wait_for_function = wait_for_function
+
+
 @pytest.fixture
 def page(context):
     page = context.new_page()
+    _poll_without_eval(page)
     page.set_default_timeout(10_000)
     return page
 
