@@ -15,8 +15,8 @@ cannot forge sessions. Restoring without it only ends sessions (everyone signs i
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
