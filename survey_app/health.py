@@ -17,7 +17,17 @@ DISK_FREE_MIN = 64 * 1024 * 1024  # bytes: below this a SQLite server is not rea
 
 
 def readiness(engine: Engine) -> tuple[bool, dict[str, str]]:
-    """(ready, one word per check: "ok" or what is wrong)."""
+    """(ready, one word per check: "ok" or what is wrong). A failed check is tried once
+    more on fresh connections: pooled ones may keep a state that has since passed (a
+    SQLite file opened while read-only stays read-only), and are dropped."""
+    ready, checks = _check(engine)
+    if not ready:
+        engine.dispose()
+        ready, checks = _check(engine)
+    return ready, checks
+
+
+def _check(engine: Engine) -> tuple[bool, dict[str, str]]:
     checks: dict[str, str] = {}
     try:
         with engine.connect() as conn:

@@ -68,9 +68,7 @@ def test_fuzzed_submissions_never_give_5xx(client, field, data):
     response = data.draw(mutations(response))
     assert post(client, "/api/visits", visit) < 500
     assert post(client, "/api/responses", response) < 500
-    batch = data.draw(
-        mutations({"visits": [visit], "responses": [response]}) | json_values
-    )
+    batch = data.draw(mutations({"visits": [visit], "responses": [response]}) | json_values)
     assert post(client, "/api/sync", batch) < 500
 
 

@@ -85,7 +85,8 @@ def test_a_worker_started_while_read_only_recovers(settings, session):
         assert r.status_code == 503 and r.headers["Retry-After"]
     finally:
         _read_only(app, False)
-    assert app.test_client().get("/readyz").status_code == 200
+    r = app.test_client().get("/readyz")
+    assert r.status_code == 200, r.json
     assert login(app.test_client(), user, PASSWORD).status_code == 302
     app.extensions["engine"].dispose()
 
