@@ -32,8 +32,8 @@ def db_upgrade() -> None:
 def init_app(app: Flask) -> None:
     from .demo.cli import seed_demo
     from .fieldwork.cli import waves
-    from .ops_cli import backup_command, purge_command, restore_command
     from .fieldwork.review_cli import review_cli
+    from .ops_cli import backup_command, purge_command, restore_command
     from .setup.cli import COMMANDS as SETUP_COMMANDS
 
     for command in (db_upgrade, seed_demo, *SETUP_COMMANDS, waves, review_cli):
