@@ -58,6 +58,16 @@ RESULT_COLUMNS = (
     "n_eff",
     "verdict",
     "needed_n",
+    # Why the verdict (exact_finite / all_yes_df / interval), the method that decided it,
+    # the community's households N and what the households not heard from allow, and
+    # the interviews that would show 达标 / confirm 未达标 if the rate holds.
+    "why",
+    "verdict_method",
+    "population",
+    "rate_if_unheard_no",
+    "rate_if_unheard_yes",
+    "needed_n_met",
+    "needed_n_not_met",
 )
 PROFILE = ("age_group", "sex", "residence_years")
 # The wave's design (fieldwork/design.py): weight = 1/π × non-response adjustment,
@@ -90,9 +100,20 @@ def result_rows(estimates: Estimates, labels: dict[str, str]) -> list[list]:
                 _num(r.n_eff),
                 r.verdict,
                 "" if r.needed_n is None else r.needed_n,
+                getattr(r, "why", None) or "",
+                getattr(r, "verdict_method", None) or "",
+                _blank(getattr(r, "population", None)),
+                _num(getattr(r, "rate_if_unheard_no", None)),
+                _num(getattr(r, "rate_if_unheard_yes", None)),
+                _blank(getattr(r, "needed_n_met", None)),
+                _blank(getattr(r, "needed_n_not_met", None)),
             ]
         )
     return out
+
+
+def _blank(x):
+    return "" if x is None else x
 
 
 def _num(x):
