@@ -18,7 +18,8 @@ def test_analyst_runs_a_wave_and_the_tablet_shows_it(browser, live_server):
     with live_server.session() as s:
         community = s.exec(select(Community).where(Community.code == "C0101")).one()
         users.create_user(session=s, username="helper", password="demo12345", role="canvasser",
-                          display_name="新调查员", community_code="C0101")  # fmt: skip
+                          display_name="新调查员", community_code="C0101",
+                          enforce_policy=False)  # the demo accounts' password  # fmt: skip
     base = live_server.url
     analyst = browser.new_context(viewport=LAPTOP, locale="zh-CN")
     page = analyst.new_page()
