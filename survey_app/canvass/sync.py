@@ -151,8 +151,10 @@ def _check_answers(sub: ResponseSubmission) -> _Checked:
             item="instrument_version",
         )
         return checked
-    # One pass of the skip logic checks the answers and codes them (code_response).
-    coded = instruments.code_response(instrument, sub.answers)
+    # One pass of the skip logic checks the answers and codes them (code_response);
+    # today() is the interview's day in the city, not the day the server re-checks it.
+    today = utc(sub.started_at).astimezone(_zone()).date().isoformat()
+    coded = instruments.code_response(instrument, sub.answers, today=today)
     errors = coded.errors
     if errors:
         first = errors[0]
