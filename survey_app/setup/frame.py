@@ -309,6 +309,9 @@ def _apply_chunk(s: Session, job_id: int, low: int, high: int) -> None:
         .join(st, and_(h2.community_id == st.community_id, h2.code == st.code))
         .where(in_chunk)
     )
+    if s.exec(targets.limit(1)).first() is None:  # a fresh frame: nothing to update
+        _insert_new(s, in_chunk)
+        return
 
     def staged_value(column):
         return (
@@ -339,13 +342,15 @@ def _apply_chunk(s: Session, job_id: int, low: int, high: int) -> None:
         .execution_options(synchronize_session=False)
     )
     # New households last: the update above then only looks at those already there.
-    building_of = (
-        select(b.id)
-        .where(b.community_id == st.community_id, b.code == st.building)
-        .scalar_subquery()
-    )
-    new_households = select(st.community_id, building_of, st.code, st.grid, True).where(
-        in_chunk, ~exists().where(_same_household())
+    _insert_new(s, in_chunk)
+
+
+def _insert_new(s: Session, in_chunk) -> None:
+    st, h, b = HouseholdStage, Household, Building
+    new_households = (
+        select(st.community_id, b.id, st.code, st.grid, True)
+        .join(b, and_(b.community_id == st.community_id, b.code == st.building))
+        .where(in_chunk, ~exists().where(_same_household()))
     )
     s.exec(
         insert(h).from_select(
