@@ -71,6 +71,7 @@ from ..models import (
     Visit,
     VisitOutcome,
     Wave,
+    WaveQuality,
     WaveStatus,
 )
 from ..models._types import utcnow
@@ -213,8 +214,10 @@ def _statements() -> SimpleNamespace:
             Wave.starts_on,
             Wave.ends_on,
             Assignment.released,
+            WaveQuality.counts,  # which interviews the wave's totals count (fieldwork/review.py)
         )  # fmt: skip
         .join(Wave, Assignment.wave_id == Wave.id)
+        .outerjoin(WaveQuality, WaveQuality.wave_id == Wave.id)
         .join(Household, Assignment.household_id == Household.id)
         .join(Building, Household.building_id == Building.id)
         .join(Community, Building.community_id == Community.id)
@@ -264,6 +267,7 @@ class _Household:
     completed: bool = False
     dates: tuple[date | None, date | None] = (None, None)  # the wave's first and last day
     released: bool = True
+    counts: str | None = None  # the wave's inclusion rule; None: the default (review.Counts)
 
 
 Outcome = Result | Callable[[], Result]  # a thunk when the row's id is known only after INSERT
@@ -298,7 +302,7 @@ class _Batch:
         for row in run(_statements().households, {"ids": assignment_ids}):
             self.households[row[0]] = _Household(
                 *row[:8], instrument=(row[8], str(row[9])), psu=tuple(row[10:13]),
-                dates=(row[13], row[14]), released=row[15],
+                dates=(row[13], row[14]), released=row[15], counts=row[16],
             )  # fmt: skip
         uuids = visit_uuids + response_uuids
         for visit in run(_statements().visits, {"ids": assignment_ids, "uuids": uuids}):
@@ -552,7 +556,7 @@ class _Batch:
             for item in feedback
         ]  # fmt: skip
         self._insert(FeedbackEvent, events)
-        counted = _waves_counting_pending(self.session, self.new_responses.values())
+        counted = _waves_counting_pending(self.households.values())
         aggregates.add_responses(
             session=self.session,
             items=[
@@ -992,7 +996,12 @@ def _store_with_revisions(session: Session, user: User, visits: list, responses:
     return {"visits": results["visits"], "responses": out}
 
 
-def _waves_counting_pending(session: Session, new_responses) -> set[int]:
-    """The waves of these new (pending) interviews whose results count pending ones: a
-    wave that counts approved interviews only adds an interview when it is approved."""
-    return review.pending_counted(session, {row["wave_id"] for _, row in new_responses})
+def _waves_counting_pending(households) -> set[int]:
+    """The waves (of the batch's households) whose results count pending interviews: a
+    new interview adds to the totals only there; a wave that counts approved interviews
+    only adds it when it is approved (fieldwork/review.py)."""
+    return {
+        h.wave_id
+        for h in households
+        if review.is_counted(ReviewState.PENDING, h.counts or review.Counts.APPROVED_PENDING)
+    }

@@ -167,21 +167,6 @@ def rebuild_totals(*, session: Session, wave_id: int) -> int:
     return len(items)
 
 
-def pending_counted(session: Session, wave_ids: set[int]) -> set[int]:
-    """Of ``wave_ids``, those whose results count pending interviews (the sync path adds
-    a new interview to the totals only there)."""
-    if not wave_ids:
-        return set()
-    approved_only = set(
-        session.exec(
-            select(WaveQuality.wave_id).where(
-                WaveQuality.wave_id.in_(wave_ids), WaveQuality.counts == Counts.APPROVED
-            )
-        ).all()
-    )
-    return set(wave_ids) - approved_only
-
-
 def move_totals(
     *,
     session: Session,
