@@ -51,7 +51,6 @@ import random
 import re
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -78,95 +77,164 @@ PHASE_TIMEOUT = 600.0  # seconds, per phase: a stuck server ends the run, not th
 # --- the database ------------------------------------------------------------------------
 
 
-def seed(path: Path, canvassers: int, per_canvasser: int) -> dict:
-    """Migrate a fresh SQLite file and fill it; returns {username: [assignment ids]}."""
-    from sqlmodel import Session, create_engine
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+class Database:
+    """The benchmark's own database: a fresh SQLite file in the temporary directory, or a
+    fresh PostgreSQL database created through ``url`` (an admin URL, e.g. the server's
+    ``postgres`` database) and dropped (with its connections) by :meth:`drop`."""
+
+    def __init__(self, url: str, tmp: Path):
+        from sqlalchemy.engine import make_url
+
+        try:
+            parsed = make_url(url)
+        except Exception:
+            raise SystemExit(f"--database-url {url!r}: not a database URL") from None
+        self.backend = parsed.get_backend_name()
+        self._admin = None
+        if self.backend == "sqlite":
+            self.url = f"sqlite:///{tmp / 'bench.db'}"
+        elif self.backend == "postgresql":
+            from sqlalchemy import create_engine, text
+
+            self.name = f"sync_bench_{os.getpid()}"
+            self._admin = create_engine(url, isolation_level="AUTOCOMMIT")
+            try:
+                with self._admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+                    conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+            except Exception as err:
+                self._admin.dispose()
+                first = str(err).strip().splitlines()[0] if str(err).strip() else type(err)
+                raise SystemExit(f"PostgreSQL at {parsed.render_as_string()}: {first}") from None
+            self.url = parsed.set(database=self.name).render_as_string(hide_password=False)
+        else:
+            raise SystemExit(f"--database-url {url!r}: sqlite or postgresql only")
+        self.engine = None
+
+    def connect(self):
+        from sqlalchemy import create_engine
+
+        if self.engine is None:
+            self.engine = create_engine(self.url)
+        return self.engine
+
+    def drop(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        if self._admin is not None:
+            from sqlalchemy import text
+
+            with self._admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            self._admin.dispose()
+
+
+SEEDED = ("district", "street", "community", "app_user", "building", "household", "wave",
+          "assignment")  # fmt: skip
+
+
+def seed(db: Database, canvassers: int, per_canvasser: int) -> dict:
+    """Migrate the fresh database and fill it (SQLAlchemy Core inserts on the migrated
+    schema, so the same on SQLite and PostgreSQL); returns {username: [assignment ids]}."""
+    from datetime import date
+
+    from sqlalchemy import text
+    from sqlmodel import Session, SQLModel
     from werkzeug.security import generate_password_hash
 
     import instruments
     from survey_app import migrate
     from survey_app.setup.questionnaires import ensure_published
 
-    url = f"sqlite:///{path}"
-    migrate.upgrade(url)
+    migrate.upgrade(db.url)
     instrument = instruments.load_directory(instruments.FORMS_DIR)["household"]
-    engine = create_engine(url)
+    engine = db.connect()
     with Session(engine) as session:
         ensure_published(session=session, instrument=instrument)
         session.commit()
-    engine.dispose()
+    t = SQLModel.metadata.tables
+    stamp = datetime.fromisoformat(STAMP).replace(tzinfo=UTC)
     buildings = -(-per_canvasser // HOUSEHOLDS_PER_BUILDING)
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("INSERT INTO district (id, code, name) VALUES (1, 'D01', '压测区')")
-    con.execute("INSERT INTO street (id, code, name, district_id) VALUES (1, 'S01', '压测街道', 1)")
-    con.execute(
-        "INSERT INTO wave (id, name, instrument_key, instrument_version, target, confidence,"
-        " max_attempts, starts_on, ends_on, status, created_at)"
-        " VALUES (1, '压测轮次', 'household', ?, 0.99, 0.95, 3, '2026-11-01', '2026-11-30',"
-        " 'open', ?)",
-        (str(instrument.version), STAMP),
-    )
     password_hash = generate_password_hash(PASSWORD, method="scrypt")
     assignments: dict[str, list[int]] = {}
+    communities, users, building_rows, households, assignment_rows = [], [], [], [], []
     household = building = 0
     for c in range(1, canvassers + 1):
-        con.execute(
-            "INSERT INTO community (id, code, name, street_id) VALUES (?, ?, ?, 1)",
-            (c, f"C{c:03d}", f"压测社区{c}"),
-        )
+        communities.append({"id": c, "code": f"C{c:03d}", "name": f"压测社区{c}", "street_id": 1})
         username = f"bench{c}"
-        con.execute(
-            "INSERT INTO app_user (id, username, display_name, password_hash, role,"
-            " community_id, active, created_at) VALUES (?, ?, ?, ?, 'canvasser', ?, 1, ?)",
-            (c, username, f"压测调查员{c}", password_hash, c, STAMP),
-        )
+        users.append(
+            {"id": c, "username": username, "display_name": f"压测调查员{c}",
+             "password_hash": password_hash, "role": "canvasser", "community_id": c,
+             "active": True, "must_change_password": False, "created_at": stamp}
+        )  # fmt: skip
         ids = []
         for b in range(buildings):
             building += 1
-            con.execute(
-                "INSERT INTO building (id, community_id, code) VALUES (?, ?, ?)",
-                (building, c, f"{b + 1}栋"),
-            )
-            rows = []
+            building_rows.append({"id": building, "community_id": c, "code": f"{b + 1}栋"})
             for h in range(HOUSEHOLDS_PER_BUILDING):
                 household += 1
-                rows.append((household, c, building, f"{b + 1}-{h + 1}"))
+                households.append(
+                    {"id": household, "community_id": c, "building_id": building,
+                     "code": f"{b + 1}-{h + 1}", "active": True}
+                )  # fmt: skip
                 ids.append(household)
-            con.executemany(
-                "INSERT INTO household (id, community_id, building_id, code, active)"
-                " VALUES (?, ?, ?, ?, 1)",
-                rows,
-            )
-        con.executemany(
-            "INSERT INTO assignment (id, wave_id, household_id, canvasser_id, community_id,"
-            " assigned_on, created_at) VALUES (?, 1, ?, ?, ?, '2026-11-01', ?)",
-            [(h, h, c, c, STAMP) for h in ids],
-        )
+        assignment_rows += [
+            {"id": h, "wave_id": 1, "household_id": h, "canvasser_id": c, "community_id": c,
+             "assigned_on": date(2026, 11, 1), "created_at": stamp}
+            for h in ids
+        ]  # fmt: skip
         assignments[username] = ids  # assignment id = household id
-    con.commit()
-    con.close()
+    with engine.begin() as conn:
+        if db.backend == "sqlite":
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        conn.execute(t["district"].insert(), [{"id": 1, "code": "D01", "name": "压测区"}])
+        conn.execute(
+            t["street"].insert(),
+            [{"id": 1, "code": "S01", "name": "压测街道", "district_id": 1}],
+        )
+        conn.execute(t["community"].insert(), communities)
+        conn.execute(t["app_user"].insert(), users)
+        conn.execute(
+            t["wave"].insert(),
+            [{"id": 1, "name": "压测轮次", "instrument_key": "household",
+              "instrument_version": str(instrument.version), "target": 0.99,
+              "confidence": 0.95, "max_attempts": 3, "starts_on": date(2026, 11, 1),
+              "ends_on": date(2026, 11, 30), "status": "open", "created_at": stamp}],
+        )  # fmt: skip
+        for table, rows in (("building", building_rows), ("household", households),
+                            ("assignment", assignment_rows)):  # fmt: skip
+            for i in range(0, len(rows), 5000):
+                conn.execute(t[table].insert(), rows[i : i + 5000])
+        if db.backend == "postgresql":  # explicit ids: move the sequences past them
+            for table in SEEDED:
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                        f" (SELECT max(id) FROM {table}))"
+                    )
+                )
     return assignments
 
 
-def count_rows(path: Path) -> dict[str, int]:
-    con = sqlite3.connect(path, timeout=30)
-    try:
-        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
-        return {
-            "responses": one("SELECT count(*) FROM response"),
-            "distinct_uuids": one("SELECT count(DISTINCT uuid) FROM response"),
-            "completed_visits": one("SELECT count(*) FROM visit WHERE outcome = 'completed'"),
-            "households_twice": one(
-                "SELECT count(*) FROM (SELECT assignment_id FROM response"
-                " GROUP BY assignment_id HAVING count(*) > 1)"
-            ),
-            "indicator_n": one(
-                "SELECT coalesce(sum(n), 0) FROM indicatortotal WHERE indicator = 'satisfaction'"
-            ),
-        }
-    finally:
-        con.close()
+COUNTS = {
+    "responses": "SELECT count(*) FROM response",
+    "distinct_uuids": "SELECT count(DISTINCT uuid) FROM response",
+    "completed_visits": "SELECT count(*) FROM visit WHERE outcome = 'completed'",
+    "households_twice": "SELECT count(*) FROM (SELECT assignment_id FROM response"
+    " GROUP BY assignment_id HAVING count(*) > 1) AS twice",
+    "indicator_n": "SELECT coalesce(sum(n), 0) FROM indicatortotal"
+    " WHERE indicator = 'satisfaction'",
+}
+
+
+def count_rows(db: Database) -> dict[str, int]:
+    from sqlalchemy import text
+
+    with db.connect().connect() as conn:
+        return {name: int(conn.execute(text(sql)).scalar_one()) for name, sql in COUNTS.items()}
 
 
 # --- the payloads ------------------------------------------------------------------------
@@ -216,11 +284,11 @@ def free_port() -> int:
 class Gunicorn:
     """gunicorn in its own process group, stopped (group and all) by :meth:`stop`."""
 
-    def __init__(self, tmp: Path, db: Path, workers: int, worker_class: str, threads: int):
+    def __init__(self, tmp: Path, url: str, workers: int, worker_class: str, threads: int):
         self.port = free_port()
         env = dict(os.environ)
         env.update(
-            DATABASE_URL=f"sqlite:///{db}",
+            DATABASE_URL=url,
             SECRET_KEY="sync-bench",
             INSTANCE_PATH=str(tmp / "instance"),
             LOG_LEVEL="WARNING",
@@ -365,7 +433,7 @@ def percentile(values: list[float], p: float) -> float:
 # --- the phases --------------------------------------------------------------------------
 
 
-def single_phase(clients, queues, db: Path, sample: int) -> dict:
+def single_phase(clients, queues, db: Database, sample: int) -> dict:
     """Each client posts its queue of single responses; then counts and replays."""
     before = count_rows(db)
     latencies: list[list[float]] = [[] for _ in clients]
@@ -417,7 +485,7 @@ def single_phase(clients, queues, db: Path, sample: int) -> dict:
     }
 
 
-def batch_phase(tablets: list[list[tuple[Client, bytes]]], db: Path) -> dict:
+def batch_phase(tablets: list[list[tuple[Client, bytes]]], db: Database) -> dict:
     """Each tablet posts its outboxes one after another (each outbox with the session of
     the canvasser whose households it holds)."""
     before = count_rows(db)
@@ -475,85 +543,145 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=cores)
     parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument(
+        "--database-url",
+        default="sqlite://",
+        help="sqlite:// (default: a fresh file in a temporary directory) or a PostgreSQL "
+        "admin URL, e.g. " + PG_ADMIN_URL + " (the script creates its own database "
+        "there and drops it at the end)",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="run SQLite, then PostgreSQL (--pg-url) with the same rounds; print both "
+        "side by side with each run's load average",
+    )
+    parser.add_argument("--pg-url", default=PG_ADMIN_URL, help="PostgreSQL admin URL for --compare")
     args = parser.parse_args(argv)
     if not (1 <= args.batch_size <= 500) or args.clients < 1 or args.requests < args.clients:
         parser.error("--batch-size 1..500, --clients ≥ 1, --requests ≥ --clients")
-    batch_clients = [int(n) for n in args.batch_clients.split(",") if n.strip()]
+    if args.batches < 1 or args.canvassers < 1 or args.workers < 1:
+        parser.error("--batches, --canvassers and --workers ≥ 1")
+    try:
+        batch_clients = [int(n) for n in args.batch_clients.split(",") if n.strip()]
+    except ValueError:
+        parser.error("--batch-clients: whole numbers separated by commas, e.g. 1,2")
+    if not batch_clients or min(batch_clients) < 1:
+        parser.error("--batch-clients: whole numbers ≥ 1, e.g. 1,2")
+    urls = [("SQLite", "sqlite://"), ("PostgreSQL", args.pg_url)] if args.compare else [
+        (None, args.database_url)
+    ]  # fmt: skip
+    runs = []
+    for label, url in urls:
+        if label:
+            print(f"=== {label} ===", flush=True)
+        run = run_once(args, url, batch_clients, cores)
+        run["label"] = label or run["backend"]
+        print(report(args, run["single"], run["batch_runs"], run["replay"], run["reconnects"]))
+        print(f"  load average before / after: {fmt_load(run['load_before'])} / "
+              f"{fmt_load(run['load_after'])}", flush=True)  # fmt: skip
+        runs.append(run)
+    if len(runs) > 1:
+        print(side_by_side(runs))
+    return 0 if all(passed(run) for run in runs) else 1
+
+
+def fmt_load(load: tuple[float, float, float]) -> str:
+    return " ".join(f"{x:.2f}" for x in load)
+
+
+def run_once(args, url: str, batch_clients: list[int], cores: int) -> dict:
+    """One whole run (seed, single submissions, batch sync) on a fresh database."""
     batches_each = -(-args.batches * len(batch_clients) // args.canvassers)
     per_canvasser = (
         -(-args.requests // args.canvassers)
         + args.batch_size * batches_each
         + HOUSEHOLDS_PER_BUILDING
     )
-
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        db = tmp / "bench.db"
-        t0 = time.perf_counter()
-        assignments = seed(db, args.canvassers, per_canvasser)
-        print(
-            f"database: {sum(map(len, assignments.values())):,} assignments for "
-            f"{args.canvassers} canvassers ({time.perf_counter() - t0:.1f} s)",
-            flush=True,
-        )
-        free = {name: iter(ids) for name, ids in assignments.items()}
-        names = sorted(assignments)
-        payloads = Payloads()
-
-        def encoded(name: str, n: int) -> list[dict]:
-            return [payloads.response(next(free[name])) for _ in range(n)]
-
-        server = Gunicorn(tmp, db, args.workers, args.worker_class, args.threads)
+        db = Database(url, tmp)
         try:
+            t0 = time.perf_counter()
+            assignments = seed(db, args.canvassers, per_canvasser)
             print(
-                f"gunicorn: {args.workers} {args.worker_class} workers"
-                + (f" × {args.threads} threads" if args.worker_class == "gthread" else "")
-                + f" on 127.0.0.1:{server.port}; {cores} cores shared with the clients",
+                f"database ({db.backend}): {sum(map(len, assignments.values())):,} "
+                f"assignments for {args.canvassers} canvassers "
+                f"({time.perf_counter() - t0:.1f} s)",
                 flush=True,
             )
-            # (a) single submissions
-            clients = [Client(server.port) for _ in range(args.clients)]
-            for i, client in enumerate(clients):
-                client.sign_in(names[i % len(names)])
-            counts = [args.requests // args.clients] * args.clients
-            for i in range(args.requests % args.clients):
-                counts[i] += 1
-            queues = [
-                [json.dumps(p, ensure_ascii=False).encode() for p in encoded(names[i % len(names)], n)]
-                for i, n in enumerate(counts)
-            ]  # fmt: skip
-            # A few requests first, so that every worker has imported and connected.
-            warm = [Client(server.port) for _ in range(args.workers)]
-            for i, client in enumerate(warm):
-                client.sign_in(names[i % len(names)])
-                client.request("GET", "/api/canvass/assignments")
-            single = single_phase(clients, queues, db, args.replay_sample)
-            # (b) batch sync
-            batch_runs = []
-            sessions = {}
-            for name in names:
-                sessions[name] = Client(server.port)
-                sessions[name].sign_in(name)
-            turn = 0
-            for n in batch_clients:
-                tablets: list[list[tuple[Client, bytes]]] = [[] for _ in range(n)]
-                for b in range(args.batches):
-                    name = names[turn % len(names)]
-                    turn += 1
-                    body = {"visits": [], "responses": encoded(name, args.batch_size)}
-                    tablets[b % n].append(
-                        (sessions[name], json.dumps(body, ensure_ascii=False).encode())
-                    )
-                run = batch_phase(tablets, db)
-                run["tablets"] = n
-                batch_runs.append(run)
-            replay = batch_phase([tablets[0][-1:]], db)
+            load_before = os.getloadavg()
+            result = serve_and_load(args, tmp, db, assignments, batch_clients, cores)
+            result.update(backend=db.backend, load_before=load_before,
+                          load_after=os.getloadavg())  # fmt: skip
         finally:
-            server.stop()
-        reconnects = sum(c.reconnects for c in clients)
+            db.drop()
+    return result
 
-    print(report(args, single, batch_runs, replay, reconnects))
-    ok = (
+
+def serve_and_load(args, tmp: Path, db: Database, assignments, batch_clients, cores) -> dict:
+    free = {name: iter(ids) for name, ids in assignments.items()}
+    names = sorted(assignments)
+    payloads = Payloads()
+
+    def encoded(name: str, n: int) -> list[dict]:
+        return [payloads.response(next(free[name])) for _ in range(n)]
+
+    server = Gunicorn(tmp, db.url, args.workers, args.worker_class, args.threads)
+    try:
+        print(
+            f"gunicorn: {args.workers} {args.worker_class} workers"
+            + (f" × {args.threads} threads" if args.worker_class == "gthread" else "")
+            + f" on 127.0.0.1:{server.port}; {cores} cores shared with the clients",
+            flush=True,
+        )
+        # (a) single submissions
+        clients = [Client(server.port) for _ in range(args.clients)]
+        for i, client in enumerate(clients):
+            client.sign_in(names[i % len(names)])
+        counts = [args.requests // args.clients] * args.clients
+        for i in range(args.requests % args.clients):
+            counts[i] += 1
+        queues = [
+            [json.dumps(p, ensure_ascii=False).encode() for p in encoded(names[i % len(names)], n)]
+            for i, n in enumerate(counts)
+        ]  # fmt: skip
+        # A few requests first, so that every worker has imported and connected.
+        warm = [Client(server.port) for _ in range(args.workers)]
+        for i, client in enumerate(warm):
+            client.sign_in(names[i % len(names)])
+            client.request("GET", "/api/canvass/assignments")
+        single = single_phase(clients, queues, db, args.replay_sample)
+        # (b) batch sync
+        batch_runs = []
+        sessions = {}
+        for name in names:
+            sessions[name] = Client(server.port)
+            sessions[name].sign_in(name)
+        turn = 0
+        for n in batch_clients:
+            tablets: list[list[tuple[Client, bytes]]] = [[] for _ in range(n)]
+            for b in range(args.batches):
+                name = names[turn % len(names)]
+                turn += 1
+                body = {"visits": [], "responses": encoded(name, args.batch_size)}
+                tablets[b % n].append(
+                    (sessions[name], json.dumps(body, ensure_ascii=False).encode())
+                )
+            run = batch_phase(tablets, db)
+            run["tablets"] = n
+            batch_runs.append(run)
+        replay = batch_phase([tablets[0][-1:]], db)
+    finally:
+        server.stop()
+    reconnects = sum(c.reconnects for c in clients)
+    return {"single": single, "batch_runs": batch_runs, "replay": replay,
+            "reconnects": reconnects}  # fmt: skip
+
+
+def passed(run: dict) -> bool:
+    single, batch_runs, replay = run["single"], run["batch_runs"], run["replay"]
+    return (
         single["per_s"] >= BUDGET_SINGLE_PER_S
         and single["p99"] <= BUDGET_P99_MS
         and intact(single)
@@ -561,7 +689,48 @@ def main(argv: list[str] | None = None) -> int:
         and max(r["per_s"] for r in batch_runs) >= BUDGET_BATCH_PER_S
         and replay["new_rows"] == 0
     )
-    return 0 if ok else 1
+
+
+def side_by_side(runs: list[dict]) -> str:
+    """The runs' figures in columns, with the budgets and each run's load average."""
+    rows: list[tuple[str, list[str], str]] = [
+        ("single submissions /s", [f"{r['single']['per_s']:.0f}" for r in runs],
+         f"≥ {BUDGET_SINGLE_PER_S}"),
+        ("  p50 ms", [f"{r['single']['p50']:.1f}" for r in runs], ""),
+        ("  p95 ms", [f"{r['single']['p95']:.1f}" for r in runs], ""),
+        ("  p99 ms", [f"{r['single']['p99']:.1f}" for r in runs], f"≤ {BUDGET_P99_MS:.0f}"),
+        ("  max ms", [f"{r['single']['max']:.1f}" for r in runs], ""),
+        ("  none lost or doubled", ["ok" if intact(r["single"]) else "NO" for r in runs],
+         "none"),
+    ]  # fmt: skip
+    for k, n in enumerate(runs[0]["batch_runs"]):
+        rows.append(
+            (f"batch sync, {n['tablets']} tablet(s) /s",
+             [f"{r['batch_runs'][k]['per_s']:.0f}" for r in runs], f"≥ {BUDGET_BATCH_PER_S:,}")
+        )  # fmt: skip
+        rows.append(
+            ("  a batch, median ms",
+             [f"{r['batch_runs'][k]['batch_median'] * 1000:.0f}" for r in runs], "")
+        )  # fmt: skip
+    rows.append(("replayed batch /s", [f"{r['replay']['per_s']:.0f}" for r in runs], ""))
+    rows.append(("load average before", [fmt_load(r["load_before"]) for r in runs], ""))
+    rows.append(("load average after", [fmt_load(r["load_after"]) for r in runs], ""))
+    rows.append(("within every budget", ["yes" if passed(r) else "no" for r in runs], ""))
+    width = max(len(r[0]) for r in rows) + 2
+    cols = [
+        max(len(r["label"]), *(len(values[i]) for _, values, _ in rows)) + 4
+        for i, r in enumerate(runs)
+    ]
+    lines = ["", "side by side (same rounds):",
+             " " * width + "".join(r["label"].rjust(c) for r, c in zip(runs, cols, strict=True))
+             + "   budget"]  # fmt: skip
+    for name, values, budget in rows:
+        lines.append(
+            name.ljust(width)
+            + "".join(v.rjust(c) for v, c in zip(values, cols, strict=True))
+            + (f"   {budget}" if budget else "")
+        )
+    return "\n".join(lines)
 
 
 def intact(single: dict) -> bool:
