@@ -1,4 +1,4 @@
-"""Benchmark: submissions through HTTP — gunicorn, SQLite in WAL mode, many tablets at once.
+"""Benchmark: submissions through HTTP — gunicorn on SQLite (WAL) or PostgreSQL, many tablets.
 
 Budgets (DESIGN.md, "Budgets"):
 
@@ -9,7 +9,13 @@ Budgets (DESIGN.md, "Budgets"):
 
     .venv/bin/python benchmarks/sync_bench.py [--requests 5000] [--clients 32]
         [--batches 20] [--batch-size 500] [--batch-clients 1,2] [--workers N]
-        [--worker-class sync|gthread] [--threads 1]
+        [--worker-class sync|gthread] [--threads 1] [--database-url URL | --compare]
+
+``--database-url``: ``sqlite://`` (the default: a fresh file in the temporary directory) or
+a PostgreSQL admin URL such as ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres`` —
+the script creates its own database there (``sync_bench_<pid>``) and drops it at the end.
+``--compare`` runs SQLite, then PostgreSQL (``--pg-url``), with the same rounds and prints
+the two side by side with the load average before and after each run.
 
 Needs only what the project installs (gunicorn is a dependency); the load generator is
 this script — Python threads with ``http.client`` and keep-alive where the server allows
@@ -18,7 +24,8 @@ takes CPU from it: the figures are for server and clients sharing the machine's 
 
 What it does, all under a temporary directory removed at the end (even on error):
 
-1. Creates a fresh SQLite database (Alembic migrations, then bulk inserts): one wave
+1. Creates a fresh database (Alembic migrations, then SQLAlchemy Core bulk inserts on the
+   migrated schema, the same on both databases): one wave
    open on the standard household questionnaire, ``--canvassers`` canvasser accounts,
    each with their own community and enough assigned households for the whole run.
 2. Starts gunicorn on 127.0.0.1 with a free port (``--workers``, default one sync worker
@@ -34,7 +41,8 @@ What it does, all under a temporary directory removed at the end (even on error)
 5. Batch sync: ``--batches`` outboxes of ``--batch-size`` new responses (each batch count
    in ``--batch-clients`` — 1 is one tablet after another, 2 two tablets at once), then
    one outbox replayed; responses/s, and the rows counted again.
-6. Stops gunicorn (its process group, started by this script) and removes the directory.
+6. Stops gunicorn (its process group, started by this script), drops the PostgreSQL
+   database if it made one and removes the directory.
 
 Prints its figures next to the budgets, one batch line per ``--batch-clients`` count;
 exits 1 when a row is lost or doubled, when single submissions miss their budget, or when
@@ -546,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database-url",
         default="sqlite://",
-        help="sqlite:// (default: a fresh file in a temporary directory) or a PostgreSQL "
+        help="sqlite:// (default; any SQLite URL means a fresh file in a temporary directory) or a PostgreSQL "
         "admin URL, e.g. " + PG_ADMIN_URL + " (the script creates its own database "
         "there and drops it at the end)",
     )
