@@ -95,9 +95,15 @@ def wave_inputs(*, session: Session, wave: Wave, community_id: int | None = None
                 {k: v for k, v in inputs.communities.items() if k == community_id},
             )
         return inputs
-    if wave.design is None:
-        community_id = None
-    return _live(session, wave, community_id)
+    if wave.design is None and community_id is not None:
+        # Strata are streets: the community's street is its stratum (n_h counts every
+        # building of the street), and nothing outside the street is needed.
+        street_id = session.exec(
+            select(Community.street_id).where(Community.id == community_id)
+        ).first()
+        ids = session.exec(select(Community.id).where(Community.street_id == street_id)).all()
+        return _live(session, wave, community_ids=list(ids) or [community_id])
+    return _live(session, wave, community_ids=None if community_id is None else [community_id])
 
 
 def snapshot(*, session: Session, wave: Wave) -> dict:
@@ -131,17 +137,19 @@ def _empty_totals() -> pd.DataFrame:
     return pd.DataFrame({c: [] for c in cols})
 
 
-def _live(session: Session, wave: Wave, community_id: int | None = None) -> WaveInputs:
+def _live(session: Session, wave: Wave, community_ids: list[int] | None = None) -> WaveInputs:
+    """Live inputs of the whole wave, or of ``community_ids`` only."""
     t = IndicatorTotal
     stmt = select(t.indicator, t.community_id, t.street_id, t.building_id, t.n, t.positive).where(
         t.wave_id == wave.id, t.n > 0
     )
-    if community_id is not None:
-        stmt = stmt.where(t.community_id == community_id)
+    if community_ids is not None:
+        stmt = stmt.where(t.community_id.in_(community_ids))
     rows = session.exec(stmt).all()
     cols = ["indicator", "community_id", "street_id", "building_id", "n", "positive"]
     totals = pd.DataFrame(rows, columns=cols) if rows else _empty_totals().drop(columns="weight")
-    communities = _communities(session, wave, community_id)
+    communities = _communities(session, wave, community_ids)
+    community_id = community_ids[0] if community_ids is not None else None
     if wave.design is None:
         totals["weight"] = 1.0
         totals["building_size"] = np.nan
@@ -160,16 +168,19 @@ def _live(session: Session, wave: Wave, community_id: int | None = None) -> Wave
     )
 
 
-def _communities(session: Session, wave: Wave, community_id: int | None = None) -> dict[int, dict]:
-    """Per community: N, B (from the draw), sampled, eligible and respondents."""
+def _communities(
+    session: Session, wave: Wave, community_ids: list[int] | None = None
+) -> dict[int, dict]:
+    """Per community (of ``community_ids``, or all): N, B (from the draw), sampled,
+    eligible and respondents."""
     out: dict[int, dict] = {}
     streets = dict(session.exec(select(Community.id, Community.street_id)).all())
-    only = WaveCommunity.community_id == community_id if community_id is not None else true()
+    only = WaveCommunity.community_id.in_(community_ids) if community_ids is not None else true()
     for wc in session.exec(select(WaveCommunity).where(WaveCommunity.wave_id == wave.id, only)):
         out[wc.community_id] = {"households": wc.households, "buildings": wc.buildings}
     released = Assignment.released if wave.design is not None else Assignment.id.is_not(None)
-    if community_id is not None:
-        released = released & (Assignment.community_id == community_id)
+    if community_ids is not None:
+        released = released & Assignment.community_id.in_(community_ids)
     sampled = dict(
         session.exec(
             select(Assignment.community_id, func.count())
@@ -191,7 +202,7 @@ def _communities(session: Session, wave: Wave, community_id: int | None = None) 
             .where(
                 Response.wave_id == wave.id,
                 review.counted_condition(wave.id),
-                Response.community_id == community_id if community_id is not None else true(),
+                Response.community_id.in_(community_ids) if community_ids is not None else true(),
             )
             .group_by(Response.community_id)
         ).all()

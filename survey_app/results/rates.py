@@ -189,16 +189,21 @@ def _facts(inputs: wave_design.WaveInputs, totals: pd.DataFrame) -> dict[object,
         groups.setdefault(f"c{cid}", []).append(cid)
         groups.setdefault(f"s{c.get('street_id')}", []).append(cid)
         groups[None].append(cid)
-    sums = (
-        totals.groupby(["community_id", "indicator"])[["positive", "n"]].sum()
-        if len(totals)
-        else None
-    )
+    # One grouping by community, then plain sums per domain: a city of 500 communities
+    # is 500 × indicators small tuples, not a pandas grouping per domain.
+    by_community: dict[int, dict[str, tuple[int, int]]] = {}
+    if len(totals):
+        sums = totals.groupby(["community_id", "indicator"])[["positive", "n"]].sum()
+        for (cid, indicator), yes, n in zip(
+            sums.index, sums["positive"].to_numpy(), sums["n"].to_numpy(), strict=True
+        ):
+            by_community.setdefault(int(cid), {})[indicator] = (int(yes), int(n))
     for label, ids in groups.items():
         counts: dict[str, tuple[int, int]] = {}
-        if sums is not None:
-            part = sums[sums.index.get_level_values(0).isin(ids)].groupby(level=1).sum()
-            counts = {k: (int(r["positive"]), int(r["n"])) for k, r in part.iterrows()}
+        for cid in ids:
+            for indicator, (yes, n) in by_community.get(cid, {}).items():
+                y0, n0 = counts.get(indicator, (0, 0))
+                counts[indicator] = (y0 + yes, n0 + n)
         known = [pop.get(c) for c in ids]
         out[label] = DomainFacts(
             population=int(sum(known)) if known and all(known) else None,
