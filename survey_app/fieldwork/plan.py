@@ -65,25 +65,33 @@ def published_questionnaires(*, session: Session) -> list[str]:
 
 
 def resolve_communities(*, session: Session, codes: str) -> list[Community]:
-    """``all`` or community / street codes separated by commas → communities."""
+    """``all`` or community / street codes separated by commas → the active communities
+    (a deactivated community named by its code is refused)."""
     text = (codes or "").strip()
     if not text:
         raise ServiceError("请选择本轮覆盖的社区或街道(或 all 表示全部)。")
     if text.lower() == "all":
-        found = list(session.exec(select(Community).order_by(Community.code)).all())
+        found = list(
+            session.exec(select(Community).where(Community.active).order_by(Community.code)).all()
+        )
         if not found:
-            raise ServiceError("还没有社区:请先导入地理信息。")
+            raise ServiceError("还没有在用的社区:请先导入地理信息。")
         return found
     out: dict[int, Community] = {}
     for code in [c.strip() for c in text.replace(",", ",").split(",") if c.strip()]:
         community = session.exec(select(Community).where(Community.code == code)).first()
         if community is not None:
+            if not community.active:
+                raise ServiceError(f"社区“{code}”已停用,不能纳入新的轮次。")
             out[community.id] = community
             continue
         street = session.exec(select(Street).where(Street.code == code)).first()
         if street is None:
             raise ServiceError(f"找不到社区或街道“{code}”。")
-        for c in session.exec(select(Community).where(Community.street_id == street.id)):
+        # A deactivated community keeps its history but drops out of new waves.
+        for c in session.exec(
+            select(Community).where(Community.street_id == street.id, Community.active)
+        ):
             out[c.id] = c
     return sorted(out.values(), key=lambda c: c.code)
 

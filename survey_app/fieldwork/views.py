@@ -112,7 +112,9 @@ def _plan_from_form(form) -> plan.WavePlan:
 
 def _plan_form(wave: Wave | None):
     session = get_session()
-    communities = session.exec(select(Community).order_by(Community.code)).all()
+    communities = session.exec(
+        select(Community).where(Community.active).order_by(Community.code)
+    ).all()
     chosen = set()
     if wave is not None:
         chosen = {

@@ -127,3 +127,23 @@ def test_cli_errors_are_one_line(runner, session, app, tmp_path):
     ]:
         result = runner.invoke(args=["waves", *args])
         assert result.exit_code != 0 and text in result.output, result.output
+
+
+def test_a_deactivated_community_drops_out_of_new_waves(runner, session, app, tmp_path):
+    from survey_app.models import Community
+
+    make_city(session, runner, tmp_path)
+    q = questionnaire(app)
+    closed = session.exec(select(Community).where(Community.code == "C02")).one()
+    closed.active = False
+    session.add(closed)
+    session.commit()
+    wave_id = int(cli(runner, "create", "--name", "停用之后", "--questionnaire", q,
+                      "--communities", "all"))  # fmt: skip
+    covered = session.exec(select(WaveCommunity).where(WaveCommunity.wave_id == wave_id)).all()
+    assert [wc.community_id for wc in covered] == [
+        session.exec(select(Community.id).where(Community.code == "C01")).one()
+    ]
+    result = runner.invoke(args=["waves", "create", "--name", "x", "--questionnaire", q,
+                                 "--communities", "C02"])  # fmt: skip
+    assert result.exit_code != 0 and "已停用" in result.output
