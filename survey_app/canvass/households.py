@@ -19,7 +19,7 @@ from ..fieldwork import assignments as fieldwork_assignments
 from ..fieldwork import waves
 from ..models import Assignment, AuditLog, Community, User, Visit, VisitOutcome, Wave
 from ..models._types import utcnow
-from .payloads import NOTE_MAX, iso, utc
+from .payloads import NOTE_MAX, TEXT_MAX, iso, utc
 
 # A household recorded 空置 or 不符合条件, or refused hard, is closed: not offered again
 # unless reopened with a reason.
@@ -185,4 +185,14 @@ def wave_instrument(*, key: str, version: str) -> dict[str, Any]:
     instrument = instrument_registry.get_instrument(key, version)
     if instrument is None:
         raise NotFound(f"找不到问卷 {key} 第 {version} 版。")
-    return instrument.to_client_dict()
+    return with_text_limits(instrument.to_client_dict())
+
+
+def with_text_limits(client: dict[str, Any]) -> dict[str, Any]:
+    """Tell the tablet the longest free-text answer the server takes (``max_length`` on
+    each text item, which the tablet's textarea and counter honour), so a canvasser is
+    stopped while typing rather than refused at sync (issue 13.9)."""
+    for item in client.get("items", []):
+        if item.get("type") == "text":
+            item["max_length"] = min(item.get("max_length") or TEXT_MAX, TEXT_MAX)
+    return client

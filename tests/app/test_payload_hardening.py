@@ -170,3 +170,22 @@ def test_a_repeats_instances_are_answers_too():
     with pytest.raises(Invalid) as err:
         parse_response(payload)
     assert err.value.field == "members"
+
+
+def test_free_text_has_a_limit_the_tablet_is_told(client, session, field):
+    from survey_app.canvass.payloads import TEXT_MAX
+
+    wave, me = field
+    body = client.get(f"/api/canvass/instrument/household/{wave.instrument_version}").json
+    texts = [i for i in body["items"] if i["type"] == "text"]
+    assert texts and all(i["max_length"] == TEXT_MAX for i in texts)
+    a = assignments_of(session, me)[0]
+    long = response_payload(a.id, answers=complete_answers(need="灯" * (TEXT_MAX + 1)))
+    r = client.post("/api/responses", json=long)
+    assert r.status_code == 422 and r.json["item"] == "need"
+    ok = response_payload(a.id, answers=complete_answers(need="灯" * TEXT_MAX))
+    assert client.post("/api/responses", json=ok).status_code == 201
+    session.expire_all()
+    from survey_app.models import FeedbackItem
+
+    assert len(session.exec(select(FeedbackItem)).one().text) == TEXT_MAX  # not cut short
