@@ -66,10 +66,13 @@ def _messages() -> dict[int, str]:
 
 
 def error_response(code: int, message: str | None = None, **extra):
-    message = message or _messages().get(code, _("请求无法完成。"))
-    if wants_json():
-        return {"error": message, "status": code, **extra}, code
-    return render_template("error.html", code=code, message=message), code
+    try:
+        message = message or _messages().get(code, _("请求无法完成。"))
+        if wants_json():
+            return {"error": message, "status": code, **extra}, code
+        return render_template("error.html", code=code, message=message), code
+    except Exception:  # noqa: BLE001 - e.g. the database went away while rendering
+        return _plain(code, message), code
 
 
 def init_app(app: Flask) -> None:
@@ -110,24 +113,48 @@ def init_app(app: Flask) -> None:
         return error_response(400)
 
     def _unavailable():
-        # Pooled connections may hold the state that failed (a SQLite file opened while
-        # read-only stays read-only; a PostgreSQL session keeps default_transaction_read_only):
-        # drop them, so the next request connects afresh and recovers without a restart.
+        # The page of the error must not need the database: rendering touches the
+        # signed-in user (language, menu), whose row cannot be read now.
+        try:
+            body, code = error_response(503)
+        except Exception:  # noqa: BLE001 - any failure here: the plain answer below
+            body, code = _plain(503), 503
+        # The request's connections may hold the state that failed (a SQLite file opened
+        # while read-only stays read-only; a PostgreSQL session keeps
+        # default_transaction_read_only): close them rather than return them to the pool,
+        # so the worker recovers without a restart (other pooled connections go the same
+        # way on their own first failure; /readyz drops the whole pool when it fails).
         from flask import g
-
-        from .db import engine
 
         session = g.pop("db_session", None)
         if session is not None:
-            session.invalidate()  # its connections are closed, not returned to the pool
-        engine().dispose()  # and the idle ones in the pool are closed too
-        body, code = error_response(503)
+            try:
+                session.invalidate()  # its connections are closed, not returned to the pool
+            except Exception:  # noqa: BLE001 - already broken: nothing more to close
+                pass
         return body, code, {"Retry-After": RETRY_AFTER}
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return error_response(InternalServerError.code)
+
+
+def _plain(code: int, message: str | None = None):
+    """An error answer without templates, translations or the user (for when rendering
+    the normal one failed: the database may be unreachable)."""
+    from html import escape
+
+    message = message or PLAIN.get(code, "请求无法完成。")
+    if request.path.startswith("/api/") or "json" in (request.accept_mimetypes.best or ""):
+        return {"error": message, "status": code}
+    return f"<!doctype html><meta charset=utf-8><title>{code}</title><p>{escape(message)}</p>"
+
+
+PLAIN = {
+    401: "请先登录。Please sign in.",
+    503: "数据库暂时不可用,请稍后重试。Database unavailable, please retry shortly.",
+}
 
 
 def abort_with(code: int, message: str):

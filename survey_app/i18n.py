@@ -39,8 +39,15 @@ def select_locale() -> str:
     lang = request.cookies.get("lang")
     if lang in LANGUAGES:
         return lang
-    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
-        return current_user.locale
+    try:
+        if (
+            current_user
+            and getattr(current_user, "is_authenticated", False)
+            and current_user.locale
+        ):
+            return current_user.locale
+    except Exception:  # noqa: BLE001 - the user's row unreadable (database away): the default
+        pass
     return "zh"
 
 

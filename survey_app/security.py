@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
-from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = "; ".join(
@@ -55,10 +54,21 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Referrer-Policy", "same-origin")
         if settings.cookie_secure:
             headers.setdefault("Strict-Transport-Security", HSTS)
-        if (
-            "Cache-Control" not in headers
-            and request.endpoint != "static"
-            and current_user.is_authenticated
-        ):
+        if "Cache-Control" not in headers and request.endpoint != "static" and _signed_in():
             headers["Cache-Control"] = "no-store"
         return response
+
+
+def _signed_in() -> bool:
+    """Whether the request is a signed-in user's — without a database read if it can be
+    helped (the user loaded during the request, else the session says so). When in doubt
+    (the database cannot be read), yes: no-store is the safe answer."""
+    from flask import g, session
+
+    user = g.get("_login_user")
+    if user is not None:
+        try:
+            return bool(user.is_authenticated)
+        except Exception:  # noqa: BLE001
+            return True
+    return "_user_id" in session

@@ -81,6 +81,7 @@ def create_user(
                 role=role,
                 display_name=display_name,
                 community_code=community_code,
+                operator=f"cli:{_operator()}",
             )
         except ServiceError as err:
             fail(err.message)

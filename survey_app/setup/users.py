@@ -124,8 +124,10 @@ def create_user(
     actor_id: int | None = None,
     must_change_password: bool = False,
     enforce_policy: bool = True,
+    operator: str | None = None,
 ) -> User:
-    """Create a user; secretaries, canvassers and supervisors need a scope."""
+    """Create a user; secretaries, canvassers and supervisors need a scope. ``operator``
+    names who ran a command-line creation (there is no signed-in actor then)."""
     username = _check_username(username)
     role = parse_role(role)
     if enforce_policy and (problem := validate_password(password, username=username)):
@@ -151,7 +153,8 @@ def create_user(
         entity="user",
         entity_id=user.id,
         user_id=actor_id,
-        detail={"username": username, "role": role.value, "scope": codes},
+        detail={"username": username, "role": role.value, "scope": codes}
+        | ({"operator": operator} if operator else {}),
     )
     session.commit()
     return user

@@ -109,3 +109,56 @@ def test_value_out_of_a_columns_range_is_400_not_500(app, client, session):
     login(client, make_user(session, Role.ANALYST))
     assert client.get("/probe/99999999999999999999").status_code == 400
     assert client.get("/probe/9999999999").status_code in (200, 400)
+
+
+def test_connections_killed_under_load_give_503_never_500(app, session):
+    """What a PostgreSQL restart does to running requests (benchmarks/fault_bench.py
+    found 500s there): every backend of the database is terminated again and again while
+    four tablets submit; each answer is 201 or 503, and the 503s are retried into 201s."""
+    import threading
+    import time
+    import uuid
+
+    from .canvass_factories import assignments_of, make_fieldwork
+
+    engine = app.extensions["engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("terminating backends is PostgreSQL's")
+    wave, canvassers = make_fieldwork(session, app, max_attempts=100_000)
+    aid = assignments_of(session, canvassers[0])[0].id
+    session.close()
+    clients = [app.test_client() for _ in range(4)]
+    for client in clients:
+        assert login(client, canvassers[0]).status_code == 302
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def tablet(client):
+        while not stop.is_set():
+            visit = {"uuid": str(uuid.uuid4()), "assignment_id": aid, "outcome": "not_home",
+                     "visited_at": "2026-11-29T08:00:00Z"}  # fmt: skip
+            statuses.append(client.post("/api/visits", json=visit).status_code)
+
+    threads = [threading.Thread(target=tablet, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    admin = create_engine(
+        engine.url.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        for _ in range(15):
+            time.sleep(0.1)
+            with admin.connect() as conn:
+                conn.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                         " WHERE datname = :db AND pid <> pg_backend_pid()"),
+                    {"db": engine.url.database},
+                )  # fmt: skip
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        admin.dispose()
+    assert set(statuses) <= {201, 503}, sorted(set(statuses))
+    assert 201 in statuses

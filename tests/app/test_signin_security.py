@@ -243,3 +243,15 @@ def test_settings_from_env_read_the_security_settings(tmp_path):
     assert s.cookie_secure is False and s.trusted_proxies == 2 and s.remember_days == 7
     with pytest.raises(SystemExit, match="TRUSTED_PROXIES"):
         settings_from_env({**env, "TRUSTED_PROXIES": "many"})
+
+
+def test_users_created_from_the_command_line_name_the_operator(runner, session):
+    import getpass
+
+    r = runner.invoke(
+        args=["create-user", "--username", "li_analyst", "--role", "analyst"],
+        input="long-enough-pass-9\nlong-enough-pass-9\n",
+    )
+    assert r.exit_code == 0, r.output
+    created = [d for a, _, d in audit_actions(session) if a == "create"]
+    assert created[-1]["operator"] == f"cli:{getpass.getuser()}"
