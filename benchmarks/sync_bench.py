@@ -292,11 +292,12 @@ def free_port() -> int:
 class Gunicorn:
     """gunicorn in its own process group, stopped (group and all) by :meth:`stop`."""
 
-    def __init__(self, tmp: Path, url: str, workers: int, worker_class: str, threads: int):
+    def __init__(self, tmp: Path, url: str | Path, workers: int, worker_class: str, threads: int):
+        # url: a database URL, or the path of a SQLite file (page_weight.py, tablet_bench.py)
         self.port = free_port()
         env = dict(os.environ)
         env.update(
-            DATABASE_URL=url,
+            DATABASE_URL=url if isinstance(url, str) else f"sqlite:///{url}",
             SECRET_KEY="sync-bench",
             INSTANCE_PATH=str(tmp / "instance"),
             LOG_LEVEL="WARNING",
