@@ -242,6 +242,7 @@ def raw_rows(*, session: Session, wave: Wave, instrument) -> Iterator[list]:
     yield raw_header(instrument)
     stmt = interviews_query(wave).execution_options(yield_per=2000)
     items = answer_items(instrument)
+    repeats = repeat_names(instrument)
     keys = [i.key for i in instrument.indicators]
     design = wave_design.design_columns(session=session, wave=wave)
     for n, (answers, age, sex, years, community, street, _, building, assignment_id) in enumerate(
@@ -260,7 +261,7 @@ def raw_rows(*, session: Session, wave: Wave, instrument) -> Iterator[list]:
             years or "",
             *_design_cells(design.get(assignment_id), n, street, community, building),
             *("" if values.get(k) is None else values[k] for k in keys),
-            *(_flat(answers.get(i.name)) for i in items),
+            *(answer_cell(answers, i, repeats.get(i.name)) for i in items),
         ]
 
 
@@ -271,6 +272,32 @@ def _design_cells(d: dict | None, n: int, street, community, building) -> list:
     psu = d["psu"] if d["psu"] is not None else f"{d['stratum']}/r{n}"
     cells = [d["weight"], d["stratum"], psu, f"r{n}", d["fpc"], d["fpc_ssu"], d["population"]]
     return ["" if v is None else v for v in cells]
+
+
+def repeat_names(instrument) -> dict[str, str]:
+    """item name → the repeat it is asked in (a household roster), for items in one."""
+    out = {}
+    for item in instrument.items:
+        group = instrument.repeat_of(item) if item.group else None
+        if group is not None:
+            out[item.name] = group.name
+    return out
+
+
+REPEAT_SEPARATOR = " | "
+
+
+def answer_cell(answers: dict, item, repeat: str | None):
+    """One item's cell: its answer, or for an item inside a repeat (one answer per
+    household member) every instance's answer in order, joined by `` | ``."""
+    if repeat is None:
+        return _flat(answers.get(item.name))
+    instances = answers.get(repeat)
+    if not isinstance(instances, list) or not instances:
+        return ""
+    return REPEAT_SEPARATOR.join(
+        str(_flat(inst.get(item.name))) if isinstance(inst, dict) else "" for inst in instances
+    )
 
 
 def _flat(value) -> str | int | float:

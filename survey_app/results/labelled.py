@@ -83,11 +83,18 @@ def labelled_frame(*, session: Session, wave: Wave, instrument) -> Labelled:
         for role, name in (instrument.profile or {}).items()
     }
     names = _NameMaker()
+    in_repeat = exports.repeat_names(instrument)
     columns: dict[str, pd.Series] = {}
     variables: list[Variable] = []
     for col in header:
         series = raw[col]
         item = by_column.get(col) or profile_items.get(col)
+        if item is not None and item.name in in_repeat:
+            # One answer per member, joined by " | ": text, labelled with its repeat.
+            var = Variable(names.make(col), f"{item.label.zh}(每位成员一项,以 | 分隔)", "text")
+            columns[var.name] = series.map(_text)
+            variables.append(var)
+            continue
         if col in indicators:
             var = Variable(
                 names.make(col),

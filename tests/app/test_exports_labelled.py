@@ -125,3 +125,20 @@ def test_raw_export_has_no_duplicated_profile_columns(client, city, analyst):
     header = text.splitlines()[0].split(",")
     assert len(header) == len(set(header))
     assert "age_group" in header and "q_age_group" not in header and "q_sex" not in header
+
+
+def test_items_inside_a_repeat_are_exported_one_answer_per_member():
+    from pathlib import Path
+
+    import instruments
+    from survey_app.results import exports
+
+    roster = instruments.load_instrument(
+        Path(__file__).resolve().parents[1] / "instruments" / "data" / "roster.yaml"
+    )
+    repeats = exports.repeat_names(roster)
+    assert repeats["born"] == "members" and "consent" not in repeats
+    born = next(i for i in roster.items if i.name == "born")
+    answers = {"members": [{"born": "1980-01-02"}, {"born": "2011-05-06"}, {}]}
+    assert exports.answer_cell(answers, born, "members") == "1980-01-02 | 2011-05-06 | "
+    assert exports.answer_cell({}, born, "members") == ""
