@@ -60,6 +60,10 @@ def test_questionnaire_and_worker_answer_304_when_unchanged(client, canvasser):
     assert worker.headers["ETag"].startswith('"')
     repeat = client.get("/canvass/sw.js", headers={"If-None-Match": worker.headers["ETag"]})
     assert repeat.status_code == 304
+    # The stored 200 keeps its security headers; the 304 does not repeat them (bytes on
+    # every reload of a tablet).
+    assert "Content-Security-Policy" in worker.headers
+    assert "Content-Security-Policy" not in repeat.headers
 
 
 def test_favicon(client):
