@@ -103,7 +103,9 @@ def test_standard_interview_in_at_most_32_taps(page, live_server):
     tap("button.choice[data-code='dog_keeping']")
     tap.advance("#next")
     for _ in range(3):  # 问需、问计、问效: nothing to add
-        assert page.locator("#answer-count").inner_text().endswith("/ 500")
+        assert (
+            page.locator("#answer-count").inner_text().endswith("/ 2000")
+        )  # the server's limit (payloads.TEXT_MAX), told to the tablet
         tap.advance("#next")
     tap.advance("button.choice[data-code='a45_59']")
     tap.advance("button.choice[data-code='female']")
