@@ -108,7 +108,8 @@ class Database:
             from sqlalchemy import create_engine, text
 
             self.name = f"sync_bench_{os.getpid()}"
-            self._admin = create_engine(url, isolation_level="AUTOCOMMIT")
+            # pre-ping: the fault script restarts PostgreSQL under this pooled connection.
+            self._admin = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
             try:
                 with self._admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
