@@ -7,6 +7,7 @@ copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL (dropped after th
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import shutil
@@ -132,6 +133,11 @@ def settings(database_url, tmp_path):
 def app(settings):
     from survey_app import create_app
 
+    # Finalise what earlier tests left for the garbage collector (pooled connections of
+    # dropped databases) now, not in the middle of create_app: CPython 3.11.7's AST
+    # constructor (werkzeug compiles each route with it) can fail with "recursion depth
+    # mismatch" when a finalizer runs inside it (python/cpython#106905, fixed in 3.11.8).
+    gc.collect()
     app = create_app(settings)
     yield app
     app.extensions["engine"].dispose()
