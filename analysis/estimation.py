@@ -243,6 +243,11 @@ def estimate_from_totals(
         Rows whose ``domain`` is missing hold the whole sample; if there are none, the
         whole sample is the sum of the domains (right when every respondent is in exactly
         one domain). Several rows for one (indicator, domain, stratum, psu) are added up.
+        Optional ``copies`` (a whole number ≥ 1, the same on every row of a PSU label):
+        the label stands for that many PSUs of its stratum, alike in every column (each
+        with the row's sums), so that identical PSUs — e.g. households of one weight and
+        one answer pattern — are one row, not many. Results are those of the expanded
+        table (the variance needs only Σz and Σz² per stratum and n_h).
     psu_counts : mapping or pandas.Series, optional
         n_h, PSUs per stratum in the whole sample *including PSUs with nobody in a
         domain*. Default: the distinct PSUs per stratum seen in ``totals``.
@@ -326,7 +331,9 @@ def _from_totals(
     psu_code, first = factorize_first(key)
     psu_stratum = s_code[first].astype(np.int64)
     n_psu = len(first)
-    n_h = _psu_counts(np.bincount(psu_stratum, minlength=len(s_labels)), s_labels, psu_counts)
+    psu_copies = _psu_copies(table, psu_code, first)
+    seen = np.bincount(psu_stratum, weights=psu_copies, minlength=len(s_labels))
+    n_h = _psu_counts(seen.round().astype(np.int64), s_labels, psu_counts)
 
     cell_code, cells = pd.factorize(group_raw * n_psu + psu_code)
     # Every indicator gets a row for the whole sample and every domain, even one where
@@ -345,6 +352,7 @@ def _from_totals(
         f_h=f_h,
         lonely_psu=lonely_psu,
         stratum_labels=list(s_labels),
+        copies=None if psu_copies is None else psu_copies[np.asarray(cells % n_psu)],
     )
     pop_codes = None
     if population is not None:
@@ -661,6 +669,23 @@ def _cell_sums(table, cell_code, size):
             np.fmax.at(out, cell_code, table[c].to_numpy(float))
             sums[c] = out
     return sums
+
+
+def _psu_copies(table, psu_code, first) -> np.ndarray | None:
+    """Per PSU label, how many PSUs it stands for (the ``copies`` column), or None."""
+    if "copies" not in table.columns:
+        return None
+    copies = table["copies"].to_numpy(float)
+    bad = np.flatnonzero(~((copies >= 1) & (copies == np.floor(copies))))
+    if len(bad):
+        raise AnalysisInputError("copies must be a whole number ≥ 1", column="copies",
+                                 row=int(bad[0]) + 1)  # fmt: skip
+    per_psu = copies[first]
+    differs = np.flatnonzero(copies != per_psu[psu_code])
+    if len(differs):
+        raise AnalysisInputError("copies differs between the rows of one PSU", column="copies",
+                                 row=int(differs[0]) + 1)  # fmt: skip
+    return per_psu
 
 
 def _psu_counts(seen: np.ndarray, s_labels, psu_counts) -> np.ndarray:

@@ -59,6 +59,7 @@ def group_variance(
     f_h: np.ndarray | None = None,
     lonely_psu: str = "adjust",
     stratum_labels=None,
+    copies: np.ndarray | None = None,
 ) -> GroupVariance:
     """Variance for every group at once from (group, PSU) cells.
 
@@ -78,6 +79,9 @@ def group_variance(
         Finite population correction 1 − n_h/N_h per stratum.
     lonely_psu : {"adjust", "certainty", "fail"}
         What a stratum with one PSU contributes.
+    copies : numpy.ndarray, optional
+        Per cell, how many PSUs alike in every sum it stands for (``n_h`` counts them
+        all); each sum is that of one of them. Default 1.
     """
     if lonely_psu not in LONELY_PSU:
         raise ValueError(f"lonely_psu must be one of {', '.join(LONELY_PSU)}, not {lonely_psu!r}")
@@ -94,10 +98,13 @@ def group_variance(
     def per_group(values):
         return np.bincount(group, weights=values, minlength=n_groups)
 
-    n = per_group(sums["n"]).round().astype(np.int64)
-    sum_w = per_group(sums["sum_w"])
-    sum_wy = per_group(sums["sum_wy"])
-    sum_w2 = per_group(sums["sum_w2"]) if "sum_w2" in sums else np.full(n_groups, np.nan)
+    def times(values):  # a cell's sum over all the PSUs it stands for
+        return values if copies is None else values * copies
+
+    n = per_group(times(sums["n"])).round().astype(np.int64)
+    sum_w = per_group(times(sums["sum_w"]))
+    sum_wy = per_group(times(sums["sum_wy"]))
+    sum_w2 = per_group(times(sums["sum_w2"])) if "sum_w2" in sums else np.full(n_groups, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = sum_wy / sum_w
         z = (sums["res_wy"] - p[group] * sums["res_w"]) / sum_w[group]
@@ -107,16 +114,19 @@ def group_variance(
     # would be huge with many waves (strata) and domains, and is mostly empty.
     gh_code, gh_group, gh_stratum = _pairs(group, psu_stratum[psu], n_strata)
     size = len(gh_group)
-    s1 = np.bincount(gh_code, weights=z, minlength=size)
-    present = np.bincount(gh_code, minlength=size)
+    s1 = np.bincount(gh_code, weights=times(z), minlength=size)
+    if copies is None:
+        present = np.bincount(gh_code, minlength=size)
+    else:
+        present = np.bincount(gh_code, weights=copies, minlength=size)
     nh_cell = n_h[gh_stratum].astype(float)
     mean = s1 / nh_cell
     centred = z - mean[gh_code]
-    ss = np.bincount(gh_code, weights=centred * centred, minlength=size)
+    ss = np.bincount(gh_code, weights=times(centred * centred), minlength=size)
     ss += (nh_cell - present) * mean * mean
     lonely_cell = lonely[gh_stratum]
     if lonely_psu == "adjust":
-        ss = np.where(lonely_cell, np.bincount(gh_code, weights=z * z, minlength=size), ss)
+        ss = np.where(lonely_cell, np.bincount(gh_code, weights=times(z * z), minlength=size), ss)
     else:
         ss = np.where(lonely_cell, 0.0, ss)
     f = np.ones(n_strata) if f_h is None else f_h
@@ -126,11 +136,11 @@ def group_variance(
     stage2 = 0.0
     if "ssu_aa" in sums:
         stage2 = _second_stage(
-            group, psu, psu_stratum, n_h, sums, p, sum_w, n_groups, f_h, lonely_psu
+            group, psu, psu_stratum, n_h, sums, p, sum_w, n_groups, f_h, lonely_psu, copies
         )
 
     answered = sums["n"] > 0
-    psus_in = np.bincount(group, weights=answered, minlength=n_groups)
+    psus_in = np.bincount(group, weights=times(answered.astype(float)), minlength=n_groups)
     in_stratum = np.bincount(gh_code, weights=answered, minlength=size) > 0
     df = psus_in - np.bincount(gh_group, weights=in_stratum, minlength=n_groups)
     touches = np.bincount(gh_group, weights=in_stratum & lonely_cell, minlength=n_groups) > 0
@@ -167,7 +177,9 @@ def _pairs(group, stratum, n_strata):
     return code.ravel(), uniques // n_strata, uniques % n_strata
 
 
-def _second_stage(group, psu, psu_stratum, n_h, sums, p, sum_w, n_groups, f_h, lonely_psu):
+def _second_stage(
+    group, psu, psu_stratum, n_h, sums, p, sum_w, n_groups, f_h, lonely_psu, copies=None
+):
     """Within-PSU variance of a two-stage design (R's ``multistage``), per group.
 
     PSU j of stratum h adds (n_h/N_h) · (1 − m_j/M_j) · m_j/(m_j − 1) · Σ_k (z_jk − z̄_j)²
@@ -194,4 +206,6 @@ def _second_stage(group, psu, psu_stratum, n_h, sums, p, sum_w, n_groups, f_h, l
         within = np.where(m == 1, 0.0, within)
     contrib = frac1[psu_stratum[psu]] * np.where(f2 < 1e-7, 0.0, f2) * within
     contrib = np.where(np.isfinite(contrib), contrib, 0.0)
+    if copies is not None:
+        contrib = contrib * copies
     return np.bincount(group, weights=contrib, minlength=n_groups)

@@ -279,9 +279,9 @@ def estimation_table(inputs: WaveInputs, domain: pd.Series | None) -> pd.DataFra
 
     ``domain``: a label per row of ``inputs.totals`` (None: the whole sample; numbers
     with NaN for the whole sample keep the table numeric, which ``analysis`` factorises
-    several times faster than text). One-stage designs have the household as PSU, so each
-    building's n respondents become n rows (yes rows, then no rows), exactly the
-    household scores. Strata are numbered :func:`stratum_code`."""
+    several times faster than text). One-stage designs have the household as PSU: a
+    building's n respondents are its households' scores, the alike ones one row with a
+    ``copies`` count (:func:`_household_rows`). Strata are numbered :func:`stratum_code`."""
     t = inputs.totals
     if t.empty:
         return pd.DataFrame()
@@ -326,21 +326,55 @@ def estimation_table(inputs: WaveInputs, domain: pd.Series | None) -> pd.DataFra
                 "ssu_pop": t["building_size"].to_numpy(float),
             }
         )
-    rep = np.repeat(np.arange(len(t)), n)
-    # Within a building the i-th respondent (0-based) answered yes when i < yes.
-    start = np.repeat(np.cumsum(n) - n, n)
-    i = np.arange(len(rep)) - start
-    y = (i < yes[rep]).astype(float)
+    return _household_rows(t, dom, stratum, w, n, yes)
+
+
+def _household_rows(t, dom, stratum, w, n, yes) -> pd.DataFrame:
+    """One-stage designs: household PSUs, alike ones collapsed into one row with ``copies``.
+
+    Within a building the i-th respondent (0-based) of an indicator answered it when
+    i < n and said yes when i < yes (the running sums keep no more, and the estimate
+    needs no more: the weight is the building's). So the households of a building fall
+    into runs between the breakpoints {0, yes, n of each indicator}, every household of a
+    run alike in every column; a run is one PSU label (building × 100000 + its first
+    household) standing for its length in households. ``analysis`` gives exactly the
+    figures of one row per household (tests/analysis/test_copies.py).
+    """
+    bid = t["building_id"].to_numpy(np.int64)
+    # Breakpoints per building, sorted and distinct; a run goes from one to the next.
+    pb = np.concatenate([bid, bid, bid])
+    pv = np.concatenate([np.zeros(len(bid), dtype=np.int64), yes, n])
+    order = np.lexsort((pv, pb))
+    pb, pv = pb[order], pv[order]
+    new = np.ones(len(pb), dtype=bool)
+    new[1:] = (pb[1:] != pb[:-1]) | (pv[1:] != pv[:-1])
+    pb, pv = pb[new], pv[new]
+    same = pb[1:] == pb[:-1]
+    run_b, run_start = pb[:-1][same], pv[:-1][same]
+    run_len = (pv[1:] - pv[:-1])[same]
+    # Each row of totals against every run of its building (runs are sorted by building).
+    lo = np.searchsorted(run_b, bid, side="left")
+    hi = np.searchsorted(run_b, bid, side="right")
+    rep = np.repeat(np.arange(len(t)), hi - lo)
+    run = np.repeat(lo, hi - lo) + (
+        np.arange(len(rep)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo)
+    )
+    start = run_start[run]
+    answered = start < n[rep]
+    rep, run, start = rep[answered], run[answered], start[answered]
+    y = (start < yes[rep]).astype(float)
+    wr = w[rep]
     return pd.DataFrame(
         {
             "indicator": t["indicator"].to_numpy(object)[rep],
             "domain": dom[rep],
             "stratum": stratum[rep],
-            "psu": t["building_id"].to_numpy(np.int64)[rep] * 100000 + i,
+            "psu": bid[rep] * 100000 + start,
             "n": np.ones(len(rep), dtype=np.int64),
-            "sum_w": w[rep],
-            "sum_wy": w[rep] * y,
-            "sum_w2": w[rep] ** 2,
+            "sum_w": wr,
+            "sum_wy": wr * y,
+            "sum_w2": wr * wr,
+            "copies": run_len[run],
         }
     )
 
