@@ -328,7 +328,8 @@ class _Batch:
         ):
             return _refused(403, uuid, "该户不在分配给您的任务中。", item="assignment_id")
         if household.wave_status != WaveStatus.OPEN:
-            return _refused(422, uuid, f"测评轮次“{household.wave_name}”已结束,不再接收数据。")
+            return _refused(422, uuid, f"测评轮次“{household.wave_name}”已结束,不再接收数据。",
+                            reason="wave_closed")  # fmt: skip
         if household.completed:
             return _refused(
                 422, uuid, "该户本轮已完成访问。", item="assignment_id", reason="completed"
@@ -924,7 +925,8 @@ def _store_revision(session, user_id, revises, note, checked: _Checked, content_
                         item="instrument_version")  # fmt: skip
     wave = session.get(Wave, response.wave_id)
     if wave.status != WaveStatus.OPEN:
-        return _refused(422, sub.uuid, f"测评轮次“{wave.name}”已结束,不再接收数据。")
+        return _refused(422, sub.uuid, f"测评轮次“{wave.name}”已结束,不再接收数据。",
+                        reason="wave_closed")  # fmt: skip
     if response.review_state != ReviewState.REJECTED:
         return _refused(409, sub.uuid, "这份问卷没有被退回(或修改已提交),不能再次提交。",
                         reason="not_rejected")  # fmt: skip

@@ -18,7 +18,7 @@
   var view = document.getElementById("view");
   var S = { data: null, insts: {}, outbox: [], drafts: [], syncing: false, lastSync: null,
             lastTry: null, authError: false, timer: null, enter: 0, showing: null, message: null,
-            position: null, busy: false, auto: null, filter: { q: "", building: "", state: "" } };
+            position: null, busy: false, auto: null, filter: { q: "", building: "", state: "", wave: "" } };
   var OUTCOMES = ["not_home", "refused", "vacant", "ineligible"];
   var CLOSING = ["vacant", "ineligible"];
   var BATCH = 100, MAX_BACKOFF = 5 * 60 * 1000, AUTO_MS = 700, TEXT_MAX = 500, NOTE_MAX = 500;
@@ -68,7 +68,17 @@
     }
     return d.wave ? [{ wave: d.wave, buildings: d.buildings || [] }] : [];
   }
-  function waveLabel(w) { return w.label || w.name; }
+  /* Several waves may be open at once (two streets on different questionnaires): each
+     household is labelled by its wave, and by the questionnaire when the waves differ. */
+  function waveName(w) { return w.label || w.name; }
+  function waveLabel(w) {
+    var forms = {};
+    waveGroups().forEach(function (g) { forms[instKey(g.wave.instrument_key, g.wave.instrument_version)] = 1; });
+    if (Object.keys(forms).length < 2) return waveName(w);
+    var inst = S.insts[instKey(w.instrument_key, w.instrument_version)];
+    return fmt(T.wave_form, { w: waveName(w), q: inst && inst.title ? L(inst.title) : w.instrument_key, v: w.instrument_version });
+  }
+  function openWave(id) { return waveGroups().filter(function (g) { return g.wave.id === id; })[0]; }
   function households() {
     var out = [];
     waveGroups().forEach(function (g) {
@@ -182,10 +192,14 @@
   }
 
   /* --- outbox and sync ---------------------------------------------------------------- */
-  function enqueue(kind, payload, household) {
+  /* An outbox entry keeps its wave (id and name): the wave may close before it is sent. */
+  function enqueue(kind, payload, label) {
+    var x = household(payload.assignment_id), w = x ? x.wave : null;
+    if (payload.wave_id == null && w) payload.wave_id = w.id;
     return {
       uuid: payload.uuid, kind: kind, payload: payload, assignment_id: payload.assignment_id,
-      household: household, state: "pending", tries: 0, next: 0, error: null, created: Date.now()
+      wave_id: payload.wave_id, wave: w ? waveName(w) : null,
+      household: label, state: "pending", tries: 0, next: 0, error: null, created: Date.now()
     };
   }
   function backoff(item) {
@@ -307,25 +321,27 @@
   function matches(x, s) {
     var f = S.filter;
     if (f.q && x.household_code.toLowerCase().indexOf(f.q.toLowerCase()) < 0) return false;
+    if (f.wave && String(x.wave.id) !== f.wave) return false;
     if (f.building && x.building_code !== f.building) return false;
     if (f.state === "open") return !s.done && !s.closed;
     if (f.state && f.state !== "open" && stateClass(x, s) !== f.state) return false;
     return true;
   }
-  function householdLink(x) {
+  function householdLink(x, labelled) {
     var s = state(x), cls = stateClass(x, s);
-    return h("li", {}, h("a", { "class": "household state-" + cls, href: "#/h/" + x.assignment_id, "data-code": x.household_code, "data-building": x.building_code },
-      h("span", { "class": "code" }, esc(x.building_code + " · " + x.household_code)) + h("span", { "class": "state" }, esc(stateLabel(x, s)))));
+    return h("li", {}, h("a", { "class": "household state-" + cls, href: "#/h/" + x.assignment_id, "data-code": x.household_code, "data-building": x.building_code, "data-wave": x.wave.id },
+      h("span", { "class": "code" }, esc(x.building_code + " · " + x.household_code)) +
+      (labelled ? h("span", { "class": "wave" }, esc(waveLabel(x.wave))) : "") + h("span", { "class": "state" }, esc(stateLabel(x, s)))));
   }
   function workItems() {
-    var all = households(), groups = { due: [], today: [], later: [], finished: [] };
+    var all = households(), groups = { due: [], today: [], later: [], finished: [] }, labelled = waveGroups().length > 1;
     all.forEach(function (x) { if (matches(x, state(x))) groups[section(x)].push(x); });
     groups.due.sort(function (a, b) { return String(state(a).appointment || "").localeCompare(String(state(b).appointment || "")); });
     var out = "";
     [["due", T.due_today], ["today", T.assigned_today], ["later", T.other_households], ["finished", T.finished]].forEach(function (g) {
       if (!groups[g[0]].length) return;
       out += h("section", { "class": "card work-" + g[0], id: "work-" + g[0] }, h("h2", {}, esc(g[1] + "(" + groups[g[0]].length + ")")) +
-        h("ul", { "class": "households" }, groups[g[0]].map(householdLink).join("")));
+        h("ul", { "class": "households" }, groups[g[0]].map(function (x) { return householdLink(x, labelled); }).join("")));
     });
     return out || h("p", { "class": "card muted" }, esc(T.nothing_matches));
   }
@@ -333,7 +349,8 @@
     if (!S.data) return h("p", { "class": "card muted" }, "…");
     var groups = waveGroups();
     if (!groups.length) return h("p", { "class": "card" }, esc(T.no_wave));
-    var all = households(), done = 0, closed = 0;
+    if (S.filter.wave && !openWave(Number(S.filter.wave))) S.filter.wave = "";  // closed since
+    var all = households().filter(function (x) { return !S.filter.wave || String(x.wave.id) === S.filter.wave; }), done = 0, closed = 0;
     all.forEach(function (x) { var s = state(x); if (s.done) done++; else if (s.closed) closed++; });
     var communities = {};
     all.forEach(function (x) { if (x.community) communities[x.community] = 1; });
@@ -341,18 +358,23 @@
       h("p", { "class": "muted wave-label", id: "wave-label" }, esc(groups.map(function (g) { return waveLabel(g.wave); }).join(" · ") +
         (Object.keys(communities).length ? " · " + Object.keys(communities).join("、") : "")));
     S.drafts.forEach(function (d) {
-      out += h("a", { "class": "banner", href: "#/q/" + d.uuid }, esc(T.draft_found + ":" + d.household + " — " + T.resume));
+      out += h("a", { "class": "banner", href: "#/q/" + d.uuid }, esc(T.draft_found + ":" + d.household + (d.wave && groups.length > 1 ? " · " + d.wave : "") + " — " + T.resume));
     });
     out += RV.banner();
     if (!all.length) return out + h("p", { "class": "card" }, esc(T.no_households));
     out += h("dl", { "class": "counts", id: "counts" },
-      h("div", {}, h("dt", {}, esc(T.count_done)) + h("dd", { id: "count-done" }, done)) +
-      h("div", {}, h("dt", {}, esc(T.count_todo)) + h("dd", { id: "count-todo" }, all.length - done - closed)) +
-      h("div", {}, h("dt", {}, esc(T.count_closed)) + h("dd", { id: "count-closed" }, closed)));
+      h("div", {}, h("dt", {}, esc(T.count_done)) + h("dd", { id: "count-done" }, String(done))) +
+      h("div", {}, h("dt", {}, esc(T.count_todo)) + h("dd", { id: "count-todo" }, String(all.length - done - closed))) +
+      h("div", {}, h("dt", {}, esc(T.count_closed)) + h("dd", { id: "count-closed" }, String(closed))));
     var buildings = [];
     all.forEach(function (x) { if (buildings.indexOf(x.building_code) < 0) buildings.push(x.building_code); });
     var states = [["", T.filter_all], ["open", T.filter_open], ["appointment", T.filter_appointment], ["draft", T.in_progress], ["done", T.done], ["closed", T.closed]];
-    out += h("div", { "class": "filters" },
+    var waveFilter = groups.length < 2 ? "" : h("label", { "class": "wave-filter" }, h("span", {}, esc(T.wave)) + h("select", { id: "filter-wave" },
+      h("option", { value: "" }, esc(fmt(T.all_waves, { n: groups.length }))) + groups.map(function (g) {
+        var id = String(g.wave.id);
+        return h("option", { value: id, selected: S.filter.wave === id ? "selected" : false }, esc(waveLabel(g.wave)));
+      }).join("")));
+    out += h("div", { "class": "filters" }, waveFilter +
       h("label", { "class": "search" }, h("span", {}, esc(T.search_code)) +
         h("input", { id: "filter-q", type: "search", inputmode: "search", value: S.filter.q, autocomplete: "off", maxlength: 32 })) +
       h("label", {}, h("span", {}, esc(T.building)) + h("select", { id: "filter-building" },
@@ -640,6 +662,7 @@
     };
     if (r.status === 403) return T.err_not_yours;
     if (r.reason && T.errors[r.reason]) return T.errors[r.reason];
+    if (r.held) return cfg.lang === "en" ? T.errors.held : o.error || T.errors.held;  /* kept for an analyst */
     if (r.item === "instrument_version") return T.errors.version;
     if (r.errors && r.errors.length && o.kind === "response") {
       return r.errors.map(function (e) {
@@ -650,11 +673,13 @@
     return (cfg.lang === "en" ? T.err_generic : (o.error || T.err_generic)) + " " + (o.kind === "response" ? T.err_fix : T.err_delete);
   }
   function outboxView() {
-    var rows = S.outbox.map(function (o) {
+    var several = waveGroups().length > 1, rows = S.outbox.map(function (o) {
       var what = o.kind === "response" ? T.outcomes.completed : T.outcomes[o.payload.outcome] || o.payload.outcome;
       var status = o.state === "failed" ? T.error + ":" + refusalText(o) : o.tries ? fmt(T.retry_at, { t: hhmm(o.next) }) : T.pending;
-      var edit = o.kind === "response" && !S.syncing ? h("button", { type: "button", "data-edit": o.uuid }, esc(T.edit)) : "";
-      return h("li", { "class": "outbox-item " + o.state, "data-uuid": o.uuid }, h("span", {}, esc(o.household + " · " + what + " · " + status)) +
+      var ended = (o.reply || {}).reason === "wave_closed";  /* nothing to correct: the wave is over */
+      var edit = o.kind === "response" && !S.syncing && !ended ? h("button", { type: "button", "data-edit": o.uuid }, esc(T.edit)) : "";
+      var wave = o.wave && (several || !openWave(o.wave_id)) ? " · " + o.wave : "";
+      return h("li", { "class": "outbox-item " + o.state, "data-uuid": o.uuid, "data-wave": o.wave_id }, h("span", {}, esc(o.household + wave + " · " + what + " · " + status)) +
         h("span", { "class": "actions" }, edit + (o.state === "failed" ? h("button", { type: "button", "data-discard": o.uuid }, esc(T.discard)) : "")));
     });
     return h("a", { href: "#/", "class": "back" }, "‹ " + esc(T.back_to_list)) + h("h1", {}, esc(T.outbox)) +
@@ -743,7 +768,8 @@
   }
   function onChange(e) {
     var t = e.target;
-    if (t.id === "filter-building") { S.filter.building = t.value; renderWork(); }
+    if (t.id === "filter-wave") { S.filter.wave = t.value; S.filter.building = ""; render(); }
+    else if (t.id === "filter-building") { S.filter.building = t.value; renderWork(); }
     else if (t.id === "filter-state") { S.filter.state = t.value; renderWork(); }
     else if (t.id === "form-lang") { try { localStorage.setItem("canvass-form-lang", t.value); } catch (err) { /* private mode */ } render(); }
     else if (t.id === "grid-setting") { try { localStorage.setItem("canvass-grid", t.checked ? "1" : "0"); } catch (err) { /* private mode */ } }
@@ -800,7 +826,7 @@
   function start(aid) {
     var x = household(aid), w = x.wave;
     var d = { uuid: uuid(), assignment_id: aid, household: x.building_code + " · " + x.household_code,
-              instrument_key: w.instrument_key, instrument_version: String(w.instrument_version),
+              wave_id: w.id, wave: waveName(w), instrument_key: w.instrument_key, instrument_version: String(w.instrument_version),
               answers: {}, timings: {}, at: null, started_at: new Date().toISOString(), updated: Date.now() };
     if (!instOf(d)) { notice(T.no_instrument, "error"); S.busy = false; return; }
     S.drafts.push(d);
@@ -824,9 +850,10 @@
     return p ? { latitude: p.latitude, longitude: p.longitude } : {};
   }
   function recordVisit(aid, outcome, draftUuid, extra) {
-    var x = household(aid);
-    var payload = Object.assign({ uuid: uuid(), assignment_id: aid, outcome: outcome, visited_at: new Date().toISOString() }, extra || {}, position(draft(draftUuid)));
-    var item = enqueue("visit", payload, x.building_code + " · " + x.household_code);
+    var x = household(aid), d = draft(draftUuid);  /* a draft's household may have left the list (its wave closed) */
+    var payload = Object.assign({ uuid: uuid(), assignment_id: aid, wave_id: x ? x.wave.id : d && d.wave_id, outcome: outcome, visited_at: new Date().toISOString() }, extra || {}, position(d));
+    var item = enqueue("visit", payload, x ? x.building_code + " · " + x.household_code : d.household);
+    if (!item.wave && d) item.wave = d.wave;
     var done = draftUuid ? db.finish(draftUuid, item) : db.put("outbox", item);
     return done.then(load).then(function () {
       S.message = { text: fmt(T.visit_saved, { o: T.outcomes[outcome] }), until: Date.now() + 5000 };
@@ -841,7 +868,7 @@
       if (it.type !== "note" && !X.empty(d.answers[it.name])) answers[it.name] = d.answers[it.name];
     }
     var payload = {
-      uuid: d.uuid, assignment_id: d.assignment_id, instrument_key: inst.key,
+      uuid: d.uuid, assignment_id: d.assignment_id, wave_id: d.wave_id, instrument_key: inst.key,
       instrument_version: String(inst.version), answers: answers, started_at: d.started_at,
       submitted_at: new Date().toISOString(), timings: d.timings,
       device: (navigator.userAgent + " " + screen.width + "x" + screen.height).slice(0, 255)
@@ -849,7 +876,9 @@
     payload.answers = finish(d, answers);
     Object.assign(payload, position(d));
     RV.stamp(d, payload);
-    db.finish(d.uuid, enqueue("response", payload, d.household)).then(load).then(function () {
+    var item = enqueue("response", payload, d.household);
+    if (!item.wave) item.wave = d.wave;
+    db.finish(d.uuid, item).then(load).then(function () {
       S.message = { text: T.saved, until: Date.now() + 5000 }; location.hash = "#/"; render(); sync(false);
     });
   }
@@ -859,7 +888,7 @@
     var o = S.outbox.filter(function (x) { return x.uuid === id; })[0];
     if (!o || o.kind !== "response" || S.syncing) return;
     var p = o.payload, at = p.latitude != null ? { latitude: p.latitude, longitude: p.longitude, at: Date.now() } : null;
-    var d = { uuid: p.uuid, assignment_id: p.assignment_id, household: o.household, instrument_key: p.instrument_key,
+    var d = { uuid: p.uuid, assignment_id: p.assignment_id, household: o.household, wave_id: p.wave_id, wave: o.wave, instrument_key: p.instrument_key,
               instrument_version: p.instrument_version, answers: JSON.parse(JSON.stringify(p.answers)), timings: p.timings || {},
               at: Object.keys(p.answers)[0] || null, started_at: p.started_at, updated: Date.now(), position: at, corrected: true };
     db.unfinish(o.uuid, d).then(load).then(function () { location.hash = "#/r/" + d.uuid; });
