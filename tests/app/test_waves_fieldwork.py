@@ -233,3 +233,27 @@ def test_a_canvasser_of_two_communities_gets_households_in_both(session, runner,
     session.expire_all()
     communities = {a.community_id for a in mine(session, "can3", wave_id)}
     assert c01.id in communities and len(communities) == 2
+
+
+def test_a_closed_wave_leaves_the_tablet_and_its_late_interview_is_refused_with_a_reason(
+    client, session, runner, app, city
+):
+    a = srs_wave(runner, app, name="东片第四季度", communities="C01")
+    b = srs_wave(runner, app, name="东片专项", communities="C01", per=5, seed=3)
+    login(client, "can1")
+    in_a, in_b = mine(session, "can1", a)[0], mine(session, "can1", b)[0]
+    sent = response_payload(in_a.id) | {"wave_id": a}  # the tablet names the wave it sends for
+    body = client.post("/api/sync", json={"visits": [], "responses": [sent]}).get_json()
+    assert body["responses"][0]["status"] == 201
+    cli(runner, "close", b)
+    listed = client.get("/api/canvass/assignments").get_json()
+    assert [w["id"] for w in listed["waves"]] == [a]  # wave B gone at the next download
+    late = response_payload(in_b.id) | {"wave_id": b}
+    item = client.post("/api/sync", json={"visits": [], "responses": [late]}).get_json()[
+        "responses"
+    ][0]
+    assert item["status"] == 422 and item["reason"] == "wave_closed"
+    assert "东片专项" in item["error"] and "已结束" in item["error"]
+    session.expire_all()
+    stored = session.exec(select(Response)).all()
+    assert [(r.uuid, r.wave_id) for r in stored] == [(sent["uuid"], a)]

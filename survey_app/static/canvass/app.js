@@ -355,7 +355,7 @@
     var communities = {};
     all.forEach(function (x) { if (x.community) communities[x.community] = 1; });
     var out = h("h1", {}, esc(T.today) + " " + h("small", { "class": "muted" }, esc(today()))) +
-      h("p", { "class": "muted wave-label", id: "wave-label" }, esc(groups.map(function (g) { return waveLabel(g.wave); }).join(" · ") +
+      h("p", { "class": "muted wave-label", id: "wave-label" }, esc(groups.map(function (g) { return waveLabel(g.wave); }).join(" / ") +
         (Object.keys(communities).length ? " · " + Object.keys(communities).join("、") : "")));
     S.drafts.forEach(function (d) {
       out += h("a", { "class": "banner", href: "#/q/" + d.uuid }, esc(T.draft_found + ":" + d.household + (d.wave && groups.length > 1 ? " · " + d.wave : "") + " — " + T.resume));
