@@ -15,13 +15,18 @@ probability ``1 - answer_rate``; numbers are uniform within min/max; texts come 
 small pool of residents' requests; dates before ``today``; geopoints near ``centre``.
 An answer that breaks a constraint is drawn again (up to 50 times; then every offered
 choice is tried), and an interview the server would refuse is drawn again.
+
+A caller that wants chosen rates (the demo's simulated waves) passes, per item name,
+``weights`` (code → weight: the offered codes' weights replace the decay; codes not
+listed get none; yes/no items take {"yes": p, "no": 1 − p}), ``answer_rates`` (the
+chance an optional item is answered) and ``texts`` (the pool a text item draws from).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import values as V
@@ -107,7 +112,8 @@ class _Draw:
             answers[step.name] = self.metadata(item.metadata)
             values[step.name] = answers[step.name]
             return
-        if not item.required and self.rng.random() > self.o["answer_rate"]:
+        rate = self.o["answer_rates"].get(step.name, self.o["answer_rate"])
+        if not item.required and self.rng.random() > rate:
             return
         for value in self.candidates(step, values, env):
             if value is None:
@@ -147,6 +153,13 @@ class _Draw:
 
     def choose(self, step: _ItemStep, codes: list[str]) -> Any:
         item = step.item
+        given = self.o["weights"].get(step.name)
+        if given is not None:
+            weights = [max(float(given.get(code, 0.0)), 0.0) for code in codes]
+            if sum(weights) > 0:
+                if item.type is not ItemType.MULTIPLE:
+                    return self.rng.choices(codes, weights)[0]
+                return self.several(codes, weights)
         if item.type is ItemType.YESNO:
             return "yes" if self.rng.random() < self.o["p_yes"] else "no"
         weights = []
@@ -155,7 +168,10 @@ class _Draw:
             weights.append(self.o["decay"] ** k * (0.1 if choice and choice.dont_know else 1.0))
         if item.type is ItemType.SINGLE:
             return self.rng.choices(codes, weights)[0]
-        k = self.rng.randint(1, min(3, len(codes)))
+        return self.several(codes, weights)
+
+    def several(self, codes: list[str], weights: list[float]) -> list[str]:
+        k = self.rng.randint(1, min(3, sum(1 for w in weights if w > 0)))
         picked: list[str] = []
         while len(picked) < k:
             code = self.rng.choices(codes, weights)[0]
@@ -174,6 +190,9 @@ class _Draw:
                 return rng.randint(int(low), int(high))
             return round(rng.uniform(low, high), 1)
         if kind is ItemType.TEXT:
+            pool = self.o["texts"].get(item.name)
+            if pool:
+                return rng.choice(list(pool))
             return rng.choice(TEXTS) if rng.random() < 0.7 else str(rng.randint(0, 9999)).zfill(4)
         if kind is ItemType.DATE:
             return self.day(rng.randint(0, 365 * 80))
@@ -212,6 +231,9 @@ def generate_interviews(
     decay: float = 0.6,
     max_instances: int = 4,
     centre: tuple[float, float] = (30.27, 120.15),
+    weights: Mapping[str, Mapping[str, float]] | None = None,
+    answer_rates: Mapping[str, float] | None = None,
+    texts: Mapping[str, Sequence[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """``n`` test interviews (answer dicts) for ``instrument``, reproducible from ``seed``.
 
@@ -220,7 +242,8 @@ def generate_interviews(
     ("YYYY-MM-DD", default 2026-01-01 so that the result does not depend on the day it
     runs) is the interview date for dates, metadata and ``today()``. Raises
     ``GenerationError`` when an item's constraint cannot be met or 200 draws in a row are
-    refused, and ``ValueError`` for a negative ``n``.
+    refused, and ``ValueError`` for a negative ``n``. ``weights``, ``answer_rates`` and
+    ``texts`` (per item name) set chosen rates (module docstring).
     """
     if n < 0:
         raise ValueError("n must be ≥ 0")
@@ -231,6 +254,9 @@ def generate_interviews(
         "decay": decay,
         "max_instances": max_instances,
         "centre": centre,
+        "weights": dict(weights or {}),
+        "answer_rates": dict(answer_rates or {}),
+        "texts": dict(texts or {}),
     }
     if V.order_number(options["today"]) is None:
         raise ValueError(f"today must be a date such as 2026-11-24, not {today!r}")

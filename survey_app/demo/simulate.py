@@ -1,8 +1,11 @@
 """Simulated interviews for the demo city and the benchmarks: plausible answers to the
 standard household questionnaire, at chosen rates, with a few residents' requests.
 
-``simulated_answers`` builds one respondent's answers (checked against the instrument by
-the callers that store them); ``store_response`` stores one completed interview exactly
+``generated_answers`` draws one respondent's answers with the questionnaire's own test
+interview generator (``instruments.generate_interviews``: skip logic, constraints and
+choice filters honoured) at the chosen rates — the demo's waves use it; the hand-rolled
+``simulated_answers`` (the standard questionnaire only) stays for the benchmarks, which
+store a million of them. ``store_response`` stores one completed interview exactly
 as the sync path does: Response, completed Visit, ``aggregates.add_response`` with
 ``instruments.indicator_values``, and a 发现 feedback item per 问需/问计/问效 answer.
 """
@@ -101,6 +104,61 @@ def simulated_answers(rng: random.Random, rates: Rates) -> dict:
     answers["age_group"] = rng.choices(("a16_29", "a30_44", "a45_59", "a60_plus"), (2, 3, 3, 4))[0]
     answers["sex"] = rng.choice(("male", "female"))
     answers["residence_years"] = rng.choices(("r_under3", "r3_10", "r10_plus"), (1, 3, 5))[0]
+    return answers
+
+
+def rate_options(rates: Rates) -> dict:
+    """``generate_interviews`` options that answer the ``household`` questionnaire at
+    ``rates`` (the same shares as :func:`simulated_answers`)."""
+
+    def yes(p: float) -> dict[str, float]:
+        p = min(max(p, 0.0), 1.0)
+        return {"yes": p, "no": 1 - p}
+
+    def satisfied(p: float) -> dict[str, float]:
+        p = min(max(p, 0.0), 1.0)
+        q = 1 - p
+        return {"satisfied": 0.7 * p, "fairly_satisfied": 0.3 * p, "neutral": q * 5 / 9,
+                "dissatisfied": q * 2 / 9, "dont_know": q * 2 / 9}  # fmt: skip
+
+    weights: dict[str, dict[str, float]] = {
+        "screen_resident": {"yes": 1.0},
+        "screen_age": {"yes": 1.0},
+        "consent": {"yes": 1.0},
+        "aware_campaign": yes(rates.awareness),
+        "aware_values": yes(rates.awareness - 0.01),
+        "aware_regulation": yes(rates.awareness - 0.06),
+        "aware_hotline": yes(rates.awareness - 0.03),
+        "support": {
+            "support": rates.support,
+            "dont_know": (1 - rates.support) / 2,
+            "not_support": (1 - rates.support) / 2,
+        },  # fmt: skip
+        "sat_overall": satisfied(rates.satisfaction),
+        "age_group": {"a16_29": 2, "a30_44": 3, "a45_59": 3, "a60_plus": 4},
+        "sex": {"male": 1, "female": 1},
+        "residence_years": {"r_under3": 1, "r3_10": 3, "r10_plus": 5},
+    }
+    for area in AREAS:
+        weights[f"sat_{area}"] = satisfied(rates.areas.get(area, rates.satisfaction))
+    return {
+        "weights": weights,
+        "answer_rates": {
+            "need": rates.feedback,
+            "advice": rates.feedback / 2,
+            "effect": rates.feedback / 6,
+            "improve_first": 0.5,
+        },  # fmt: skip
+        "texts": {"need": NEEDS, "advice": ADVICE, "effect": EFFECTS},
+    }
+
+
+def generated_answers(instrument, rng: random.Random, rates: Rates, *, today: str) -> dict:
+    """One consenting respondent's answers to ``instrument`` at ``rates``, drawn by the
+    questionnaire's test interview generator (reproducible from ``rng``)."""
+    (answers,) = instruments.generate_interviews(
+        instrument, 1, seed=rng.getrandbits(32), today=today, **rate_options(rates)
+    )
     return answers
 
 

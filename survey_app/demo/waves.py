@@ -2,7 +2,9 @@
 
 Two closed earlier waves (about six and three months ago) and the open current wave get
 assignments, visit outcomes and completed interviews at rates between 88% and 100% that
-improve from wave to wave (柳岸社区 and 竹溪社区 close to 99%), stored through
+improve from wave to wave (柳岸社区 and 竹溪社区 close to 99%) — each drawn by the
+questionnaire's test interview generator (``instruments.generate_interviews``, the one
+a rehearsal uses) at those rates — stored through
 :func:`.simulate.store_response` — the same Response, Visit, ``aggregates.add_response``
 and feedback rows as the sync path — so the running totals agree with the responses.
 Residents' 问需/问计 of closed waves are moved along 发现 → 交办 → 整改 → 反馈 by the
@@ -40,7 +42,7 @@ from ..models import (
     Wave,
     WaveStatus,
 )
-from .simulate import Rates, new_uuid, simulated_answers, store_response
+from .simulate import Rates, generated_answers, new_uuid, store_response
 
 MARKER = "seed.simulate"
 # (awareness, support, satisfaction) per community, for the waves oldest → current.
@@ -198,7 +200,7 @@ def _fieldwork(session, instrument, rng, wave, index, households, communities, c
             instrument=instrument,
             assignment=assignment,
             canvasser_id=who,
-            answers=simulated_answers(rng, rates),
+            answers=generated_answers(instrument, rng, rates, today=day.isoformat()),
             at=at,
             uuid=new_uuid(rng),
         )

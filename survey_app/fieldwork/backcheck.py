@@ -99,6 +99,7 @@ def draw(
             Response.wave_id == wave_id,
             Response.review_state != ReviewState.REJECTED,
             scope.community_filter(user, Response.community_id),
+            review.not_test_data(),
         )
     ).all()
     ids: dict[int, list[int]] = defaultdict(list)

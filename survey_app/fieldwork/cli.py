@@ -14,7 +14,7 @@ from sqlmodel import select
 from ..commands import fail, open_session
 from ..errors import ServiceError
 from ..models import Community, User, Wave
-from . import assign, draw, monitor, plan
+from . import assign, draw, monitor, plan, rehearse
 
 ADMIN = "admin"
 
@@ -219,6 +219,30 @@ def _transition(name: str, verb: str, done: str):
 _transition("open", "open_wave", "已开启")
 _transition("close", "close_wave", "已结束,数据已冻结")
 _transition("archive", "archive_wave", "已归档")
+
+
+@waves.command("rehearse")
+@click.argument("wave_id", type=int)
+@click.option("--count", type=int, help="how many test interviews to generate")
+@click.option("--seed", type=int, help="random seed (default: a new one, printed)")
+@click.option("--remove", is_flag=True, help="delete every test interview of the wave")
+@with_appcontext
+def rehearse_cmd(wave_id, count, seed, remove) -> None:
+    """演练:生成测试问卷(标记为测试数据,不计入结果),或用 --remove 全部删除。"""
+    if remove == (count is not None):
+        fail("请给出 --count N(生成测试问卷)或 --remove(删除测试问卷),二者选一。")
+    if remove:
+        removed = _run(lambda s: rehearse.remove(session=s, wave=_wave(s, wave_id)))
+        click.echo(f"轮次 {wave_id}:已删除 {removed} 份测试问卷(演练数据)。")
+        return
+    done = _run(
+        lambda s: rehearse.generate(session=s, wave=_wave(s, wave_id), count=count, seed=seed)
+    )
+    where = "覆盖社区的住户(尚未抽样)" if done.synthetic else "本轮样本住户"
+    click.echo(
+        f"轮次 {wave_id}:已为{where}生成 {done.count} 份测试问卷(种子 {done.seed};"
+        f"共 {done.total} 份测试数据,不计入结果)。"
+    )
 
 
 @waves.command("recompute")

@@ -83,7 +83,8 @@ def wave_inputs(*, session: Session, wave: Wave, community_id: int | None = None
     """The wave's estimation inputs: frozen ones for a closed wave, live ones otherwise;
     one community's only when ``community_id`` is given (its stratum is its own, except
     in waves from before designs, whose strata are streets: then all of them)."""
-    if wave.status in (WaveStatus.CLOSED, WaveStatus.ARCHIVED) and wave.frozen:
+    frozen = wave.frozen and not review.including_test_data()  # a rehearsal view: live
+    if wave.status in (WaveStatus.CLOSED, WaveStatus.ARCHIVED) and frozen:
         inputs = from_snapshot(wave.frozen)
         if community_id is not None and inputs.design is not None:
             keep = inputs.totals["community_id"] == community_id
@@ -147,6 +148,10 @@ def _live(session: Session, wave: Wave, community_ids: list[int] | None = None) 
         stmt = stmt.where(t.community_id.in_(community_ids))
     rows = session.exec(stmt).all()
     cols = ["indicator", "community_id", "street_id", "building_id", "n", "positive"]
+    if review.including_test_data():  # a rehearsal view: the test data's sums as well
+        from . import rehearse
+
+        rows = rehearse.with_test_totals(session, wave, rows, community_ids)
     totals = pd.DataFrame(rows, columns=cols) if rows else _empty_totals().drop(columns="weight")
     communities = _communities(session, wave, community_ids)
     community_id = community_ids[0] if community_ids is not None else None

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from .. import scope
 from ..errors import NotFound
 from ..models import Assignment, Community, Household, Response, Street, User, Visit, Wave
+from . import review
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def progress(*, session: Session, user: User, wave: Wave) -> list[Progress]:
     completed = dict(
         session.exec(
             select(Response.community_id, func.count())
-            .where(Response.wave_id == wave.id)
+            .where(Response.wave_id == wave.id, review.not_test_data())
             .group_by(Response.community_id)
         ).all()
     )

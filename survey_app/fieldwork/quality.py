@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import and_, delete, false, func, insert
 from sqlmodel import Session, select
 
 from .. import audit, instrument_registry, scope
@@ -137,7 +137,7 @@ def _interviews(session: Session, wave_id: int) -> tuple[list[Interview], dict[i
                Visit.latitude, Visit.longitude, Response.quality_flags)
         .outerjoin(Household, Response.household_id == Household.id)
         .outerjoin(Visit, Visit.uuid == Response.uuid)
-        .where(Response.wave_id == wave_id)
+        .where(Response.wave_id == wave_id, Response.is_test == false())  # never test data
         .order_by(Response.id)
     ).all()  # fmt: skip
     interviews, stored = [], {}
@@ -277,7 +277,7 @@ def canvasser_quality(
     agreement (supervisors and analysts)."""
     review.level_of(user)
     ensure_fresh(session=session, wave_id=wave_id, tz=tz)
-    visible = scope.community_filter(user, Response.community_id)
+    visible = and_(scope.community_filter(user, Response.community_id), review.not_test_data())
     rows = session.exec(
         select(
             Response.id, Response.canvasser_id, Response.review_state, Response.quality_flags

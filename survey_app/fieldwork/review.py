@@ -16,11 +16,13 @@ replacing the old one's contribution, a wave switching its rule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import and_, delete, exists, func, or_
+from sqlalchemy import and_, delete, exists, false, func, or_, true
 from sqlmodel import Session, select
 
 import instruments
@@ -153,7 +155,8 @@ def rebuild_totals(*, session: Session, wave_id: int) -> int:
     rows = session.exec(
         select(Response.household_id, Response.instrument_key, Response.instrument_version,
                Response.answers, Response.review_state)
-        .where(Response.wave_id == wave_id, Response.household_id.is_not(None))
+        .where(Response.wave_id == wave_id, Response.household_id.is_not(None),
+               Response.is_test == false())
     ).all()  # fmt: skip
     items = []
     for household_id, key, version, answers, state in rows:
@@ -175,7 +178,10 @@ def move_totals(
     after: tuple[Mapping, bool],
 ) -> None:
     """Move the running totals from one contribution to another: ``(answers, counted)``
-    before and after a decision or a new revision (the caller commits)."""
+    before and after a decision or a new revision (the caller commits). Test data
+    (``is_test``) never moves them."""
+    if response.is_test:
+        return
     instrument = instrument_registry.get_instrument(
         response.instrument_key, response.instrument_version
     )
@@ -240,6 +246,8 @@ def act(
     any comment. The decision, its event and its audit row are one transaction."""
     level = level_of(user)
     response = get_response(session=session, user=user, response_id=response_id)
+    if response.is_test:
+        raise ServiceError("这是演练生成的测试数据,不参与审核。", status=409)
     if action not in (Action.APPROVE, Action.REJECT, Action.REOPEN):
         raise ServiceError(f"未知的审核操作 {action!r}。", status=422)
     before = ReviewState(response.review_state)
@@ -331,7 +339,7 @@ def excluded(*, session: Session, wave_id: int, community_ids: list[int] | None 
     rule = counts_rule(session, wave_id)
     query = (
         select(Response.review_state, func.count())
-        .where(Response.wave_id == wave_id)
+        .where(Response.wave_id == wave_id, not_test_data())
         .group_by(Response.review_state)
     )
     if community_ids is not None:
@@ -361,6 +369,7 @@ def returned(*, session: Session, user: User) -> list[dict]:
             Response.canvasser_id == user.id,
             Response.review_state == ReviewState.REJECTED,
             Wave.status == WaveStatus.OPEN,
+            Response.is_test == false(),
         )
         .order_by(Response.id)
     ).all()
@@ -394,11 +403,44 @@ def counted_states(*, session: Session, wave_id: int) -> list[str]:
 def counted_condition(wave_id: int):
     """A WHERE clause keeping the interviews the wave's figures count, for queries that
     read responses rather than the running totals (weighting, exports, designs): approved
-    ones, and pending ones unless the wave counts approved interviews only."""
+    ones, and pending ones unless the wave counts approved interviews only — never test
+    data (``Response.is_test``), except inside :func:`rehearsal_view`."""
     approved_only = exists().where(
         WaveQuality.wave_id == wave_id, WaveQuality.counts == Counts.APPROVED
     )
-    return or_(
+    counted = or_(
         Response.review_state.in_([s.value for s in APPROVED]),
         and_(Response.review_state == ReviewState.PENDING, ~approved_only),
     )
+    if _with_test_data.get():  # the rehearsal view: every test interview as well
+        return or_(Response.is_test == true(), counted)
+    return and_(Response.is_test == false(), counted)
+
+
+# --- test data (a rehearsal's generated interviews) -----------------------------------
+
+#: True while a rehearsal view is being computed: the figures then include test data.
+_with_test_data: ContextVar[bool] = ContextVar("with_test_data", default=False)
+
+
+def including_test_data() -> bool:
+    """Whether the figures being computed include test data (inside a rehearsal view)."""
+    return _with_test_data.get()
+
+
+@contextmanager
+def rehearsal_view(enabled: bool = True) -> Iterator[None]:
+    """Compute figures *with* the rehearsal's test data (演练视图): every query built on
+    :func:`counted_condition` or :func:`not_test_data` inside the block includes it, and
+    ``design.wave_inputs`` adds its sums to the running totals. Nothing else ever does."""
+    token = _with_test_data.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _with_test_data.reset(token)
+
+
+def not_test_data():
+    """WHERE clause leaving out test data — except inside :func:`rehearsal_view`. Every
+    query that reads responses for figures, queues or quality carries it."""
+    return true() if _with_test_data.get() else Response.is_test == false()

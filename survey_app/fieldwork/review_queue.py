@@ -108,7 +108,8 @@ def queue(
     if session.get(Wave, filters.wave_id) is None:
         raise NotFound("找不到该测评轮次。")
     quality.ensure_fresh(session=session, wave_id=filters.wave_id, tz=tz)
-    visible = scope.community_filter(user, Response.community_id)
+    # Test data (a rehearsal's generated interviews) is never reviewed: not listed.
+    visible = and_(scope.community_filter(user, Response.community_id), review.not_test_data())
     conditions = [Response.wave_id == filters.wave_id, visible]
     if filters.community_id:
         conditions.append(Response.community_id == filters.community_id)
@@ -318,7 +319,7 @@ def interview(
         )
         if response.canvasser_id
         else [],
-        "actions": review.allowed_actions(response.review_state, level),
+        "actions": [] if response.is_test else review.allowed_actions(response.review_state, level),
         "level": level,
         "assignment": session.get(Assignment, response.assignment_id)
         if response.assignment_id

@@ -29,7 +29,7 @@ from ..models import (
     WaveCommunity,
     WaveStatus,
 )
-from . import assign, draw, monitor, plan
+from . import assign, draw, monitor, plan, rehearse
 
 bp = Blueprint("fieldwork", __name__, url_prefix="/fieldwork", template_folder="templates")
 ANALYSTS = (Role.ANALYST, Role.ADMIN)
@@ -230,6 +230,7 @@ def wave(wave_id: int):
         reserves=reserves,
         seed=secrets.randbelow(10**6),
         today=date.today(),
+        test_data=rehearse.count_test_data(session=session, wave_id=w.id),
     )
 
 
@@ -322,6 +323,18 @@ def act(wave_id: int, action: str):
         "unassign": (
             lambda s: assign.unassign(session=s, wave=w, selection=_selection(s), user_id=uid),
             "已收回 {result} 户。",
+        ),
+        "rehearse": (
+            lambda s: (
+                rehearse.generate(
+                    session=s, wave=w, count=_int("count") or 0, seed=_int("seed"), user_id=uid
+                ).count
+            ),
+            "已生成 {result} 份测试问卷(演练数据,不计入结果)。",
+        ),
+        "remove-test": (
+            lambda s: rehearse.remove(session=s, wave=w, user_id=uid),
+            "已删除 {result} 份测试问卷。",
         ),
     }
     if action not in actions:

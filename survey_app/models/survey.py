@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -80,6 +81,9 @@ class Response(SQLModel, table=True):
     age_group: str | None = Field(default=None, max_length=32)
     sex: str | None = Field(default=None, max_length=16)
     residence_years: str | None = Field(default=None, max_length=32)
+    # 测试数据: a rehearsal's generated interview (fieldwork/rehearse.py). Never in the
+    # running totals nor in any counted figure; shown only in the rehearsal view.
+    is_test: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class IndicatorTotal(SQLModel, table=True):

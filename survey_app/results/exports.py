@@ -38,6 +38,7 @@ import instruments
 
 from ..errors import ServiceError
 from ..fieldwork import design as wave_design
+from ..fieldwork import review
 from ..models import Wave
 from ..text import clean, csv_cell
 from .weighting import Estimates, interviews_query
@@ -239,15 +240,25 @@ def raw_header(instrument) -> list[str]:
 
 def raw_rows(*, session: Session, wave: Wave, instrument) -> Iterator[list]:
     """The header, then one row per completed interview (see the module docstring)."""
-    yield raw_header(instrument)
+    yield [*raw_header(instrument), *(["test_data"] if review.including_test_data() else [])]
     stmt = interviews_query(wave).execution_options(yield_per=2000)
     items = answer_items(instrument)
     repeats = repeat_names(instrument)
     keys = [i.key for i in instrument.indicators]
     design = wave_design.design_columns(session=session, wave=wave)
-    for n, (answers, age, sex, years, community, street, _, building, assignment_id) in enumerate(
-        session.exec(stmt), start=1
-    ):
+    test = review.including_test_data()  # the rehearsal view: a test_data column, last
+    for n, (
+        answers,
+        age,
+        sex,
+        years,
+        community,
+        street,
+        _,
+        building,
+        assignment_id,
+        is_test,
+    ) in enumerate(session.exec(stmt), start=1):
         answers = answers or {}
         values = instruments.indicator_values(instrument, answers)
         yield [
@@ -262,6 +273,7 @@ def raw_rows(*, session: Session, wave: Wave, instrument) -> Iterator[list]:
             *_design_cells(design.get(assignment_id), n, street, community, building),
             *("" if values.get(k) is None else values[k] for k in keys),
             *(answer_cell(answers, i, repeats.get(i.name)) for i in items),
+            *([1 if is_test else 0] if test else []),
         ]
 
 
@@ -334,7 +346,10 @@ def raw_xlsx(*, session: Session, wave: Wave, instrument) -> bytes:
         ws.append(text_cells(ws, row))
     about = wb.create_sheet("说明")
     about.append(["列", "含义"])
-    for name, meaning in [*_column_notes(instrument), SAFETY_NOTE]:
+    notes = _column_notes(instrument)
+    if review.including_test_data():
+        notes.append(("test_data", "1 = 测试数据(演练生成的问卷,不是正式结果),0 = 正式问卷"))
+    for name, meaning in [*notes, SAFETY_NOTE]:
         about.append(text_cells(about, [name, meaning]))
     about.append(["导出日期", datetime.now(UTC).strftime("%Y-%m-%d")])
     return _save(wb)

@@ -31,10 +31,11 @@ from sqlmodel import Session
 
 import instruments
 from analysis.drivers import key_drivers
-from analysis.trends import change_from_estimates
+from analysis.trends import change_from_estimates, trend_test
 
-from ..fieldwork.review import counts_rule, is_counted
-from ..models import Community, Household, Response, ReviewState, Street, Wave
+from ..fieldwork import design as wave_design
+from ..fieldwork.review import counts_rule, including_test_data, is_counted, not_test_data
+from ..models import Community, Design, Household, Response, ReviewState, Street, Wave, WaveStatus
 from .indicators import IndicatorInfo
 from .rates import Rate
 
@@ -109,10 +110,10 @@ def drivers_for(
         if scope == "community":
             count, fingerprint = _count(session, wave, where)
             community_n = count
-            key = (wave.id, scope, name, count, fingerprint)
+            key = (wave.id, scope, name, count, fingerprint, including_test_data())
             result = _cached(key)
         else:  # for reference only: kept WIDE_TTL seconds, not counted on every view
-            key = (wave.id, scope, name)
+            key = (wave.id, scope, name, including_test_data())
             result = _cached(key, ttl=WIDE_TTL)
         if result is None:
             count = count if scope == "community" else _count(session, wave, where)[0]
@@ -149,6 +150,80 @@ def change_since(previous: Rate | None, current: Rate | None, *, previous_wave: 
     return ChangeWords(round(change.diff * 100, 1), change.significant, previous_wave)
 
 
+@dataclass(frozen=True)
+class TrendWords:
+    """The trend of one rate over the community's closed waves (``analysis.trend_test``):
+    its direction when significant, else none ("flat"), and the average change per wave
+    in percentage points."""
+
+    info: IndicatorInfo
+    waves: int
+    direction: str  # up / down / flat
+    significant: bool
+    points_per_wave: float
+    p_value: float
+
+
+MIN_TREND_WAVES = 3
+
+
+def trends_for(
+    *, session: Session, community: Community, waves: list[Wave], catalog: list[IndicatorInfo]
+) -> list[TrendWords]:
+    """Whether each headline rate of ``community`` rises or falls over its closed waves
+    (at least ``MIN_TREND_WAVES``): a survey logistic GLM of the answer on the wave's
+    position with PSU-clustered SEs, each wave its own sample (``analysis.trend_test``).
+    Each closed wave's frozen sums give one row per respondent (yes rows, then no
+    rows, per building) with the wave's weight, stratum and PSU, as its rates use."""
+    closed = [w for w in waves if w.status in (WaveStatus.CLOSED, WaveStatus.ARCHIVED)]
+    if len(closed) < MIN_TREND_WAVES:
+        return []
+    frames = []
+    for k, wave in enumerate(closed):
+        inputs = wave_design.wave_inputs(session=session, wave=wave, community_id=community.id)
+        t = inputs.totals[inputs.totals["community_id"] == community.id]
+        t = t[np.isfinite(t["weight"].astype(float)) & (t["n"] > 0)]
+        if t.empty:
+            continue
+        by_building = inputs.design in (None, Design.TWO_STAGE)
+        n = t["n"].to_numpy(np.int64)
+        rep = np.repeat(np.arange(len(t)), n)
+        i = np.arange(len(rep)) - np.repeat(np.cumsum(n) - n, n)
+        building = t["building_id"].to_numpy(np.int64)[rep]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "indicator": t["indicator"].to_numpy(object)[rep],
+                    "y": (i < t["positive"].to_numpy(np.int64)[rep]).astype(float),
+                    "w": t["weight"].to_numpy(float)[rep],
+                    "wave": k,
+                    "stratum": "c",
+                    "psu": building if by_building else building * 100_000 + i,
+                }
+            )
+        )
+    if not frames:
+        return []
+    data = pd.concat(frames, ignore_index=True)
+    level = closed[-1].confidence
+    out = []
+    for info in catalog:
+        part = data[data["indicator"] == info.key].rename(columns={"y": info.key})
+        if part["wave"].nunique() < MIN_TREND_WAVES:
+            continue
+        found = trend_test(part, indicators=[info.key], weight="w", wave="wave",
+                           order=list(range(len(closed))), strata="stratum", cluster="psu",
+                           linked=False, level=level)  # fmt: skip
+        whole = [r for r in found if r.domain is None]
+        if not whole:
+            continue
+        r = whole[0]
+        direction = ("up" if r.slope > 0 else "down") if r.significant else "flat"
+        out.append(TrendWords(info, r.waves, direction, r.significant,
+                              round(r.per_wave * 100, 1), r.p_value))  # fmt: skip
+    return out
+
+
 def _se(rate: Rate) -> float:
     se = rate.se or 0.0
     if se > 0 and rate.estimate not in (0.0, 1.0):
@@ -175,7 +250,7 @@ def _count(session: Session, wave: Wave, where) -> tuple[int, tuple]:
         )
         .select_from(Response)
         .join(Community, Community.id == Response.community_id)
-        .where(Response.wave_id == wave.id, *where)
+        .where(Response.wave_id == wave.id, not_test_data(), *where)
     )
     count, *rest = session.connection().execute(stmt).one()
     return int(count or 0), (counts_rule(session, wave.id), *(int(x or 0) for x in rest))
@@ -192,7 +267,7 @@ def _interviews(session: Session, wave: Wave, where, instrument) -> pd.DataFrame
         .select_from(Response)
         .join(Community, Community.id == Response.community_id)
         .outerjoin(Household, Household.id == Response.household_id)
-        .where(Response.wave_id == wave.id, *where)
+        .where(Response.wave_id == wave.id, not_test_data(), *where)
     )  # fmt: skip
     records = []
     for answers, state, street_id, building_id in session.connection().execute(stmt):

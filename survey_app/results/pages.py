@@ -177,6 +177,7 @@ class CommunityReport:
     feedback: list[feedback_loop.FeedbackView]
     drivers: insight.Drivers | None = None  # 最影响满意率的三个方面
     changes: dict[str, insight.ChangeWords] = field(default_factory=dict)  # since last wave
+    trends: list[insight.TrendWords] = field(default_factory=list)  # over closed waves
 
 
 def community_report(
@@ -236,7 +237,9 @@ def community_report(
         ),
         drivers=drivers,
         changes=changes,
-    )
+        trends=insight.trends_for(session=session, community=community,
+                                  waves=[w for w, _ in trend], catalog=headline(catalog)),
+    )  # fmt: skip
 
 
 def community_progress(*, session: Session, community: Community, wave: Wave):

@@ -6,7 +6,9 @@ parse the query string, call one service and render.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from types import SimpleNamespace
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -64,6 +66,22 @@ def _newest_wave(session) -> Wave | None:
     return waves[0] if waves else None
 
 
+def rehearsal_requested(wave: Wave | None) -> bool:
+    """``?rehearsal=1``: the 演练视图, figures *with* the wave's test data (analysts and
+    admins only: 403 otherwise). Sets ``g.rehearsal`` for the page's banner."""
+    if request.args.get("rehearsal", "").strip() not in ("1", "true"):
+        return False
+    if current_user.role not in (Role.ANALYST, Role.ADMIN):
+        abort_with(403, _("只有创文办分析员和管理员可以查看演练数据。"))
+    from ..fieldwork import rehearse
+
+    count = rehearse.count_test_data(session=get_session(), wave_id=wave.id) if wave else 0
+    args = {k: v for k, v in request.args.items() if k != "rehearsal"}
+    g.rehearsal = SimpleNamespace(count=count, exit_url=url_for(request.endpoint,
+                                  **(request.view_args or {}), **args))  # fmt: skip
+    return True
+
+
 @bp.route("/")
 @roles_required(Role.SECRETARY, Role.ANALYST, Role.ADMIN)
 def my_community():
@@ -80,16 +98,18 @@ def my_community():
 def community(community_id: int):
     session = get_session()
     wave = wave_from_args(session, community_id)
-    try:
-        report = results_service.community_report(
-            session=session,
-            user=current_user,
-            community_id=community_id,
-            wave=wave,
-            instrument=instrument_for(wave),
-        )
-    except ServiceError as err:
-        abort_with(err.status, err.message)
+    with fieldwork_review.rehearsal_view(rehearsal_requested(wave)):
+        try:
+            report = results_service.community_report(
+                session=session,
+                user=current_user,
+                community_id=community_id,
+                wave=wave,
+                instrument=instrument_for(wave),
+            )
+        except ServiceError as err:
+            abort_with(err.status, err.message)
+        excluded = _excluded(session, wave, [community_id])
     return render_template(
         "results/community.html",
         report=report,
@@ -97,7 +117,7 @@ def community(community_id: int):
         form=AdvanceFeedbackForm(),
         status_labels=step_labels(),
         can_advance=current_user.role in (Role.SECRETARY, Role.ADMIN),
-        excluded=_excluded(session, wave, [community_id]),
+        excluded=excluded,
     )
 
 
@@ -112,18 +132,20 @@ def overview():
     street_id = _int_arg("street")
     district_id = _int_arg("district")
     data = None
+    rehearsal = rehearsal_requested(wave)
     if wave is not None:
-        try:
-            data = results_service.overview(
-                session=session,
-                wave=wave,
-                indicator=indicator,
-                instrument=instrument_for(wave),
-                street_id=street_id,
-                district_id=district_id,
-            )
-        except ServiceError as err:
-            abort_with(err.status, err.message)
+        with fieldwork_review.rehearsal_view(rehearsal):
+            try:
+                data = results_service.overview(
+                    session=session,
+                    wave=wave,
+                    indicator=indicator,
+                    instrument=instrument_for(wave),
+                    street_id=street_id,
+                    district_id=district_id,
+                )
+            except ServiceError as err:
+                abort_with(err.status, err.message)
     return render_template(
         "results/overview.html",
         data=data,

@@ -70,7 +70,7 @@ def interviews_query(wave: Wave):
     """The completed interviews of ``wave`` that its figures count (rejected ones never;
     pending ones unless the wave counts approved only), in order, as
     (answers, age_group, sex, residence_years, community code, street code, building id,
-    building code, assignment id): what the workspace and the raw export read."""
+    building code, assignment id, is_test): what the workspace and the raw export read."""
     return (
         select(
             Response.answers,
@@ -82,6 +82,7 @@ def interviews_query(wave: Wave):
             Building.id,
             Building.code,
             Response.assignment_id,
+            Response.is_test,
         )
         .join(Community, Response.community_id == Community.id)
         .join(Street, Community.street_id == Street.id)
@@ -99,9 +100,18 @@ def respondent_frame(*, session: Session, wave: Wave, instrument) -> pd.DataFram
     keys = [i.key for i in instrument.indicators]
     design = wave_design.design_columns(session=session, wave=wave)
     records = []
-    for n, (answers, age, sex, years, community, street, building_id, building, aid) in enumerate(
-        rows
-    ):
+    for n, (
+        answers,
+        age,
+        sex,
+        years,
+        community,
+        street,
+        building_id,
+        building,
+        aid,
+        _,
+    ) in enumerate(rows):
         values = instruments.indicator_values(instrument, answers or {})
         psu = f"{community}/{building}" if building_id else f"{community}/?"
         d = design.get(aid)

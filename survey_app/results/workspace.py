@@ -37,7 +37,7 @@ from ..models import Role, Wave
 from . import exports, labelled, margins, readable, weighting
 from . import pages as results_service
 from .indicators import indicator_catalog
-from .views import instrument_for, wave_from_args
+from .views import instrument_for, rehearsal_requested, wave_from_args
 
 bp = Blueprint("analysis", __name__, url_prefix="/analysis", template_folder="templates")
 LEVELS = ("0.8", "0.9", "0.95", "0.99")
@@ -141,8 +141,9 @@ def _run(session, settings):
 def index():
     session = get_session()
     form, settings, catalog = _settings(session)
-    estimates = _run(session, settings) if settings else None
     wave = settings.wave if settings else fieldwork.current_wave(session=session)
+    with fieldwork_review.rehearsal_view(rehearsal_requested(wave)):
+        estimates = _run(session, settings) if settings else None
     progress = (
         fieldwork_progress.progress(session=session, user=current_user, wave=wave) if wave else []
     )
@@ -175,10 +176,12 @@ def export(fmt: str):
     form, settings, catalog = _settings(session)
     if settings is None:
         abort_with(400, _("请先选择轮次和指标。"))
-    estimates = _run(session, settings)
+    rehearsal = rehearsal_requested(settings.wave)
+    with fieldwork_review.rehearsal_view(rehearsal):
+        estimates = _run(session, settings)
     labels = {i.key: i.zh for i in catalog}
     stamp = estimates.computed_at.strftime("%Y-%m-%d")
-    name = f"estimates-wave{settings.wave.id}-{stamp}.{fmt}"
+    name = f"{REHEARSAL * rehearsal}estimates-wave{settings.wave.id}-{stamp}.{fmt}"
     if fmt == "csv":
         return _download(exports.estimates_csv(estimates, labels), name, "text/csv; charset=utf-8")
     return _download(exports.estimates_xlsx(estimates, labels), name, XLSX)
@@ -216,12 +219,15 @@ def report():
     form, settings, catalog = _settings(session)
     if settings is None:
         abort_with(400, _("请先选择轮次和指标。"))
-    estimates = _run(session, settings)
+    rehearsal = rehearsal_requested(settings.wave)
+    with fieldwork_review.rehearsal_view(rehearsal):
+        estimates = _run(session, settings)
     labels = {i.key: i.zh for i in catalog}
     timezone = current_app.config["SETTINGS"].timezone
     body = readable.estimates_for_reading(estimates, labels, timezone=timezone)
     stamp = estimates.computed_at.strftime("%Y-%m-%d")
-    return _download(body, f"report-wave{settings.wave.id}-{stamp}.xlsx", XLSX)
+    name = f"{REHEARSAL * rehearsal}report-wave{settings.wave.id}-{stamp}.xlsx"
+    return _download(body, name, XLSX)
 
 
 @bp.route("/responses.<fmt>")
@@ -233,19 +239,34 @@ def responses(fmt: str):
         abort_with(404, _("不支持的导出格式。"))
     session = get_session()
     wave, instrument = _export_wave(session)
-    name = f"responses-wave{wave.id}.{fmt}"
+    rehearsal = rehearsal_requested(wave)
+    name = f"{REHEARSAL * rehearsal}responses-wave{wave.id}.{fmt}"
     if fmt in ("sav", "dta"):
-        data = labelled.labelled_frame(session=session, wave=wave, instrument=instrument)
+        with fieldwork_review.rehearsal_view(rehearsal):
+            data = labelled.labelled_frame(session=session, wave=wave, instrument=instrument)
         body = labelled.sav_bytes(data) if fmt == "sav" else labelled.dta_bytes(data)
         return _download(body, name, STATS_TYPES[fmt])
     if fmt == "csv":
-        chunks = exports.raw_csv(session=session, wave=wave, instrument=instrument)
+        chunks = _rehearsing(
+            rehearsal, exports.raw_csv(session=session, wave=wave, instrument=instrument)
+        )
         return _download(stream_with_context(chunks), name, "text/csv; charset=utf-8")
     try:
-        body = exports.raw_xlsx(session=session, wave=wave, instrument=instrument)
+        with fieldwork_review.rehearsal_view(rehearsal):
+            body = exports.raw_xlsx(session=session, wave=wave, instrument=instrument)
     except ServiceError as err:
         abort_with(err.status, err.message)
     return _download(body, name, XLSX)
+
+
+#: Files of the rehearsal view (演练视图, test data included) are named rehearsal-….
+REHEARSAL = "rehearsal-"
+
+
+def _rehearsing(rehearsal: bool, chunks):
+    """Stream ``chunks`` inside the rehearsal view (the rows are read while streaming)."""
+    with fieldwork_review.rehearsal_view(rehearsal):
+        yield from chunks
 
 
 STATS_TYPES = {"sav": "application/x-spss-sav", "dta": "application/x-stata-dta"}

@@ -151,3 +151,97 @@ def test_planning_bad_input_is_a_clear_400(client, session, instrument, change, 
     assert client.post("/results/plan/", data=form).status_code == status
     assert client.get("/results/plan/nosuchjob").status_code == 404
     assert client.get("/results/plan/../../etc").status_code == 404
+
+
+def _closed_waves(session, instrument, city, satisfaction, seed=10):
+    import random
+
+    waves = []
+    for k, p in enumerate(satisfaction):
+        wave = Wave(name=f"第{k + 1}轮", instrument_key=instrument.key,
+                    instrument_version=str(instrument.version), status=WaveStatus.CLOSED,
+                    starts_on=date(2025, 1 + 3 * k, 1))  # fmt: skip
+        session.add(wave)
+        session.flush()
+        add_interviews(session, instrument, city, wave, completed=0.9,
+                       rates=Rates(awareness=0.97, support=0.96, satisfaction=p),
+                       rng=random.Random(seed + k))  # fmt: skip
+        waves.append(wave)
+    session.commit()
+    return waves
+
+
+def test_trend_over_three_closed_waves_in_words_matches_the_glm(client, session, instrument):
+    """«三轮以来满意率呈上升趋势(显著)», and the page's test is analysis.trend_test on
+    the respondents themselves (weight 1, building PSUs, each wave its own sample)."""
+    import numpy as np
+    import pandas as pd
+    from sqlmodel import select
+
+    import instruments
+    from analysis.trends import trend_test
+    from survey_app.models import Household, Response
+
+    city = build_city(session, instrument, wave_name="本轮", starts_on=date(2026, 11, 1),
+                      layout=((6,),), per_building=12)  # fmt: skip
+    waves = _closed_waves(session, instrument, city, (0.55, 0.75, 0.92))
+    community = city.communities[0]
+    login(client, make_user(session, Role.SECRETARY, community))
+    text = client.get(f"/results/community/{community.id}?wave={city.wave.id}").get_data(
+        as_text=True
+    )
+    lines = re.search(r'<ul class="trend-tests" id="trend-tests">(.*?)</ul>', text, re.S).group(1)
+    sat = re.search(r'data-indicator="satisfaction" data-direction="(\w+)">(.*?)</li>', lines, re.S)
+    assert sat.group(1) == "up"
+    assert re.search(
+        r"3 轮已结束的测评以来,满意率呈上升趋势\(趋势显著,平均每轮约上升 \d+\.\d 个百分点\)",
+        sat.group(2),
+    )
+
+    rows = session.exec(
+        select(Response.wave_id, Response.answers, Household.building_id)
+        .join(Household, Response.household_id == Household.id)
+        .where(Response.community_id == community.id,
+               Response.wave_id.in_([w.id for w in waves]))
+    ).all()  # fmt: skip
+    order = {w.id: k for k, w in enumerate(waves)}
+    data = pd.DataFrame(
+        [{"wave": order[wid], "psu": b, "stratum": "c", "w": 1.0,
+          "satisfaction": instruments.indicator_values(instrument, a)["satisfaction"]}
+         for wid, a, b in rows]
+    ).astype({"satisfaction": float})  # fmt: skip
+    (reference,) = [
+        t for t in trend_test(data, indicators=["satisfaction"], weight="w", wave="wave",
+                              strata="stratum", cluster="psu", linked=False) if t.domain is None
+    ]  # fmt: skip
+    with client.application.app_context():
+        from survey_app.results.indicators import indicator_catalog
+        from survey_app.results.rates import headline
+
+        words = insight.trends_for(session=session, community=community, waves=waves,
+                                   catalog=headline(indicator_catalog(instrument)))  # fmt: skip
+    found = {t.info.key: t for t in words}["satisfaction"]
+    assert reference.significant and found.significant and found.waves == 3
+    assert np.isclose(found.p_value, reference.p_value, rtol=1e-9, atol=1e-15)
+    assert found.points_per_wave == round(reference.per_wave * 100, 1)
+
+
+def test_no_trend_line_before_three_closed_waves_and_flat_said_plainly(client, session, instrument):
+    city = build_city(session, instrument, wave_name="本轮", starts_on=date(2026, 11, 1),
+                      layout=((6,),), per_building=12)  # fmt: skip
+    _closed_waves(session, instrument, city, (0.9, 0.9))
+    community = city.communities[0]
+    login(client, make_user(session, Role.SECRETARY, community))
+    url = f"/results/community/{community.id}?wave={city.wave.id}"
+    assert 'id="trend-tests"' not in client.get(url).get_data(as_text=True)
+    later = _closed_waves(session, instrument, city, (0.9,), seed=20)[0]
+    later.starts_on = date(2026, 8, 1)
+    session.add(later)
+    session.commit()
+    text = client.get(url).get_data(as_text=True)
+    sat = re.search(r'data-indicator="satisfaction" data-direction="(\w+)">(.*?)</li>', text, re.S)
+    assert sat.group(1) == "flat"
+    assert "3 轮已结束的测评以来,满意率没有明显的上升或下降趋势(起伏可能是抽样波动)" in sat.group(2)
+    client.get("/lang/en")
+    text = client.get(url).get_data(as_text=True)
+    assert "no clear rise or fall" in text

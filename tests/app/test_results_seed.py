@@ -19,14 +19,25 @@ from survey_app.models import (
 )
 
 
-def test_demo_waves_are_consistent_and_seeded_once(app, session):
+def test_demo_waves_are_consistent_and_seeded_once(app, session, monkeypatch):
     instrument = app.extensions["instruments"]["household"]
+    drawn = []  # the demo's interviews come from the questionnaire's test interview generator
+
+    def counting(*args, **kwargs):
+        out = generate(*args, **kwargs)
+        drawn.extend(out)
+        return out
+
+    generate = instruments.generate_interviews
+    monkeypatch.setattr(instruments, "generate_interviews", counting)
     with app.app_context():  # the demo's waves go through the fieldwork services
         seed.seed_demo(session=session, instrument=instrument, today=date(2026, 11, 24))
     waves = session.exec(select(Wave).order_by(Wave.starts_on)).all()
     assert [w.status for w in waves] == ["closed", "closed", "open"]
 
     responses = session.exec(select(Response)).all()
+    assert sorted(map(str, drawn)) == sorted(str(r.answers) for r in responses)
+    assert not any(r.is_test for r in responses)  # simulated fieldwork, not rehearsal data
     by_wave = {w.id: [r for r in responses if r.wave_id == w.id] for w in waves}
     assert all(len(rs) > 100 for rs in by_wave.values())
     for wave in waves:

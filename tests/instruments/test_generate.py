@@ -92,3 +92,22 @@ def test_impossible_constraint_and_bad_arguments(tmp_path):
         generate_interviews(inst, -1)
     with pytest.raises(ValueError, match="today must be a date"):
         generate_interviews(inst, 1, today="30/11/2026")
+
+
+def test_chosen_weights_answer_rates_and_texts_set_the_rates(household):
+    """The demo's waves draw at chosen rates: per-item weights, answer rates, texts."""
+    interviews = generate_interviews(
+        household, 400, seed=4, today=TODAY,
+        weights={"consent": {"yes": 1}, "sat_overall": {"satisfied": 0.97, "dissatisfied": 0.03},
+                 "improve_first": {"dog_keeping": 1, "illegal_ads": 1}},
+        answer_rates={"need": 0.1, "improve_first": 1.0}, texts={"need": ["楼道灯不亮"]},
+    )  # fmt: skip
+    assert all(a["consent"] == "yes" for a in interviews)
+    assert {a["sat_overall"] for a in interviews} == {"satisfied", "dissatisfied"}
+    share = sum(a["sat_overall"] == "satisfied" for a in interviews) / 400
+    assert 0.93 < share < 1.0
+    assert all(set(a["improve_first"]) <= {"dog_keeping", "illegal_ads"} for a in interviews)
+    needs = [a["need"] for a in interviews if "need" in a]
+    assert set(needs) == {"楼道灯不亮"} and 15 < len(needs) < 70
+    for answers in interviews[:50]:
+        assert instruments.code_response(household, answers, today=TODAY).errors == ()
