@@ -30,7 +30,12 @@ class YamlError(ValueError):
         self.line = line
 
 
-class _StrictLoader(yaml.BaseLoader):
+# libyaml's parser when PyYAML was built with it (the wheels are): the same events and
+# marks, about ten times faster than the pure-Python scanner on a 1,000-line instrument.
+_BaseLoader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+
+class _StrictLoader(_BaseLoader):
     def construct_mapping(self, node: Any, deep: bool = False) -> Mapping:  # type: ignore[override]
         if not isinstance(node, yaml.MappingNode):
             raise YamlError("expected a mapping", node.start_mark.line + 1)
