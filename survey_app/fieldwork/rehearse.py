@@ -4,8 +4,9 @@ fieldwork starts (Qualtrics calls this "generate test responses").
 
 * :func:`generate` stores ``count`` interviews made by ``instruments.generate_interviews``
   (they honour the questionnaire's skip logic, constraints and choice filters), one per
-  household drawn at random from the wave's released sample — or, when the wave has no
-  sample yet, from the household frame of the communities it covers (a *synthetic* set:
+  household drawn at random among those of the wave's released sample that fieldwork
+  has not reached (no interview, real or test, and no visit) — or, when the wave has no sample yet, from the household
+  frame of the communities it covers (a *synthetic* set:
   such interviews have no assignment, so once a sample is drawn they no longer enter the
   rehearsal view's weighted figures; remove and generate again). Each is a ``Response``
   with ``is_test`` set, no canvasser, state 待审核. No visit is stored (the tablets' work
@@ -15,7 +16,9 @@ fieldwork starts (Qualtrics calls this "generate test responses").
   it out (``review.counted_condition`` / ``review.not_test_data``) — except inside
   ``review.rehearsal_view()``, the 演练视图 (``?rehearsal=1`` on the result pages and
   exports, analysts and admins only), whose pages are bannered 演练数据 and whose files are
-  named ``rehearsal-…`` with a ``test_data`` column.
+  named ``rehearsal-…`` with a ``test_data`` column. One interview per household: a
+  test interview whose household real fieldwork has since reached (a real interview
+  or a visit) is no longer shown.
 * :func:`remove` deletes every test interview of the wave (and anything attached to
   one), nothing else. Both steps are audited.
 """
@@ -48,11 +51,13 @@ from ..models import (
     ResponseRevision,
     ReviewEvent,
     ReviewState,
+    Visit,
     Wave,
     WaveCommunity,
     WaveStatus,
 )
 from ..models._types import utcnow
+from . import review
 
 MAX_COUNT = 5000
 DEVICE = "rehearsal"
@@ -98,10 +103,12 @@ def generate(
     seed = secrets.randbelow(10**6) if seed is None else int(seed)
     places, synthetic = _households(session, wave)
     if not places:
-        raise ServiceError("本轮覆盖的社区还没有住户,无法生成测试问卷。", status=409)
+        raise ServiceError(
+            "本轮已没有尚未走访、也没有测试问卷的住户,无法再生成测试问卷。", status=409
+        )
     if count > len(places):
         raise ServiceError(
-            f"本轮{'覆盖的社区' if synthetic else '样本'}只有 {len(places)} 户,"
+            f"本轮{'覆盖的社区' if synthetic else '样本'}中尚未走访、也没有测试问卷的住户只有 {len(places)} 户,"
             f"最多生成 {len(places)} 份测试问卷。",
             status=422,
         )
@@ -150,15 +157,30 @@ def generate(
 
 
 def _households(session: Session, wave: Wave) -> tuple[list[tuple], bool]:
-    """(assignment id or None, household id, community id) to draw from, in a fixed
-    order, and whether they are synthetic (no sample yet: the frame)."""
+    """(assignment id or None, household id, community id) to draw from — households
+    without any interview (real or test) or visit in the wave yet —
+    in a fixed order, and whether they are synthetic (no sample yet: the frame)."""
+    heard = set(
+        session.exec(
+            select(Response.household_id).where(
+                Response.wave_id == wave.id, Response.household_id.is_not(None)
+            )
+        ).all()
+    )
+    visited = set(
+        session.exec(
+            select(Visit.assignment_id)
+            .join(Assignment, Visit.assignment_id == Assignment.id)
+            .where(Assignment.wave_id == wave.id)
+        ).all()
+    )
     sampled = session.exec(
         select(Assignment.id, Assignment.household_id, Assignment.community_id)
         .where(Assignment.wave_id == wave.id, Assignment.released)
         .order_by(Assignment.id)
     ).all()
     if sampled:
-        return [tuple(r) for r in sampled], False
+        return [tuple(r) for r in sampled if r[1] not in heard and r[0] not in visited], False
     covered = session.exec(
         select(WaveCommunity.community_id).where(WaveCommunity.wave_id == wave.id)
     ).all()
@@ -169,7 +191,7 @@ def _households(session: Session, wave: Wave) -> tuple[list[tuple], bool]:
         .where(Household.active, where)
         .order_by(Household.id)
     ).all()
-    return [(None, hh, c) for hh, c in frame], True
+    return [(None, hh, c) for hh, c in frame if hh not in heard], True
 
 
 def remove(*, session: Session, wave: Wave, user_id: int | None = None) -> int:
@@ -212,7 +234,7 @@ def with_test_totals(
         .join(Household, Response.household_id == Household.id)
         .join(Building, Household.building_id == Building.id)
         .join(Community, Building.community_id == Community.id)
-        .where(Response.wave_id == wave.id, Response.is_test == true())
+        .where(Response.wave_id == wave.id, review.shown_test_data())
     )
     if community_ids is not None:
         stmt = stmt.where(Community.id.in_(community_ids))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import and_, delete, exists, false, func, or_, true
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 import instruments
@@ -412,8 +413,8 @@ def counted_condition(wave_id: int):
         Response.review_state.in_([s.value for s in APPROVED]),
         and_(Response.review_state == ReviewState.PENDING, ~approved_only),
     )
-    if _with_test_data.get():  # the rehearsal view: every test interview as well
-        return or_(Response.is_test == true(), counted)
+    if _with_test_data.get():  # the rehearsal view: the shown test interviews as well
+        return or_(shown_test_data(), and_(Response.is_test == false(), counted))
     return and_(Response.is_test == false(), counted)
 
 
@@ -441,6 +442,28 @@ def rehearsal_view(enabled: bool = True) -> Iterator[None]:
 
 
 def not_test_data():
-    """WHERE clause leaving out test data — except inside :func:`rehearsal_view`. Every
-    query that reads responses for figures, queues or quality carries it."""
-    return true() if _with_test_data.get() else Response.is_test == false()
+    """WHERE clause leaving out test data — except inside :func:`rehearsal_view`, where
+    it keeps the shown test data as well. Every query that reads responses for figures,
+    queues or quality carries it."""
+    if _with_test_data.get():
+        return or_(Response.is_test == false(), shown_test_data())
+    return Response.is_test == false()
+
+
+def shown_test_data():
+    """The test interviews a rehearsal view shows: those of households that real
+    fieldwork has not reached — no real interview in the wave, no visit — so a household
+    has one interview at most and is never both vacant and interviewed (real fieldwork,
+    once it arrives, replaces the rehearsal)."""
+    from ..models import Visit
+
+    real = aliased(Response)
+    return and_(
+        Response.is_test == true(),
+        ~exists().where(
+            real.wave_id == Response.wave_id,
+            real.household_id == Response.household_id,
+            real.is_test == false(),
+        ),
+        ~exists().where(Visit.assignment_id == Response.assignment_id),
+    )

@@ -21,7 +21,7 @@ from survey_app.models import (
     Visit,
 )
 
-from .canvass_factories import response_payload
+from .canvass_factories import response_payload, visit_payload
 from .factories import login, make_user
 from .wave_factories import PASSWORD, cli, make_city, questionnaire
 
@@ -241,3 +241,75 @@ def test_rehearsal_pages_in_english(session, app, client, runner, tmp_path):
     ]
     assert "Generate test interviews" in card
     assert not untranslated("<section " + card + "</section>", data)
+
+
+def test_workspace_exports_and_the_interview_page_in_rehearsal(
+    session, app, client, runner, tmp_path
+):
+    wave_id = _open_wave(session, runner, app, tmp_path)
+    real = _real_interviews(session, client, wave_id, n=3)
+    cli(runner, "rehearse", wave_id, "--count", 6, "--seed", 4)
+    login(client, make_user(session, "analyst"))
+    query = (
+        f"wave={wave_id}&indicators=satisfaction&run=1&method=korn-graubard&level=0.95&target=99"
+    )
+    page = client.get(f"/analysis/?{query}").get_data(as_text=True)
+    assert 'id="rehearsal-banner"' not in page
+    page = client.get(f"/analysis/?{query}&rehearsal=1").get_data(as_text=True)
+    assert 'id="rehearsal-banner"' in page
+    got = client.get(f"/analysis/export.csv?{query}&rehearsal=1")
+    assert got.status_code == 200 and "rehearsal-estimates" in got.headers["Content-Disposition"]
+    city = [r for r in _csv(got.data)[1:] if r[2] == "全部"]
+    assert int(city[0][4]) == len(real) + 6  # n: the real and the test interviews
+    plain = _csv(client.get(f"/analysis/export.csv?{query}").data)
+    assert int([r for r in plain[1:] if r[2] == "全部"][0][4]) == len(real)
+    for fmt in ("xlsx", "sav"):
+        got = client.get(f"/analysis/responses.{fmt}?wave={wave_id}&rehearsal=1")
+        assert (
+            got.status_code == 200 and "rehearsal-responses" in got.headers["Content-Disposition"]
+        )
+    test = session.exec(select(Response).where(Response.is_test)).first()
+    page = client.get(f"/review/interviews/{test.id}").get_data(as_text=True)
+    assert 'id="test-data-note"' in page and 'name="action"' not in page
+    got = client.post(f"/review/interviews/{test.id}", data={"action": "approve"},
+                      follow_redirects=True)  # fmt: skip
+    assert "这是演练生成的测试数据,不参与审核" in got.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Response, test.id).review_state == "pending"
+
+
+def test_one_interview_per_household_real_or_test(session, app, client, runner, tmp_path):
+    wave_id = _open_wave(session, runner, app, tmp_path)  # 20 sampled households
+    real = _real_interviews(session, client, wave_id, n=4)
+    result = runner.invoke(args=["waves", "rehearse", str(wave_id), "--count", "17"])
+    assert result.exit_code != 0 and "尚未走访、也没有测试问卷的住户只有 16 户" in result.output
+    cli(runner, "rehearse", wave_id, "--count", 16, "--seed", 8)
+    session.expire_all()
+    rows = session.exec(select(Response).where(Response.wave_id == wave_id)).all()
+    tests = [r for r in rows if r.is_test]
+    assert len({r.household_id for r in rows}) == len(rows) == len(real) + 16
+    login(client, make_user(session, "analyst"))
+    url = f"/analysis/export.csv?wave={wave_id}&indicators=satisfaction&run=1&target=99"
+
+    def n_city(rehearsal: str) -> int:
+        rows = _csv(client.get(url + rehearsal).data)[1:]
+        return int([r for r in rows if r[2] == "全部"][0][4])
+
+    assert (n_city(""), n_city("&rehearsal=1")) == (len(real), len(real) + 16)
+    # a real interview arrives for a household with a test one: the real one replaces it
+    test = tests[0]
+    holder = session.get(User, session.get(Assignment, test.assignment_id).canvasser_id)
+    client.post("/logout")
+    client.post("/login", data={"username": holder.username, "password": PASSWORD})
+    got = client.post("/api/responses", json=response_payload(test.assignment_id))
+    assert got.status_code in (200, 201), got.get_data(as_text=True)
+    # and a household with a test interview is found vacant: the test one leaves the view
+    vacant = next(
+        r for r in tests[1:]
+        if session.get(Assignment, r.assignment_id).canvasser_id == holder.id
+    )  # fmt: skip
+    got = client.post("/api/visits", json=visit_payload(vacant.assignment_id, "vacant"))
+    assert got.status_code in (200, 201), got.get_data(as_text=True)
+    client.post("/logout")
+    login(client, make_user(session, "analyst"))
+    assert (n_city(""), n_city("&rehearsal=1")) == (len(real) + 1, len(real) + 15)
