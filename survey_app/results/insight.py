@@ -158,7 +158,7 @@ class TrendWords:
 
     info: IndicatorInfo
     waves: int
-    direction: str  # up / down / flat
+    direction: str  # up / down / flat, or boundary: not tested (a wave all yes or all no)
     significant: bool
     points_per_wave: float
     p_value: float
@@ -174,7 +174,12 @@ def trends_for(
     (at least ``MIN_TREND_WAVES``): a survey logistic GLM of the answer on the wave's
     position with PSU-clustered SEs, each wave its own sample (``analysis.trend_test``).
     Each closed wave's frozen sums give one row per respondent (yes rows, then no
-    rows, per building) with the wave's weight, stratum and PSU, as its rates use."""
+    rows, per building) with the wave's weight, stratum and PSU, as its rates use.
+
+    A wave where every answer was yes (or no) puts the logistic model at its boundary,
+    where its linearised test is not to be trusted (on 100% → 94.8% → 100% it finds a
+    "significant" rise of 0.1 points a wave): such a rate is said not tested
+    (``boundary``), never up, down or flat."""
     closed = [w for w in waves if w.status in (WaveStatus.CLOSED, WaveStatus.ARCHIVED)]
     if len(closed) < MIN_TREND_WAVES:
         return []
@@ -210,6 +215,11 @@ def trends_for(
     for info in catalog:
         part = data[data["indicator"] == info.key].rename(columns={"y": info.key})
         if part["wave"].nunique() < MIN_TREND_WAVES:
+            continue
+        shares = part.groupby("wave")[info.key].mean()
+        if ((shares == 0) | (shares == 1)).any():
+            nan = float("nan")
+            out.append(TrendWords(info, int(part["wave"].nunique()), "boundary", False, nan, nan))
             continue
         found = trend_test(part, indicators=[info.key], weight="w", wave="wave",
                            order=list(range(len(closed))), strata="stratum", cluster="psu",

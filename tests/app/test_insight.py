@@ -245,3 +245,20 @@ def test_no_trend_line_before_three_closed_waves_and_flat_said_plainly(client, s
     client.get("/lang/en")
     text = client.get(url).get_data(as_text=True)
     assert "no clear rise or fall" in text
+
+
+def test_a_wave_all_yes_leaves_the_trend_untested_and_says_so(client, session, instrument):
+    """At the boundary (a wave where every answer was yes) the linearised test misleads:
+    the page says so instead of «上升» or «没有明显趋势»."""
+    city = build_city(session, instrument, wave_name="本轮", starts_on=date(2026, 11, 1),
+                      layout=((6,),), per_building=12)  # fmt: skip
+    _closed_waves(session, instrument, city, (0.8, 1.0, 0.9))
+    community = city.communities[0]
+    login(client, make_user(session, Role.SECRETARY, community))
+    url = f"/results/community/{community.id}?wave={city.wave.id}"
+    text = client.get(url).get_data(as_text=True)
+    sat = re.search(r'data-indicator="satisfaction" data-direction="(\w+)">(.*?)</li>', text, re.S)
+    assert sat.group(1) == "boundary"
+    assert "有一轮的满意率是 100% 或 0%:这时趋势检验不可靠,不作判断" in sat.group(2)
+    client.get("/lang/en")
+    assert "the trend test is not reliable then" in client.get(url).get_data(as_text=True)
