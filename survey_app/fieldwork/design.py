@@ -29,6 +29,11 @@ never change unless recomputed on request (audited).
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,12 +43,14 @@ from sqlmodel import Session, select
 
 from ..models import (
     Assignment,
+    AuditLog,
     Building,
     Community,
     Design,
     Household,
     IndicatorTotal,
     Response,
+    ReviewEvent,
     Visit,
     VisitOutcome,
     Wave,
@@ -63,6 +70,9 @@ class WaveInputs:
     ``totals``: indicator, community_id, street_id, building_id, n, positive, weight.
     ``communities``: per community id, {households N, buildings B, sampled, eligible,
     respondents, street_id}. ``design`` None for waves from before designs.
+    ``street_psus``: waves from before designs, when ``totals`` holds some indicators
+    only: per street, its buildings with an interview (n_h of the street strata, which
+    every indicator shares); None: count them in ``totals``.
     """
 
     wave_id: int
@@ -70,6 +80,12 @@ class WaveInputs:
     pps: bool
     totals: pd.DataFrame
     communities: dict[int, dict] = field(default_factory=dict)
+    street_psus: dict[int, int] | None = None
+
+    def psus_per_street(self) -> dict[int, int]:
+        if self.street_psus is not None:
+            return self.street_psus
+        return _buildings_per_street(self.totals)
 
     @property
     def response_rates(self) -> dict[int, float | None]:
@@ -79,21 +95,37 @@ class WaveInputs:
         }
 
 
-def wave_inputs(*, session: Session, wave: Wave, community_id: int | None = None) -> WaveInputs:
+def wave_inputs(
+    *,
+    session: Session,
+    wave: Wave,
+    community_id: int | None = None,
+    indicators: Sequence[str] | None = None,
+) -> WaveInputs:
     """The wave's estimation inputs: frozen ones for a closed wave, live ones otherwise;
     one community's only when ``community_id`` is given (its stratum is its own, except
-    in waves from before designs, whose strata are streets: then all of them)."""
-    frozen = wave.frozen and not review.including_test_data()  # a rehearsal view: live
-    if wave.status in (WaveStatus.CLOSED, WaveStatus.ARCHIVED) and frozen:
-        inputs = from_snapshot(wave.frozen)
+    in waves from before designs, whose strata are streets: then all of them); the sums of
+    ``indicators`` only when given (the whole-wave facts are the same either way). In a
+    rehearsal view (test data included) always live, every indicator, nothing reused."""
+    if review.including_test_data():
+        indicators = None
+    inputs = _frozen(session, wave)
+    if inputs is not None:
+        keep = np.ones(len(inputs.totals), dtype=bool)
+        if indicators is not None:
+            keep &= inputs.totals["indicator"].isin(list(indicators)).to_numpy()
+        communities = inputs.communities
         if community_id is not None and inputs.design is not None:
-            keep = inputs.totals["community_id"] == community_id
+            keep &= (inputs.totals["community_id"] == community_id).to_numpy()
+            communities = {k: v for k, v in communities.items() if k == community_id}
+        if not keep.all():
             inputs = WaveInputs(
                 inputs.wave_id,
                 inputs.design,
                 inputs.pps,
                 inputs.totals[keep].reset_index(drop=True),
-                {k: v for k, v in inputs.communities.items() if k == community_id},
+                communities,
+                inputs.psus_per_street() if inputs.design is None else None,
             )
         return inputs
     if wave.design is None and community_id is not None:
@@ -103,18 +135,65 @@ def wave_inputs(*, session: Session, wave: Wave, community_id: int | None = None
             select(Community.street_id).where(Community.id == community_id)
         ).first()
         ids = session.exec(select(Community.id).where(Community.street_id == street_id)).all()
-        return _live(session, wave, community_ids=list(ids) or [community_id])
-    return _live(session, wave, community_ids=None if community_id is None else [community_id])
+        return _live(
+            session,
+            wave,
+            community_ids=list(ids) or [community_id],
+            indicators=indicators,
+            street_id=street_id,
+        )
+    ids = None if community_id is None else [community_id]
+    return _live(session, wave, community_ids=ids, indicators=indicators)
+
+
+def _frozen_stamp(session: Session, wave: Wave) -> tuple:
+    """What changes when a closed wave's frozen inputs may: closing and recomputing both
+    write the audit log (its newest id, a primary-key look-up), so the stored snapshot
+    — megabytes of JSON at city scale — is not read to find out."""
+    newest = session.connection().execute(select(func.max(AuditLog.id))).scalar()
+    return (wave.status, wave.closed_at, newest)
+
+
+def _frozen(session: Session, wave: Wave) -> WaveInputs | None:
+    """A closed wave's frozen inputs (None: not closed, or closed without a snapshot),
+    parsed once while :func:`_frozen_stamp` stays the same."""
+    if wave.status not in (WaveStatus.CLOSED, WaveStatus.ARCHIVED):
+        return None
+    if review.including_test_data():  # a rehearsal view: live
+        return None
+    return _remember(
+        session,
+        (wave.id, "frozen"),
+        _frozen_stamp(session, wave),
+        lambda: from_snapshot(wave.frozen) if wave.frozen else None,
+        None,
+    )
+
+
+def is_frozen(session: Session, wave: Wave) -> bool:
+    """The wave is closed with its inputs frozen (figures come from the snapshot)."""
+    return _frozen(session, wave) is not None
 
 
 def snapshot(*, session: Session, wave: Wave) -> dict:
-    """The wave's inputs as JSON (stored on the wave at close)."""
-    inputs = _live(session, wave)
+    """The wave's inputs as JSON (stored on the wave at close), counted afresh."""
+    return to_snapshot(_live(session, wave, fresh=True))
+
+
+def to_snapshot(inputs: WaveInputs) -> dict:
+    """``inputs`` as JSON: a missing number (NaN, e.g. the building size of a wave from
+    before designs) is null — PostgreSQL's JSON has no NaN."""
+
+    def plain(column: pd.Series) -> list:
+        if pd.api.types.is_float_dtype(column):
+            return [None if v != v else v for v in column.tolist()]
+        return column.tolist()
+
     return {
         "wave_id": inputs.wave_id,
         "design": inputs.design,
         "pps": inputs.pps,
-        "totals": {c: inputs.totals[c].tolist() for c in inputs.totals.columns},
+        "totals": {c: plain(inputs.totals[c]) for c in inputs.totals.columns},
         "communities": {str(k): v for k, v in inputs.communities.items()},
         "responses": int(sum(v["respondents"] for v in inputs.communities.values())),
     }
@@ -122,6 +201,9 @@ def snapshot(*, session: Session, wave: Wave) -> dict:
 
 def from_snapshot(data: dict) -> WaveInputs:
     totals = pd.DataFrame(data["totals"])
+    for column in ("weight", "building_size"):  # null: NaN again
+        if column in totals.columns:
+            totals[column] = totals[column].astype(float)
     if totals.empty:
         totals = _empty_totals()
     return WaveInputs(
@@ -138,39 +220,151 @@ def _empty_totals() -> pd.DataFrame:
     return pd.DataFrame({c: [] for c in cols})
 
 
-def _live(session: Session, wave: Wave, community_ids: list[int] | None = None) -> WaveInputs:
-    """Live inputs of the whole wave, or of ``community_ids`` only."""
+def _live(
+    session: Session,
+    wave: Wave,
+    community_ids: list[int] | None = None,
+    indicators: Sequence[str] | None = None,
+    street_id: int | None = None,
+    fresh: bool = False,
+) -> WaveInputs:
+    """Live inputs of the whole wave, or of ``community_ids`` only (all of ``street_id``:
+    read through the (wave, street) index). Whole-wave counts come from :func:`cached`
+    unless ``fresh``."""
     t = IndicatorTotal
     stmt = select(t.indicator, t.community_id, t.street_id, t.building_id, t.n, t.positive).where(
         t.wave_id == wave.id, t.n > 0
     )
+    if street_id is not None:
+        stmt = stmt.where(t.street_id == street_id)
     if community_ids is not None:
         stmt = stmt.where(t.community_id.in_(community_ids))
-    rows = session.exec(stmt).all()
+    if indicators is not None:
+        stmt = stmt.where(t.indicator.in_(list(indicators)))
+    rows = session.connection().execute(stmt).all()
     cols = ["indicator", "community_id", "street_id", "building_id", "n", "positive"]
     if review.including_test_data():  # a rehearsal view: the test data's sums as well
         from . import rehearse
 
         rows = rehearse.with_test_totals(session, wave, rows, community_ids)
-    totals = pd.DataFrame(rows, columns=cols) if rows else _empty_totals().drop(columns="weight")
-    communities = _communities(session, wave, community_ids)
+    if rows:  # by columns: a frame from a list of result rows is ten times slower
+        totals = pd.DataFrame(dict(zip(cols, zip(*rows, strict=True), strict=True)))
+    else:
+        totals = _empty_totals().drop(columns="weight")
+    if community_ids is None and not fresh:
+        communities = cached(session, wave, "communities", lambda: _communities(session, wave))
+    else:
+        communities = _communities(session, wave, community_ids)
     community_id = community_ids[0] if community_ids is not None else None
     if wave.design is None:
         totals["weight"] = 1.0
         totals["building_size"] = np.nan
     else:
-        weights, sizes = _class_weights(session, wave, community_id)
+        if community_id is None and not fresh:
+            weights, sizes = cached(session, wave, "weights", lambda: _class_weights(session, wave))
+        else:
+            weights, sizes = _class_weights(session, wave, community_id)
         keys = list(zip(totals["community_id"], totals["building_id"], strict=True))
         totals["weight"] = [weights.get(k, np.nan) for k in keys]
         totals["building_size"] = [float(sizes.get(k, np.nan)) for k in keys]
         totals = totals[np.isfinite(totals["weight"].astype(float))]
+    street_psus = None
+    if wave.design is None and indicators is not None:
+        if street_id is None and community_ids is None and not fresh:
+            street_psus = cached(session, wave, "psus", lambda: _street_psus(session, wave))
+        else:
+            street_psus = _street_psus(session, wave, street_id)
     return WaveInputs(
         wave_id=wave.id,
         design=wave.design,
         pps=bool((wave.design_options or {}).get("pps", wave.design == Design.TWO_STAGE)),
         totals=totals.reset_index(drop=True),
         communities=communities,
+        street_psus=street_psus,
     )
+
+
+def _buildings_per_street(totals: pd.DataFrame) -> dict[int, int]:
+    seen = totals.groupby("street_id")["building_id"].nunique()
+    return {int(k): int(v) for k, v in seen.items()}
+
+
+def _street_psus(session: Session, wave: Wave, street_id: int | None = None) -> dict[int, int]:
+    """Buildings with an interview per street (all indicators; the (wave, street,
+    building, n) index answers it alone)."""
+    t = IndicatorTotal
+    stmt = (
+        select(t.street_id, func.count(func.distinct(t.building_id)))
+        .where(t.wave_id == wave.id, t.n > 0)
+        .group_by(t.street_id)
+    )
+    if street_id is not None:
+        stmt = stmt.where(t.street_id == street_id)
+    return {int(k): int(v) for k, v in session.connection().execute(stmt).all()}
+
+
+# --- whole-wave counts, reused while nothing changed -------------------------------------
+
+#: Seconds whole-wave counts are reused at most, for changes made in place that the
+#: fingerprint does not see (a household taken off the frame, a retention purge).
+FRESH_FOR = 120.0
+_cache_lock = threading.Lock()
+_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per engine
+
+
+def fingerprint(session: Session, wave: Wave) -> tuple:
+    """What changes whenever a whole-wave count may: the largest ids of interviews, review
+    steps (every approval, rejection and resubmission adds one), visits, assignments,
+    households and audit entries (primary-key look-ups, not counts), the wave's released
+    replicates, frame, design, target and level, and its counting rule (closing or
+    recomputing a wave's frozen inputs writes the audit log)."""
+    newest = [
+        select(func.max(model.id)).scalar_subquery()
+        for model in (Response, ReviewEvent, Visit, Assignment, Household, AuditLog)
+    ]
+    ids = session.connection().execute(select(*newest)).one()
+    rule = review.counts_rule(session, wave.id)
+    wave_facts = (wave.released, wave.frame_hash, wave.status, wave.closed_at, wave.design,
+                  wave.target, wave.confidence, repr(wave.design_options))  # fmt: skip
+    return (*ids, *wave_facts, rule)
+
+
+def cached(session: Session, wave: Wave, name: str, compute: Callable[[], object]):
+    """``compute()`` for a whole-wave count ``name``, reused while :func:`fingerprint`
+    is unchanged and for at most :data:`FRESH_FOR` seconds: at 1,000,000 interviews the
+    counts cost hundreds of milliseconds a page, the fingerprint a few look-ups."""
+    return _remember(session, (wave.id, name), fingerprint(session, wave), compute, FRESH_FOR)
+
+
+def frozen_cached(session: Session, wave: Wave, name, compute: Callable[[], object]):
+    """``compute()`` for figures of a closed wave's frozen inputs (:func:`snapshot`): they
+    change only with the snapshot, the wave's target and level — the key — so no query."""
+    key = (*_frozen_stamp(session, wave), wave.target, wave.confidence, wave.design)
+    return _remember(session, (wave.id, "frozen", name), key, compute, None)
+
+
+_CACHE_ENTRIES = 4096  # per engine: every community's page of a few waves
+
+
+def _remember(session: Session, slot, key, compute, fresh_for: float | None):
+    if review.including_test_data():  # a rehearsal view's figures are never kept
+        return compute()
+    engine = session.get_bind()
+    now = time.monotonic()
+    with _cache_lock:
+        store = _caches.setdefault(engine, OrderedDict())
+        hit = store.get(slot)
+        if hit is not None and hit[0] == key and (fresh_for is None or now - hit[1] < fresh_for):
+            store.move_to_end(slot)
+            return hit[2]
+    value = compute()
+    with _cache_lock:
+        store = _caches.setdefault(engine, OrderedDict())
+        store[slot] = (key, now, value)
+        store.move_to_end(slot)
+        while len(store) > _CACHE_ENTRIES:
+            store.popitem(last=False)
+    return value
 
 
 def _communities(
@@ -247,13 +441,14 @@ def _class_weights(session: Session, wave: Wave, community_id: int | None = None
         session.exec(
             select(Visit.assignment_id)
             .join(Assignment, Visit.assignment_id == Assignment.id)
-            .where(Assignment.wave_id == wave.id, Visit.outcome.in_(INELIGIBLE))
+            .where(Assignment.wave_id == wave.id, Visit.outcome.in_(INELIGIBLE), only)
         ).all()
     )
+    mine = Response.community_id == community_id if community_id is not None else true()
     answered = set(
         session.exec(
             select(Response.assignment_id).where(
-                Response.wave_id == wave.id, review.counted_condition(wave.id)
+                Response.wave_id == wave.id, review.counted_condition(wave.id), mine
             )
         ).all()
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from ..models import Wave, WaveCommunity, WaveStatus
@@ -9,7 +10,12 @@ from ..models import Wave, WaveCommunity, WaveStatus
 
 def current_wave(*, session: Session, community_id: int | None = None) -> Wave | None:
     """The newest open wave (covering ``community_id`` when given and one does), or None."""
-    stmt = select(Wave).where(Wave.status == WaveStatus.OPEN).order_by(Wave.id.desc())
+    stmt = (  # not the frozen inputs of closed waves: megabytes at city scale
+        select(Wave)
+        .where(Wave.status == WaveStatus.OPEN)
+        .order_by(Wave.id.desc())
+        .options(defer(Wave.frozen))
+    )
     if community_id is not None:
         covering = session.exec(
             stmt.join(WaveCommunity, WaveCommunity.wave_id == Wave.id).where(
@@ -32,7 +38,7 @@ def covering(*, session: Session, waves: list[Wave], community_id: int) -> list[
 
 
 def list_waves(*, session: Session) -> list[Wave]:
-    return list(session.exec(select(Wave).order_by(Wave.id.desc())).all())
+    return list(session.exec(select(Wave).order_by(Wave.id.desc()).options(defer(Wave.frozen))))
 
 
 def open_waves(*, session: Session) -> list[Wave]:

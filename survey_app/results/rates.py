@@ -22,6 +22,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 import analysis
@@ -117,8 +118,30 @@ def wave_rows(
 ) -> tuple[dict[tuple[str, object], analysis.EstimateRow], dict[object, DomainFacts]]:
     """Estimates of ``indicators`` on the wave's own design, keyed by (indicator, label)
     with labels ``c<community id>``, ``s<street id>`` and None (the whole wave), and the
-    facts of each domain. With ``community_id`` only that community's domain."""
-    inputs = wave_design.wave_inputs(session=session, wave=wave, community_id=community_id)
+    facts of each domain. With ``community_id`` only that community's domain. The whole
+    wave's are reused while nothing changed (:func:`fieldwork.design.cached`); a closed
+    wave's, from its frozen inputs, for as long as those stay the same."""
+    if wave_design.is_frozen(session, wave):
+        return wave_design.frozen_cached(
+            session,
+            wave,
+            ("rows", tuple(indicators), tuple(domains), community_id),
+            lambda: _wave_rows(session, wave, indicators, community_id, domains),
+        )
+    if community_id is None:
+        return wave_design.cached(
+            session,
+            wave,
+            ("rows", tuple(indicators), tuple(domains)),
+            lambda: _wave_rows(session, wave, indicators, None, domains),
+        )
+    return _wave_rows(session, wave, indicators, community_id, domains)
+
+
+def _wave_rows(session, wave, indicators, community_id, domains):
+    inputs = wave_design.wave_inputs(
+        session=session, wave=wave, community_id=community_id, indicators=indicators
+    )
     totals = inputs.totals[inputs.totals["indicator"].isin(list(indicators))].reset_index(drop=True)
     if community_id is not None:
         totals = totals.copy()
@@ -127,7 +150,7 @@ def wave_rows(
     if totals.empty:
         return {}, facts
     sub = wave_design.WaveInputs(
-        inputs.wave_id, inputs.design, inputs.pps, totals, inputs.communities
+        inputs.wave_id, inputs.design, inputs.pps, totals, inputs.communities, inputs.street_psus
     )
     # Numeric domain labels (community id, minus the street id; NaN the whole wave) keep
     # the table numeric: analysis factorises numbers several times faster than text.
@@ -149,9 +172,9 @@ def wave_rows(
     }
     counts = None
     if inputs.design is None:
-        seen = inputs.totals.groupby("street_id")["building_id"].nunique()
         counts = {
-            int(wave_design.stratum_code(inputs.wave_id, sid)): int(v) for sid, v in seen.items()
+            int(wave_design.stratum_code(inputs.wave_id, sid)): v
+            for sid, v in inputs.psus_per_street().items()
         }
     try:
         result = analysis.estimate_from_totals(
@@ -325,7 +348,8 @@ def _finite(value: float | None) -> float | None:
 
 def waves_with_data(*, session: Session, upto: Wave | None = None) -> list[Wave]:
     """Open and closed waves in time order (up to and including ``upto``)."""
-    stmt = select(Wave).where(Wave.status != WaveStatus.DRAFT)
+    # Not the frozen inputs (megabytes at city scale): read only where estimated from.
+    stmt = select(Wave).where(Wave.status != WaveStatus.DRAFT).options(defer(Wave.frozen))
     waves = sorted(session.exec(stmt).all(), key=wave_order)
     if upto is not None:
         waves = [w for w in waves if wave_order(w) <= wave_order(upto)]

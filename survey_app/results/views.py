@@ -16,6 +16,7 @@ from ..auth import roles_required
 from ..db import get_session
 from ..errors import ServiceError, abort_with
 from ..feedback.views import AdvanceFeedbackForm, step_labels
+from ..fieldwork import design as wave_design
 from ..fieldwork import review as fieldwork_review
 from ..fieldwork import waves as fieldwork
 from ..ids import parse_id
@@ -163,7 +164,15 @@ def _excluded(session, wave: Wave | None, community_ids: list[int] | None):
     counts approved interviews only)."""
     if wave is None:
         return None
-    return fieldwork_review.excluded(session=session, wave_id=wave.id, community_ids=community_ids)
+
+    def count():
+        return fieldwork_review.excluded(
+            session=session, wave_id=wave.id, community_ids=community_ids
+        )
+
+    if community_ids is None:  # the whole wave: reused while nothing changed
+        return wave_design.cached(session, wave, "excluded", count)
+    return count()
 
 
 def interval_rows(rows) -> list[dict]:

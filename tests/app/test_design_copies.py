@@ -115,3 +115,18 @@ def test_one_community_as_the_secretary_page():
         for make in (wave_design.estimation_table, expanded_table)
     )
     assert_same(got, want)
+
+
+def test_snapshot_is_strict_json_and_round_trips():
+    """A frozen wave's inputs have no NaN (PostgreSQL's JSON refuses it: closing a wave
+    from before designs failed there) and come back as they were."""
+    import json
+
+    inputs = random_inputs(14, "srs")
+    legacy = wave_design.WaveInputs(7, None, False, inputs.totals, inputs.communities)
+    data = wave_design.to_snapshot(legacy)
+    text = json.dumps(data, allow_nan=False)
+    back = wave_design.from_snapshot(json.loads(text))
+    pd.testing.assert_frame_equal(back.totals, legacy.totals, check_dtype=False)
+    assert back.totals["building_size"].isna().all()
+    assert back.communities == legacy.communities

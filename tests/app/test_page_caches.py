@@ -1,0 +1,71 @@
+"""Whole-wave counts and figures are reused between page views (fieldwork.design.cached)
+only while nothing they depend on changed: a new interview, a review decision, a change
+of the counting rule or a recomputed closed wave shows on the next view."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from survey_app.fieldwork import design, plan, review
+from survey_app.models import Community, Response
+from survey_app.results import pages
+
+from .test_waves_results import ADMIN, census, city, fill  # noqa: F401 — city: fixture
+
+
+def overview_c01(session, wave_id):
+    wave = plan.get_wave(session=session, wave_id=wave_id)
+    data = pages.overview(session=session, wave=wave, indicator="satisfaction")
+    c01 = session.exec(select(Community.id).where(Community.code == "C01")).one()
+    return next(r.rate for r in data.rows if r.community_id == c01)
+
+
+def test_overview_follows_new_interviews_and_reviews(client, session, runner, app, city):  # noqa: F811
+    wave_id = census(runner, app)
+    fill(client, session, wave_id, lambda a: "satisfied" if a.id % 2 else None)
+    session.expire_all()
+    first = overview_c01(session, wave_id)
+    assert overview_c01(session, wave_id) == first  # reused
+    fill(client, session, wave_id, lambda a: None if a.id % 2 else "dissatisfied")
+    session.expire_all()
+    second = overview_c01(session, wave_id)
+    assert second.n > first.n and second.respondents > first.respondents
+    assert second.estimate < first.estimate
+    # A review decision (a rejection) takes the interview out of the counts at once.
+    response = session.exec(select(Response).where(Response.wave_id == wave_id)).first()
+    with app.app_context():
+        review.act(session=session, user=ADMIN, response_id=response.id, action="reject",
+                   comment="录音与答案不符")  # fmt: skip
+    session.expire_all()
+    third = overview_c01(session, wave_id)
+    assert third.respondents == second.respondents - 1
+    assert third.n == second.n - 1
+
+
+def test_fingerprint_changes_with_the_counting_rule(client, session, runner, app, city):  # noqa: F811
+    wave_id = census(runner, app)
+    wave = plan.get_wave(session=session, wave_id=wave_id)
+    before = design.fingerprint(session, wave)
+    review.set_counts(session=session, user=ADMIN, wave_id=wave_id, counts="approved")
+    session.expire_all()
+    wave = plan.get_wave(session=session, wave_id=wave_id)
+    assert design.fingerprint(session, wave) != before
+
+
+def test_frozen_figures_follow_a_recompute(client, session, runner, app, city):  # noqa: F811
+    wave_id = census(runner, app)
+    fill(client, session, wave_id, lambda a: "satisfied" if a.id % 3 else "dissatisfied")
+    runner.invoke(args=["waves", "close", str(wave_id)])
+    session.expire_all()
+    closed = overview_c01(session, wave_id)
+    assert closed.n > 0 and overview_c01(session, wave_id) == closed
+    with app.app_context():
+        for r in session.exec(select(Response).where(Response.wave_id == wave_id)).all()[:4]:
+            review.act(session=session, user=ADMIN, response_id=r.id, action="reject",
+                       comment="重访")  # fmt: skip
+    session.expire_all()
+    assert overview_c01(session, wave_id).n == closed.n  # frozen
+    result = runner.invoke(args=["waves", "recompute", str(wave_id), "--reason", "审核后重算"])
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert overview_c01(session, wave_id).n == closed.n - 4
