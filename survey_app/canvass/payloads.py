@@ -12,7 +12,12 @@ control characters, U+0000 and lone surrogates in any text; NaN and infinite num
 times outside :data:`EARLIEST`..now + :data:`FUTURE`; ids outside 1..:data:`ID_MAX` (the
 range of an ``integer`` column on PostgreSQL, within SQLite's); answers that are not a
 scalar or a flat list; free text longer than :data:`TEXT_MAX`. Positions are rounded to
-:data:`POSITION_DECIMALS` places (about 10 m: what finding a door again needs, no more).
+:data:`POSITION_DECIMALS` places (about 10 m: what finding a door again needs, no more):
+the visit's and the interview's ``latitude``/``longitude``, and the latitude and longitude
+of every answer to a geopoint question ("lat lon [alt acc]", XLSForm; inside repeats too —
+altitude and accuracy are kept as sent). The rounding happens before the content hash is
+taken, so a resend of the same interview — identical, or differing only beyond the 4th
+decimal — is a replay (200) of the same stored content, never a conflict.
 """
 
 from __future__ import annotations
@@ -25,9 +30,15 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import has_app_context
+
+import instruments
+
+from .. import instrument_registry
 from ..errors import ServiceError
 from ..ids import ID_MAX
 from ..models import VisitOutcome
+from ..retention import REMOVED
 from ..text import bad_character
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -231,6 +242,59 @@ def _answer_value(item: str, value: Any, *, depth: int) -> None:
         raise Invalid(item, f"第“{item}”题:答案应为文字、数字、选项列表或重复组的条目")
 
 
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # what a geopoint's numbers may be (runner)
+_GEOPOINTS: dict[str, frozenset[str]] = {}  # instrument content hash → its geopoint items
+
+
+def _geopoint_items(key: str, version: str) -> frozenset[str]:
+    """The names of the questionnaire's geopoint items (none when it is unknown: the
+    answers are then refused by the check against the questionnaire anyway)."""
+    if not has_app_context():  # parsing alone, outside the app (unit tests): no registry
+        return frozenset()
+    instrument = instrument_registry.get_instrument(key, version)
+    if instrument is None:
+        return frozenset()
+    names = _GEOPOINTS.get(instrument.content_hash)
+    if names is None:
+        names = frozenset(
+            i.name for i in instrument.items if i.type is instruments.ItemType.GEOPOINT
+        )
+        _GEOPOINTS[instrument.content_hash] = names
+    return names
+
+
+def round_geopoint(value: Any) -> Any:
+    """A geopoint answer "lat lon [alt acc]" with latitude and longitude rounded to
+    :data:`POSITION_DECIMALS` places; anything else as it is (the questionnaire check
+    refuses what is not a geopoint)."""
+    if not isinstance(value, str):
+        return value
+    parts = value.split()
+    if not 2 <= len(parts) <= 4 or not all(_DECIMAL.fullmatch(p) for p in parts[:2]):
+        return value
+    return " ".join([_degrees(parts[0]), _degrees(parts[1]), *parts[2:]])
+
+
+def _degrees(text: str) -> str:
+    rounded = f"{round(float(text), POSITION_DECIMALS):.{POSITION_DECIMALS}f}"
+    rounded = rounded.rstrip("0").rstrip(".")
+    return "0" if rounded == "-0" else rounded
+
+
+def _round_geopoints(answers: Any, names: frozenset[str]) -> Any:
+    """``answers`` with every geopoint answer rounded (inside repeats' instances too)."""
+    if not names:
+        return answers
+    if isinstance(answers, dict):
+        return {
+            name: round_geopoint(value) if name in names else _round_geopoints(value, names)
+            for name, value in answers.items()
+        }
+    if isinstance(answers, list):
+        return [_round_geopoints(v, names) for v in answers]
+    return answers
+
+
 def _object(data: Any) -> dict:
     if not isinstance(data, dict):
         raise Invalid("body", "提交内容应为 JSON 对象")
@@ -296,12 +360,15 @@ def parse_response(data: Any) -> ResponseSubmission:
     started_at, submitted_at = _moment(data, "started_at"), _moment(data, "submitted_at")
     if submitted_at - started_at > INTERVIEW_MAX:
         raise Invalid("submitted_at", "访问开始与提交相隔超过 7 天:请检查平板的日期")
+    uuid, assignment_id = _uuid(data), _int(data, "assignment_id")
+    key = _text(data, "instrument_key", max_len=64)
+    version = _text(data, "instrument_version", max_len=32)
     return ResponseSubmission(
-        uuid=_uuid(data),
-        assignment_id=_int(data, "assignment_id"),
-        instrument_key=_text(data, "instrument_key", max_len=64),
-        instrument_version=_text(data, "instrument_version", max_len=32),
-        answers=_answers(data),
+        uuid=uuid,
+        assignment_id=assignment_id,
+        instrument_key=key,
+        instrument_version=version,
+        answers=_round_geopoints(_answers(data), _geopoint_items(key, version)),
         started_at=started_at,
         submitted_at=submitted_at,
         timings=_timings(data),
@@ -312,14 +379,19 @@ def parse_response(data: Any) -> ResponseSubmission:
 
 
 def same_visit(stored, sub: VisitSubmission) -> bool:
-    """Whether a stored Visit row holds exactly this submission (a replay)."""
+    """Whether a stored Visit row holds exactly this submission (a replay).
+
+    A visit whose position and note the retention rule deleted (its note then says
+    :data:`~survey_app.retention.REMOVED`) is compared on what it still holds: the tablet
+    replaying it after the purge gets 200, not a conflict."""
+    purged = stored.note == REMOVED
     return (
         stored.assignment_id == sub.assignment_id
         and stored.outcome == sub.outcome
         and iso(stored.visited_at) == iso(sub.visited_at)
-        and _rounded(stored.latitude) == sub.latitude
-        and _rounded(stored.longitude) == sub.longitude
-        and (stored.note or None) == sub.note
+        and (purged or _rounded(stored.latitude) == sub.latitude)
+        and (purged or _rounded(stored.longitude) == sub.longitude)
+        and (purged or (stored.note or None) == sub.note)
         and _same_moment(stored.appointment_at, sub.appointment_at)
         and (stored.refusal or None) == sub.refusal
     )

@@ -5,7 +5,8 @@ The raw export has one row per completed interview: wave, street, community, bui
 (qualified by its community), the respondent profile, the design columns, each
 indicator coded 0/1 (blank: not applicable) and each questionnaire item as ``q_<item>``
 (multiple choices joined by ";"). It never contains usernames, user ids, devices,
-household codes, UUIDs, times or positions: nothing that points to a person or a door. The
+household codes, UUIDs, times or positions (answers to geopoint questions included: they
+get no column): nothing that points to a person or a door. The
 residents' free-text requests are included — they carry no identifiers by design. The file
 feeds ``survey-estimate`` directly::
 
@@ -214,12 +215,12 @@ def _save(wb: Workbook) -> bytes:
 
 
 def answer_items(instrument) -> list:
-    """The items that get a ``q_`` column: every question, less notes and the profile
-    items (those already have their own columns: age_group, sex, residence_years)."""
+    """The items that get a ``q_`` column: every question, less notes, geopoints (a
+    door's position: never exported) and the profile items (those already have their own
+    columns: age_group, sex, residence_years)."""
     profile = set((instrument.profile or {}).values())
-    return [
-        i for i in instrument.items if i.type != instruments.ItemType.NOTE and i.name not in profile
-    ]
+    left_out = (instruments.ItemType.NOTE, instruments.ItemType.GEOPOINT)
+    return [i for i in instrument.items if i.type not in left_out and i.name not in profile]
 
 
 def raw_header(instrument) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+import instruments
 from survey_app.models import Response, Role, Visit
 
 from .canvass_factories import (
@@ -189,3 +190,99 @@ def test_free_text_has_a_limit_the_tablet_is_told(client, session, field):
     from survey_app.models import FeedbackItem
 
     assert len(session.exec(select(FeedbackItem)).one().text) == TEXT_MAX  # not cut short
+
+
+# --- 13.13 geopoint answers rounded to ~10 m on arrival --------------------------------------
+
+WHERE_ITEM = """  - name: where
+    type: geopoint
+    relevant: consent = 'yes'
+    label:
+      zh: 访问地点
+      en: Where the interview took place
+"""
+
+
+def publish_with_geopoint(session, app) -> instruments.Instrument:
+    """The household form as version 2, with a geopoint question after 问需 (XLSForm's
+    ``geopoint``: "lat lon alt accuracy"), published beside version 1."""
+    source = (instruments.FORMS_DIR / "household.yaml").read_text(encoding="utf-8")
+    source = source.replace("\nversion: 1\n", "\nversion: 2\n", 1)
+    source = source.replace("  - name: advice\n", WHERE_ITEM + "  - name: advice\n", 1)
+    instrument = instruments.loads_instrument(source, "household-geopoint.yaml")
+    with app.app_context():
+        from survey_app.setup.questionnaires import ensure_published
+
+        ensure_published(session=session, instrument=instrument, source=source)
+        session.commit()
+    return instrument
+
+
+def geopoint_payload(assignment_id: int, where: str) -> dict:
+    payload = response_payload(assignment_id, answers=complete_answers(where=where))
+    return payload | {"instrument_version": "2"}
+
+
+def stored_where(session) -> str:
+    session.expire_all()
+    return session.exec(select(Response)).one().answers["where"]
+
+
+def test_geopoint_answers_are_rounded_on_arrival_and_resends_are_replays(
+    client, session, app, field
+):
+    wave, me = field
+    publish_with_geopoint(session, app)
+    a = assignments_of(session, me)[0]
+    sent = geopoint_payload(a.id, "30.274149876 120.155212345 12.5 4.9")
+    r = client.post("/api/responses", json=sent)
+    assert r.status_code == 201, r.json
+    assert stored_where(session) == "30.2741 120.1552 12.5 4.9"  # ~10 m; altitude, accuracy kept
+    # The identical resend (a lost reply) is a replay.
+    r = client.post("/api/responses", json=sent)
+    assert r.status_code == 200 and r.json["replayed"] is True
+    # A resend differing only beyond the 4th decimal is the same stored content: a replay.
+    jitter = sent | {"answers": complete_answers(where="30.27412 120.15518 12.5 4.9")}
+    r = client.post("/api/sync", json={"visits": [], "responses": [jitter]})
+    assert r.json["responses"][0]["status"] == 200, r.json
+    # A different place is a different interview under the same UUID: a conflict.
+    moved = sent | {"answers": complete_answers(where="30.2751 120.1552 12.5 4.9")}
+    assert client.post("/api/responses", json=moved).status_code == 409
+    assert count(session, Response) == 1 and stored_where(session) == "30.2741 120.1552 12.5 4.9"
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("30.27 120.15", "30.27 120.15"),
+        ("-33.856784 151.215297 58 3.9", "-33.8568 151.2153 58 3.9"),
+        ("-0.00001  0.00004", "0 0"),
+        ("30  120.000049 0 0", "30 120 0 0"),
+        ("not a place", "not a place"),  # refused by the questionnaire check, not rewritten
+        ("1e5 2", "1e5 2"),
+    ],
+)
+def test_round_geopoint(sent, kept):
+    from survey_app.canvass.payloads import round_geopoint
+
+    assert round_geopoint(sent) == kept
+
+
+def test_geopoints_inside_repeats_are_rounded_too(app):
+    from survey_app.canvass.payloads import _round_geopoints
+
+    answers = {"members": [{"at": "30.123456 120.654321"}, {"age": 5}], "at": "1.23456 2"}
+    assert _round_geopoints(answers, frozenset({"at"})) == {
+        "members": [{"at": "30.1235 120.6543"}, {"age": 5}],
+        "at": "1.2346 2",
+    }
+
+
+def test_geopoint_answers_stay_out_of_the_raw_export(session, app):
+    from survey_app.results import exports
+
+    instrument = publish_with_geopoint(session, app)
+    header = exports.raw_header(instrument)
+    assert "q_need" in header and "q_where" not in header
+    notes = [name for name, _ in exports._column_notes(instrument)]
+    assert "q_where" not in notes
