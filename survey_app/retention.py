@@ -7,11 +7,22 @@ canvassers wrote in their own words (free-text answers, visit and review notes,
 residence) and is what the statistics need.
 
 :func:`purge` deletes, for everything older than the retention period (``RETENTION_DAYS``,
-default 365 days): positions and notes of visits; free-text and position answers of
-interviews and of their revisions (and their notes); the texts of residents' requests
-(the request itself, its category, status and history stay, saying the text was removed)
-and the notes on their steps; back-check notes. ``flask purge-personal-data`` runs it
-(cron it daily); docs/operations.md states the rule.
+default 365 days): positions and notes of visits (the note then says :data:`REMOVED`);
+free-text and geopoint answers of interviews and of their revisions (and their notes);
+the texts of residents' requests (the request itself, its category, status and history
+stay, saying the text was removed) and the notes on their steps; back-check notes; and
+the same in submissions held for an analyst (``HeldSubmission``: the payload as the
+tablet sent it loses its position, note and free-text and geopoint answers, and says
+``"purged": true``). ``flask purge-personal-data`` runs it (cron it daily);
+docs/operations.md states the rule.
+
+Rows are scrubbed, never deleted, and idempotency survives: a tablet replaying a purged
+submission still gets 200 (a replay), not 409. An interview's ``content_hash`` (and a
+revision's) stays the hash of the submission *as received*, so the replay matches it
+although the stored answers lost their free text; a visit, which has no hash, is compared
+without its position and note once its note says :data:`REMOVED`
+(``canvass/payloads.same_visit``). A held row is kept (scrubbed) even when dismissed:
+deleting it would make the replayed submission a new held one for the analyst.
 """
 
 from __future__ import annotations
@@ -26,7 +37,15 @@ from sqlmodel import Session, select
 import instruments
 
 from . import audit, instrument_registry
-from .models import BackCheck, FeedbackEvent, FeedbackItem, Response, ResponseRevision, Visit
+from .models import (
+    BackCheck,
+    FeedbackEvent,
+    FeedbackItem,
+    HeldSubmission,
+    Response,
+    ResponseRevision,
+    Visit,
+)
 from .models._types import utcnow
 
 REMOVED = "〔已按保存期限删除〕"
@@ -52,8 +71,12 @@ def purge(*, session: Session, days: int, dry_run: bool = False) -> Purged:
         session,
         Visit,
         (Visit.visited_at < cutoff)
-        & or_(Visit.latitude.is_not(None), Visit.longitude.is_not(None), Visit.note.is_not(None)),
-        {"latitude": None, "longitude": None, "note": None},
+        & or_(
+            Visit.latitude.is_not(None),
+            Visit.longitude.is_not(None),
+            Visit.note.is_not(None) & (Visit.note != REMOVED),
+        ),
+        {"latitude": None, "longitude": None, "note": REMOVED},
         dry_run,
     )
     counts["responses"] = _scrub_answers(session, cutoff, dry_run)
@@ -73,6 +96,7 @@ def purge(*, session: Session, days: int, dry_run: bool = False) -> Purged:
         dry_run,
     )
     counts["back_checks"] = _scrub_back_checks(session, cutoff, dry_run)
+    counts["held"] = _scrub_held(session, cutoff, dry_run)
     if dry_run:
         session.rollback()
         return result
@@ -149,3 +173,36 @@ def _scrub_revisions(session: Session, cutoff: datetime, dry_run: bool) -> int:
 def _scrub_back_checks(session: Session, cutoff: datetime, dry_run: bool) -> int:
     where = (BackCheck.drawn_at < cutoff) & BackCheck.note.is_not(None)
     return _update(session, BackCheck, where, {"note": None}, dry_run)
+
+
+HELD_PERSONAL = ("latitude", "longitude", "note")
+
+
+def _scrub_held(session: Session, cutoff: datetime, dry_run: bool) -> int:
+    """Held submissions received before ``cutoff``: the payload without its position,
+    note and free-text and geopoint answers, marked ``"purged": true`` (the row stays)."""
+    rows = session.exec(select(HeldSubmission).where(HeldSubmission.received_at < cutoff)).all()
+    count = 0
+    for row in rows:
+        payload = dict(row.payload or {})
+        if payload.get("purged"):
+            continue
+        if "answers" in payload:
+            key, version = payload.get("instrument_key"), payload.get("instrument_version")
+            known = isinstance(key, str) and isinstance(version, str | int)
+            instrument = instrument_registry.get_instrument(key, str(version)) if known else None
+            if instrument is None or not isinstance(payload["answers"], dict):
+                payload["answers"] = {}  # which answers are free text is unknown: none kept
+            else:
+                payload["answers"], _ = scrub(
+                    payload["answers"], _personal_items(key, str(version))
+                )
+        for name in HELD_PERSONAL:
+            payload.pop(name, None)
+        payload["purged"] = True
+        count += 1
+        if not dry_run:
+            row.payload = payload
+            session.add(row)
+    session.flush()
+    return count
