@@ -20,6 +20,8 @@ Security settings (docs/operations.md, "Security settings"):
 ``IDLE_TIMEOUT_MINUTES`` analysts, supervisors and admins are signed out after this long
                   without a request (default 30; 0: never).
 ``REDIS_URL``     the sign-in rate limits' store (shared by all workers); memory otherwise.
+``REDIS_KEY_PREFIX`` what the limits' keys start with in Redis (default ``survey``): apps
+                  sharing one Redis database need different prefixes.
 ``LOGIN_LIMIT_ADDRESS`` / ``LOGIN_LIMIT_ACCOUNT`` failed sign-ins allowed per address /
                   per account (defaults "30 per minute;300 per day" / "10 per minute").
 ``LOCKOUT_FAILURES`` / ``LOCKOUT_MINUTES`` an account is locked for LOCKOUT_MINUTES
@@ -60,6 +62,7 @@ class Settings:
     remember_days: int = 30
     idle_minutes: int = 30
     redis_url: str | None = None
+    redis_key_prefix: str = "survey"
     login_limit_address: str = "30 per minute;300 per day"
     login_limit_account: str = "10 per minute"
     lockout_failures: int = 10
@@ -118,6 +121,7 @@ def settings_from_env(environ: dict | None = None) -> Settings:
         remember_days=_count(env, "REMEMBER_DAYS", 30),
         idle_minutes=_count(env, "IDLE_TIMEOUT_MINUTES", 30),
         redis_url=env.get("REDIS_URL") or None,
+        redis_key_prefix=env.get("REDIS_KEY_PREFIX") or Settings.redis_key_prefix,
         login_limit_address=env.get("LOGIN_LIMIT_ADDRESS", Settings.login_limit_address),
         login_limit_account=env.get("LOGIN_LIMIT_ACCOUNT", Settings.login_limit_account),
         lockout_failures=_count(env, "LOCKOUT_FAILURES", 10),

@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
         app=app,
         storage_uri=settings.redis_url or "memory://",
         in_memory_fallback_enabled=bool(settings.redis_url),
+        key_prefix=settings.redis_key_prefix,
         headers_enabled=True,
         strategy="moving-window",
     )
