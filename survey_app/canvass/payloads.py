@@ -295,6 +295,21 @@ def _round_geopoints(answers: Any, names: frozenset[str]) -> Any:
     return answers
 
 
+def as_held(data: dict) -> dict:
+    """A parsed payload as kept for an analyst (``HeldSubmission``): as sent, but with its
+    positions and geopoint answers rounded as parsing rounds them — rounding twice changes
+    nothing, so accepting it later stores the same submission (the same content hash)."""
+    out = dict(data)
+    for name in ("latitude", "longitude"):
+        value = out.get(name)
+        if isinstance(value, float) and math.isfinite(value):
+            out[name] = round(value, POSITION_DECIMALS)
+    key, version = out.get("instrument_key"), out.get("instrument_version")
+    if isinstance(out.get("answers"), dict) and isinstance(key, str) and version is not None:
+        out["answers"] = _round_geopoints(out["answers"], _geopoint_items(key, str(version)))
+    return out
+
+
 def _object(data: Any) -> dict:
     if not isinstance(data, dict):
         raise Invalid("body", "提交内容应为 JSON 对象")

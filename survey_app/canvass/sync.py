@@ -80,6 +80,7 @@ from .payloads import (
     Invalid,
     ResponseSubmission,
     VisitSubmission,
+    as_held,
     iso,
     parse_response,
     parse_visit,
@@ -376,7 +377,7 @@ class _Batch:
                 "wave_id": household.wave_id,
                 "user_id": self.user_id,
                 "reason": reason,
-                "payload": self.raw[uuid],
+                "payload": as_held(self.raw[uuid]),  # positions rounded (issue 13.13)
                 "received_at": self.now,
             }
         return _refused(

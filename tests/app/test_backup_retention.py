@@ -128,12 +128,15 @@ def test_purge_covers_submissions_held_for_an_analyst(client, session, field, ru
         a.canvasser_id = None
         session.add(a)
     session.commit()
-    visit = visit_payload(a1.id) | WHERE | {"note": "敲门无人,邻居说晚上在家"}
-    response = response_payload(a2.id) | WHERE
+    precise = {"latitude": 30.274149876, "longitude": 120.155212345}
+    visit = visit_payload(a1.id) | precise | {"note": "敲门无人,邻居说晚上在家"}
+    response = response_payload(a2.id) | precise
     body = client.post("/api/sync", json={"visits": [visit], "responses": [response]}).json
     assert body["visits"][0]["held"] and body["responses"][0]["held"]
     held = session.exec(select(HeldSubmission).order_by(HeldSubmission.id)).all()
     assert len(held) == 2 and held[0].payload["note"] and held[1].payload["answers"]["need"]
+    for row in held:  # kept as sent, but at ~10 m like everything received
+        assert (row.payload["latitude"], row.payload["longitude"]) == (30.2741, 120.1552)
     held[0].resolution = "dismissed"  # one decided by an analyst, one still waiting
     session.add(held[0])
     session.commit()

@@ -286,3 +286,30 @@ def test_geopoint_answers_stay_out_of_the_raw_export(session, app):
     assert "q_need" in header and "q_where" not in header
     notes = [name for name, _ in exports._column_notes(instrument)]
     assert "q_where" not in notes
+
+
+def test_a_held_interview_is_kept_rounded_and_accepted_as_the_same_submission(
+    client, session, app, field
+):
+    from survey_app.canvass import held
+    from survey_app.models import HeldSubmission
+
+    wave, me = field
+    publish_with_geopoint(session, app)
+    a = assignments_of(session, me)[0]
+    a.canvasser_id = None  # taken back while the tablet was offline
+    session.add(a)
+    session.commit()
+    sent = geopoint_payload(a.id, "30.274149876 120.155212345 12.5 4.9")
+    sent |= {"latitude": 30.274149876, "longitude": 120.155212345}
+    assert client.post("/api/responses", json=sent).json["held"] is True
+    row = session.exec(select(HeldSubmission)).one()
+    assert row.payload["answers"]["where"] == "30.2741 120.1552 12.5 4.9"
+    assert row.payload["latitude"] == 30.2741
+    analyst = make_user(session, Role.ANALYST)
+    with app.test_request_context():
+        result = held.resolve(session=session, held_id=row.id, accept=True, analyst_id=analyst.id)
+    assert result.status == 201
+    # The tablet's outbox, sent again as it was: the stored interview, a replay.
+    r = client.post("/api/responses", json=sent)
+    assert r.status_code == 200 and r.json["replayed"] is True, r.json
