@@ -130,7 +130,8 @@ def wave_inputs(
         return inputs
     if wave.design is None and community_id is not None:
         # Strata are streets: the community's street is its stratum (n_h counts every
-        # building of the street), and nothing outside the street is needed.
+        # building of the street), and nothing outside the street is needed; the counts
+        # (respondents, eligible) only for the community itself, the one domain shown.
         street_id = session.exec(
             select(Community.street_id).where(Community.id == community_id)
         ).first()
@@ -141,6 +142,7 @@ def wave_inputs(
             community_ids=list(ids) or [community_id],
             indicators=indicators,
             street_id=street_id,
+            counted=[community_id],
         )
     ids = None if community_id is None else [community_id]
     return _live(session, wave, community_ids=ids, indicators=indicators)
@@ -227,10 +229,12 @@ def _live(
     indicators: Sequence[str] | None = None,
     street_id: int | None = None,
     fresh: bool = False,
+    counted: list[int] | None = None,
 ) -> WaveInputs:
     """Live inputs of the whole wave, or of ``community_ids`` only (all of ``street_id``:
     read through the (wave, street) index). Whole-wave counts come from :func:`cached`
-    unless ``fresh``."""
+    unless ``fresh``; ``counted``: the communities whose counts are needed (default all
+    of ``community_ids``)."""
     t = IndicatorTotal
     stmt = select(t.indicator, t.community_id, t.street_id, t.building_id, t.n, t.positive).where(
         t.wave_id == wave.id, t.n > 0
@@ -254,7 +258,7 @@ def _live(
     if community_ids is None and not fresh:
         communities = cached(session, wave, "communities", lambda: _communities(session, wave))
     else:
-        communities = _communities(session, wave, community_ids)
+        communities = _communities(session, wave, counted or community_ids)
     community_id = community_ids[0] if community_ids is not None else None
     if wave.design is None:
         totals["weight"] = 1.0
