@@ -421,6 +421,10 @@ def prepare(url: str, args) -> tuple[str, callable]:
             for p in path.parent.glob(f"{path.name}*"):
                 p.unlink()
             _fill(target, args.scale)
+        else:  # a cached file from an older schema: migrations added since
+            from survey_app import migrate
+
+            migrate.upgrade(target)
         return target, lambda: None
     if backend != "postgresql":
         raise SystemExit(f"--database-url {url!r}: sqlite or postgresql only")
