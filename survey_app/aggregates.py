@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from . import bulk
 from .models import Building, Community, Household, IndicatorTotal, Response
 
 
@@ -101,7 +102,18 @@ def add_responses(
         }
         for (wave_id, key, building_id), (n, positive) in sorted(sums.items())
     ]
-    session.connection().execute(_upsert(session.get_bind().dialect.name), rows)
+    connection = session.connection()
+    if bulk.through_driver(connection):
+        # psycopg's pipeline: one short prepared statement for every cell (survey_app.bulk)
+        bulk.insert(connection, IndicatorTotal.__table__, rows, on_conflict=_ADD)
+        return
+    connection.execute(_upsert(connection.dialect.name), rows)
+
+
+_ADD = (
+    "ON CONFLICT (wave_id, indicator, building_id) DO UPDATE SET"
+    " n = indicatortotal.n + excluded.n, positive = indicatortotal.positive + excluded.positive"
+)
 
 
 @cache

@@ -45,13 +45,14 @@ except ImportError:  # pragma: no cover - not POSIX: SQLite's busy handler alone
     fcntl = None
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, or_
+from sqlalchemy import Integer, String, any_, bindparam, or_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 import instruments
 
-from .. import aggregates, instrument_registry, scope
+from .. import aggregates, bulk, instrument_registry, scope
 from ..fieldwork import quality, review
 from ..models import (
     Assignment,
@@ -194,9 +195,24 @@ def _check_answers(sub: ResponseSubmission) -> _Checked:
 
 
 @cache
-def _statements() -> SimpleNamespace:
-    """The batch's reads, built once: building a statement costs more than running it."""
-    ids, uuids = bindparam("ids", expanding=True), bindparam("uuids", expanding=True)
+def _statements(dialect: str) -> SimpleNamespace:
+    """The batch's reads, built once per dialect: building a statement costs more than
+    running it. On PostgreSQL the id and UUID lists are one array parameter each
+    (``= ANY(…)``): the statement's text is the same for every batch, short enough for
+    psycopg's query cache and prepared once; an ``IN`` list of 500 placeholders would be
+    a new statement, tokenised in Python and planned afresh, every time."""
+    if dialect == "postgresql":
+        ids = bindparam("ids", type_=ARRAY(Integer))
+        uuids = bindparam("uuids", type_=ARRAY(String))
+
+        def member(column, values):
+            return column == any_(values)
+    else:
+        ids, uuids = bindparam("ids", expanding=True), bindparam("uuids", expanding=True)
+
+        def member(column, values):
+            return column.in_(values)
+
     households = (
         select(
             Assignment.id,
@@ -222,7 +238,7 @@ def _statements() -> SimpleNamespace:
         .join(Household, Assignment.household_id == Household.id)
         .join(Building, Household.building_id == Building.id)
         .join(Community, Building.community_id == Community.id)
-        .where(Assignment.id.in_(ids))
+        .where(member(Assignment.id, ids))
         .order_by(Assignment.id)
         .with_for_update(of=Assignment)
     )
@@ -230,24 +246,16 @@ def _statements() -> SimpleNamespace:
         Visit.id, Visit.uuid, Visit.assignment_id, Visit.attempt, Visit.outcome,
         Visit.visited_at, Visit.latitude, Visit.longitude, Visit.note, Visit.canvasser_id,
         Visit.appointment_at, Visit.refusal,
-    ).where(or_(Visit.assignment_id.in_(ids), Visit.uuid.in_(uuids)))  # fmt: skip
+    ).where(or_(member(Visit.assignment_id, ids), member(Visit.uuid, uuids)))  # fmt: skip
     responses = select(
         Response.id, Response.uuid, Response.assignment_id, Response.received_at,
         Response.quality_flags, Response.review_state, Response.canvasser_id,
         Response.content_hash,
-    ).where(Response.uuid.in_(uuids))  # fmt: skip
-    return SimpleNamespace(households=households, visits=visits, responses=responses)
-
-
-@cache
-def _insert_statement(table, key: tuple[str, ...]):
-    """INSERT, returning the new ids with the ``key`` columns that tell the rows apart.
-
-    Not ``sort_by_parameter_order``: without a sentinel column SQLAlchemy then inserts
-    row by row on SQLite; matching the returned rows by their key keeps one multi-row
-    INSERT per table."""
-    statement = insert(table)
-    return statement.returning(table.c.id, *(table.c[name] for name in key)) if key else statement
+    ).where(member(Response.uuid, uuids))  # fmt: skip
+    held = select(HeldSubmission.uuid).where(member(HeldSubmission.uuid, uuids))
+    stored = select(Response.uuid).where(member(Response.uuid, uuids))
+    return SimpleNamespace(households=households, visits=visits, responses=responses,
+                           held=held, stored=stored)  # fmt: skip
 
 
 @dataclass
@@ -297,23 +305,24 @@ class _Batch:
 
     def load(self, assignment_ids: list[int], visit_uuids: list[str], response_uuids: list[str]):
         """Three reads of plain rows (no ORM objects: this runs under the write lock)."""
-        run = self.session.connection().execute
+        connection = self.session.connection()
+        run, statements = connection.execute, _statements(connection.dialect.name)
         # Locks in id order (PostgreSQL): two batches for overlapping households queue up
         # instead of deadlocking, and a replay waits for its twin and then sees its row.
-        for row in run(_statements().households, {"ids": assignment_ids}):
+        for row in run(statements.households, {"ids": assignment_ids}):
             self.households[row[0]] = _Household(
                 *row[:8], instrument=(row[8], str(row[9])), psu=tuple(row[10:13]),
                 dates=(row[13], row[14]), released=row[15], counts=row[16],
             )  # fmt: skip
         uuids = visit_uuids + response_uuids
-        for visit in run(_statements().visits, {"ids": assignment_ids, "uuids": uuids}):
+        for visit in run(statements.visits, {"ids": assignment_ids, "uuids": uuids}):
             household = self.households.get(visit.assignment_id)
             if household is not None:
                 household.attempts += 1
                 household.completed |= visit.outcome == VisitOutcome.COMPLETED
             self.stored_visits[visit.uuid] = visit
         if response_uuids:
-            rows = run(_statements().responses, {"uuids": response_uuids})
+            rows = run(statements.responses, {"uuids": response_uuids})
             self.stored_responses = {r.uuid: r for r in rows}
 
     def _household(
@@ -517,11 +526,11 @@ class _Batch:
     # --- writing ---------------------------------------------------------------------
 
     def _insert(self, model, rows: list[dict], *, key: tuple[str, ...] = ()) -> None:
-        """One multi-row INSERT; with a ``key``, each row dict gets its new ``id`` (rows
+        """One bulk INSERT (``survey_app.bulk``); with a ``key``, each row dict gets its new ``id`` (rows
         equal in their key columns are equal in all that matters, so either id fits)."""
         if not rows:
             return
-        result = self.session.connection().execute(_insert_statement(model.__table__, key), rows)
+        result = bulk.insert(self.session.connection(), model.__table__, rows, returning=key)
         if key:
             ids: dict[tuple, list[int]] = {}
             for new_id, *values in result:
@@ -676,7 +685,9 @@ def _queue_path(url) -> str | None:
 def _stored_response_uuids(session: Session, uuids: list[str]) -> set[str]:
     if not uuids:
         return set()
-    found = set(session.exec(select(Response.uuid).where(Response.uuid.in_(uuids))).all())
+    connection = session.connection()
+    statement = _statements(connection.dialect.name).stored
+    found = set(connection.execute(statement, {"uuids": uuids}).scalars())
     session.commit()  # end the read: on SQLite the write transaction must start afresh
     return found
 
@@ -754,11 +765,9 @@ def _store(
 def _held_uuids(session: Session, uuids: list[str]) -> set[str]:
     if not uuids:
         return set()
-    return set(
-        session.connection()
-        .execute(select(HeldSubmission.uuid).where(HeldSubmission.uuid.in_(uuids)))
-        .scalars()
-    )
+    connection = session.connection()
+    statement = _statements(connection.dialect.name).held
+    return set(connection.execute(statement, {"uuids": uuids}).scalars())
 
 
 def _zone() -> ZoneInfo:

@@ -1,0 +1,91 @@
+"""survey_app.bulk: PostgreSQL's driver paths (pipelined executemany, COPY) store exactly
+what SQLAlchemy's multi-row INSERT stores, and a duplicate key is SQLAlchemy's
+IntegrityError on every path (the sync retries on it). Runs on SQLite and PostgreSQL
+(SURVEY_TEST_DB=postgresql); on SQLite every mode is SQLAlchemy's path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from survey_app import bulk
+from survey_app.models import AuditLog, Response, Visit, VisitOutcome
+
+from .canvass_factories import assignments_of, make_fieldwork
+
+pytestmark = pytest.mark.db
+MODES = ("values", "executemany", "copy", "auto")
+AT = datetime(2026, 11, 30, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+def _audit_rows(mode: str, n: int) -> list[dict]:
+    details = [{"流程": [1, "二", None], "x": 1.5}, None, {}]
+    return [
+        {"at": AT, "user_id": None, "action": "bulk-test", "entity": mode,
+         "entity_id": f"{mode}-{i}", "detail": details[i % 3]}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("n", [1, 3, bulk.COPY_FROM + 2])
+def test_every_mode_stores_the_same_rows(session, monkeypatch, n):
+    stored = {}
+    for mode in MODES:
+        monkeypatch.setattr(bulk, "MODE", mode)
+        rows = _audit_rows(mode, n)
+        new = bulk.insert(session.connection(), AuditLog.__table__, rows, returning=("entity_id",))
+        assert sorted(entity_id for _, entity_id in new) == sorted(r["entity_id"] for r in rows)
+        ids = {entity_id: id_ for id_, entity_id in new}
+        read = session.connection().execute(
+            text(
+                "SELECT id, entity_id, at, detail IS NULL, CAST(detail AS TEXT) FROM auditlog"
+                " WHERE entity = :mode ORDER BY id"
+            ),
+            {"mode": mode},
+        )
+        rows_read = [tuple(r) for r in read]
+        assert {r[1]: r[0] for r in rows_read} == ids  # each id belongs to its row
+        stored[mode] = [(r[1].split("-")[1], *r[2:]) for r in rows_read]
+    assert all(stored[mode] == stored["values"] for mode in MODES), stored
+    if n > 1:  # SQLAlchemy's JSON stores None as JSON null, not SQL NULL: so do the others
+        assert tuple(stored["values"][1][2:]) == (False, "null")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_duplicate_uuid_is_sqlalchemys_integrity_error(app, session, monkeypatch, mode):
+    monkeypatch.setattr(bulk, "MODE", mode)
+    _, (me, _) = make_fieldwork(session, app)
+    assignment = assignments_of(session, me)[0]
+    rows = [
+        {"uuid": f"00000000-0000-4000-8000-{i:012d}", "assignment_id": assignment.id,
+         "attempt": i + 1, "outcome": VisitOutcome.NOT_HOME, "visited_at": AT,
+         "canvasser_id": me.id}
+        for i in range(bulk.COPY_FROM)
+    ]  # fmt: skip
+    rows[-1]["uuid"] = rows[0]["uuid"]
+    with pytest.raises(IntegrityError):
+        bulk.insert(session.connection(), Visit.__table__, rows, returning=("uuid",))
+    session.rollback()
+
+
+def test_a_scalar_default_is_filled_in(app, session, monkeypatch):
+    """Response.revision (default 1) is not among the sync's row keys."""
+    from survey_app.canvass import sync
+
+    from .canvass_factories import response_payload
+
+    _, (me, _) = make_fieldwork(session, app)
+    ids = [a.id for a in assignments_of(session, me)[:2]]
+    for mode, assignment_id in zip(("copy", "executemany"), ids, strict=True):
+        monkeypatch.setattr(bulk, "MODE", mode)
+        with app.app_context():
+            result = sync.submit_response(
+                session=session, user=me, data=response_payload(assignment_id)
+            )
+        assert result.status == 201
+        stored = session.get(Response, result.body["id"])
+        session.refresh(stored)
+        assert (stored.revision, stored.review_state) == (1, "pending")
