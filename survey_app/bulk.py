@@ -19,7 +19,8 @@ they do for a statement run by SQLAlchemy. The caller owns the transaction.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -32,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 # | copy | values (SQLAlchemy's multi-row INSERT, as before): for the benchmarks
 MODE = os.environ.get("SURVEY_PG_BULK", "auto")
 COPY_FROM = 16
+_PIPELINE = "survey_app.bulk.pipeline"
 
 
 def insert(
@@ -45,38 +47,87 @@ def insert(
     """INSERT ``rows`` (dicts with the same keys) into ``table``. With ``returning``
     (column names), returns ``(id, *returning)`` for every new row, in no set order.
     ``on_conflict``: an ``ON CONFLICT …`` clause (PostgreSQL only; not with COPY)."""
+    return send(connection, table, rows, returning=returning, on_conflict=on_conflict)()
+
+
+def send(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    returning: tuple[str, ...] = (),
+    on_conflict: str = "",
+) -> Callable[[], list[tuple] | None]:
+    """:func:`insert`, returning a function that waits for the new rows: inside
+    :func:`pipeline` on PostgreSQL, several INSERTs go out before the first is waited
+    for (one round trip for all of them)."""
     if not rows:
-        return [] if returning else None
+        return lambda: [] if returning else None
     if not through_driver(connection):
-        return _sqlalchemy(connection, table, rows, returning, on_conflict)
+        result = _sqlalchemy(connection, table, rows, returning, on_conflict)
+        return lambda: result
     columns, defaults, json = _shape(table, tuple(rows[0]))
     params = [
         tuple(_json(row[c]) if j else row[c] for c, j in zip(columns, json, strict=True)) + defaults
         for row in rows
     ]
-    psycopg = connection.connection.driver_connection
+    piped = connection.info.get(_PIPELINE, False)
     mode = MODE
     if mode == "auto":
-        mode = "copy" if len(rows) >= COPY_FROM and not on_conflict else "executemany"
+        mode = "copy" if len(rows) >= COPY_FROM else "executemany"
+    if on_conflict or piped:  # COPY can do neither
+        mode = "executemany"
+    cursor = connection.connection.driver_connection.cursor()
     try:
-        with psycopg.cursor() as cursor:
-            if mode == "copy" and not on_conflict:
-                return _copy(cursor, table, rows, params, returning)
-            sql = _insert_sql(table.name, _all_columns(table, tuple(rows[0])), returning,
-                              on_conflict)  # fmt: skip
-            if len(params) == 1:  # no pipeline to set up for one row
-                cursor.execute(sql, params[0])
-                return cursor.fetchall() if returning else None
+        if mode == "copy":
+            result = _copy(cursor, table, rows, params, returning)
+            cursor.close()
+            return lambda: result
+        sql = _insert_sql(table.name, _all_columns(table, tuple(rows[0])), returning,
+                          on_conflict)  # fmt: skip
+        if len(params) == 1:  # no pipeline to set up for one row
+            cursor.execute(sql, params[0])
+        else:
             cursor.executemany(sql, params, returning=bool(returning))
-            if not returning:
-                return None
-            out: list[tuple] = []
+    except _driver_integrity_error() as err:
+        cursor.close()
+        raise IntegrityError(f"INSERT INTO {table.name}", None, err) from err
+    if not returning:
+        if not piped:
+            cursor.close()
+        return lambda: None
+
+    def fetch() -> list[tuple]:
+        out: list[tuple] = []
+        try:
             while True:
                 out.extend(cursor.fetchall())
                 if not cursor.nextset():
                     return out
+        except _driver_integrity_error() as err:
+            raise IntegrityError(f"INSERT INTO {table.name}", None, err) from err
+        finally:
+            cursor.close()
+
+    return fetch
+
+
+@contextmanager
+def pipeline(connection: Connection, *, enabled: bool = True) -> Iterator[None]:
+    """On PostgreSQL, the INSERTs sent inside go out in one psycopg pipeline: each waits
+    only when its new rows are asked for (:func:`send`), the others not at all before
+    the block ends. (Never COPY inside: a pipeline cannot.) Elsewhere it does nothing."""
+    if not enabled or not through_driver(connection):
+        yield
+        return
+    connection.info[_PIPELINE] = True
+    try:
+        with connection.connection.driver_connection.pipeline():
+            yield
     except _driver_integrity_error() as err:
-        raise IntegrityError(f"INSERT INTO {table.name}", None, err) from err
+        raise IntegrityError("INSERT (pipeline)", None, err) from err
+    finally:
+        connection.info.pop(_PIPELINE, None)
 
 
 def through_driver(connection: Connection) -> bool:

@@ -302,9 +302,23 @@ class _Batch:
         self.zone: ZoneInfo | None = None
         self.stored_held: set[str] | None = None  # read only when something is held
         self.new_held: dict[str, dict] = {}
+        self.sure = False  # read the stored responses even when no visit has their UUIDs
 
-    def load(self, assignment_ids: list[int], visit_uuids: list[str], response_uuids: list[str]):
-        """Three reads of plain rows (no ORM objects: this runs under the write lock)."""
+    def load(
+        self,
+        assignment_ids: list[int],
+        visit_uuids: list[str],
+        response_uuids: list[str],
+        *,
+        sure: bool = False,
+    ):
+        """Three reads of plain rows (no ORM objects: this runs under the write lock).
+
+        Every stored response has a visit under its UUID (its 完成 visit, stored with it),
+        so when no visit has any of the batch's response UUIDs, no response has them
+        either and the third read is skipped (a single submission: one round trip fewer).
+        Should a response ever stand without its visit, its INSERT fails on the unique
+        UUID, and the retry (``sure``) reads the responses whatever the visits say."""
         connection = self.session.connection()
         run, statements = connection.execute, _statements(connection.dialect.name)
         # Locks in id order (PostgreSQL): two batches for overlapping households queue up
@@ -321,7 +335,7 @@ class _Batch:
                 household.attempts += 1
                 household.completed |= visit.outcome == VisitOutcome.COMPLETED
             self.stored_visits[visit.uuid] = visit
-        if response_uuids:
+        if response_uuids and (sure or any(u in self.stored_visits for u in response_uuids)):
             rows = run(statements.responses, {"uuids": response_uuids})
             self.stored_responses = {r.uuid: r for r in rows}
 
@@ -525,24 +539,54 @@ class _Batch:
 
     # --- writing ---------------------------------------------------------------------
 
-    def _insert(self, model, rows: list[dict], *, key: tuple[str, ...] = ()) -> None:
-        """One bulk INSERT (``survey_app.bulk``); with a ``key``, each row dict gets its new ``id`` (rows
-        equal in their key columns are equal in all that matters, so either id fits)."""
-        if not rows:
-            return
-        result = bulk.insert(self.session.connection(), model.__table__, rows, returning=key)
-        if key:
+    def _send(self, model, rows: list[dict], *, key: tuple[str, ...] = ()) -> Callable[[], None]:
+        """One bulk INSERT (``survey_app.bulk``); with a ``key``, the function returned
+        gives each row dict its new ``id`` (rows equal in their key columns are equal in
+        all that matters, so either id fits)."""
+        fetch = bulk.send(self.session.connection(), model.__table__, rows, returning=key)
+
+        def ids() -> None:
+            result = fetch()
+            if not key:
+                return
             ids: dict[tuple, list[int]] = {}
             for new_id, *values in result:
                 ids.setdefault(tuple(values), []).append(new_id)
             for row in rows:
                 row["id"] = ids[tuple(row[name] for name in key)].pop()
 
+        return ids
+
+    def _insert(self, model, rows: list[dict], *, key: tuple[str, ...] = ()) -> None:
+        self._send(model, rows, key=key)()
+
     def write(self) -> None:
+        # A few rows (a single submission): every INSERT in one PostgreSQL pipeline,
+        # waiting twice (for the new ids) instead of once per table. Many: COPY.
+        small = len(self.new_visits) < bulk.COPY_FROM
+        with bulk.pipeline(self.session.connection(), enabled=small):
+            self._write()
+
+    def _write(self) -> None:
         visits = [row for _, row in self.new_visits.values()]
         responses = [row for _, row in self.new_responses.values()]
-        self._insert(Visit, visits, key=("uuid",))
-        self._insert(Response, responses, key=("uuid",))
+        waits = [self._send(Visit, visits, key=("uuid",)),
+                 self._send(Response, responses, key=("uuid",))]  # fmt: skip
+        # What needs no new id goes out before waiting for them.
+        counted = _waves_counting_pending(self.households.values())
+        aggregates.add_responses(
+            session=self.session,
+            items=[
+                (row["wave_id"], row["household_id"], checked.values)
+                for checked, row in self.new_responses.values()
+                if row["wave_id"] in counted
+            ],
+            psu={h.household_id: h.psu for h in self.households.values()},
+        )
+        self._send(AuditLog, self._audit_rows())
+        self._send(HeldSubmission, list(self.new_held.values()))
+        for wait in waits:
+            wait()
         feedback = [
             {
                 "community_id": row["community_id"],
@@ -567,18 +611,6 @@ class _Batch:
             for item in feedback
         ]  # fmt: skip
         self._insert(FeedbackEvent, events)
-        counted = _waves_counting_pending(self.households.values())
-        aggregates.add_responses(
-            session=self.session,
-            items=[
-                (row["wave_id"], row["household_id"], checked.values)
-                for checked, row in self.new_responses.values()
-                if row["wave_id"] in counted
-            ],
-            psu={h.household_id: h.psu for h in self.households.values()},
-        )
-        self._insert(AuditLog, self._audit_rows())
-        self._insert(HeldSubmission, list(self.new_held.values()))
 
     def _audit_rows(self) -> list[dict]:
         rows = []
@@ -737,9 +769,9 @@ def _store(
         for d in [*visits, *responses]
         if isinstance(d, dict) and isinstance(d.get("uuid"), str)
     }
-    for _ in range(RETRIES):
+    for attempt in range(RETRIES):
         batch, decided = _Batch(session, user), []
-        batch.raw, batch.accepting = raw, accepting
+        batch.raw, batch.accepting, batch.sure = raw, accepting, attempt > 0
         with _writers_queue(session):
             try:
                 _store_once(session, batch, tasks, decided)
@@ -794,6 +826,7 @@ def _store_once(session: Session, batch: _Batch, tasks: list, decided: list) -> 
         sorted({t[0] for t in tasks}),
         [t[3].uuid for t in tasks if t[1] == 0],
         [t[3].sub.uuid for t in tasks if t[1] == 1],
+        sure=batch.sure,
     )
     decided.extend(
         (kind, index, batch.visit(item) if kind == 0 else batch.response(item))

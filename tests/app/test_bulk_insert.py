@@ -89,3 +89,31 @@ def test_a_scalar_default_is_filled_in(app, session, monkeypatch):
         stored = session.get(Response, result.body["id"])
         session.refresh(stored)
         assert (stored.revision, stored.review_state) == (1, "pending")
+
+
+def test_a_response_without_its_visit_is_still_found(app, session):
+    """The sync skips reading stored responses when no visit has their UUIDs (every
+    stored response has its 完成 visit); were one ever alone, the unique UUID and the
+    retry still answer replay or conflict, never a second row."""
+    from sqlalchemy import func, select
+
+    from survey_app.canvass import sync
+
+    from .canvass_factories import response_payload
+
+    _, (me, _) = make_fieldwork(session, app)
+    assignment_id = assignments_of(session, me)[0].id
+    payload = response_payload(assignment_id)
+    with app.app_context():
+        assert sync.submit_response(session=session, user=me, data=payload).status == 201
+        session.connection().execute(
+            text("DELETE FROM visit WHERE uuid = :u"), {"u": payload["uuid"]}
+        )
+        session.commit()
+        again = sync.submit_response(session=session, user=me, data=payload)
+        other = sync.submit_response(
+            session=session, user=me, data={**payload, "device": "another tablet"}
+        )
+    assert (again.status, again.body["replayed"]) == (200, True)
+    assert (other.status, other.body["reason"]) == (409, "conflict")
+    assert session.execute(select(func.count()).select_from(Response)).scalar_one() == 1
