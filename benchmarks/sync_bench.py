@@ -443,7 +443,66 @@ def percentile(values: list[float], p: float) -> float:
 # --- the phases --------------------------------------------------------------------------
 
 
-def single_phase(clients, queues, db: Database, sample: int) -> dict:
+class CpuMeter:
+    """CPU seconds (user + system) spent by the server's processes (gunicorn's process
+    group), by this run's PostgreSQL backends and by this process (the clients): the
+    figures the load average does not move, where wall times do (Linux /proc)."""
+
+    def __init__(self, server_pgid: int, db: Database):
+        self.pgid, self.db = server_pgid, db
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _stat(self, pid: str) -> list[str] | None:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+
+    def snapshot(self) -> dict:
+        server = 0.0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                fields = self._stat(entry.name)  # state ppid pgrp … utime(11) stime(12)
+                if fields is not None and int(fields[2]) == self.pgid:
+                    server += (int(fields[11]) + int(fields[12])) / self.tick
+        backends = {}
+        if self.db.backend == "postgresql":
+            from sqlalchemy import text
+
+            with self.db.connect().connect() as conn:
+                pids = conn.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                         " AND pid <> pg_backend_pid()")
+                ).scalars().all()  # fmt: skip
+            for pid in pids:
+                fields = self._stat(str(pid))
+                if fields is not None:
+                    backends[pid] = (int(fields[11]) + int(fields[12])) / self.tick
+        times = os.times()
+        return {"server": server, "backends": backends, "clients": times.user + times.system}
+
+    @staticmethod
+    def used(start: dict, end: dict) -> dict[str, float]:
+        """Seconds between two snapshots (a backend started in between counts from 0)."""
+        return {
+            "server": end["server"] - start["server"],
+            "database": sum(
+                v - start["backends"].get(pid, 0.0) for pid, v in end["backends"].items()
+            ),  # fmt: skip
+            "clients": end["clients"] - start["clients"],
+        }
+
+
+def fmt_cpu(cpu: dict[str, float] | None, n: int) -> str:
+    if not cpu:
+        return ""
+    return (
+        f"CPU per response: server {cpu['server'] / n * 1000:.2f} ms, database "
+        f"{cpu['database'] / n * 1000:.2f} ms, clients {cpu['clients'] / n * 1000:.2f} ms"
+    )
+
+
+def single_phase(clients, queues, db: Database, sample: int, meter=None) -> dict:
     """Each client posts its queue of single responses; then counts and replays."""
     before = count_rows(db)
     latencies: list[list[float]] = [[] for _ in clients]
@@ -457,7 +516,9 @@ def single_phase(clients, queues, db: Database, sample: int) -> dict:
             latencies[i].append(time.perf_counter() - t0)
             statuses[i][status] = statuses[i].get(status, 0) + 1
 
+    cpu_start = meter.snapshot() if meter else None
     wall = run_threads(work, len(clients))
+    cpu = meter.used(cpu_start, meter.snapshot()) if meter else None
     all_ms = [x * 1000 for lat in latencies for x in lat]
     total: dict[int, int] = {}
     for s in statuses:
@@ -477,6 +538,7 @@ def single_phase(clients, queues, db: Database, sample: int) -> dict:
         "sent": sent,
         "wall": wall,
         "per_s": sent / wall,
+        "cpu": cpu,
         "p50": percentile(all_ms, 50),
         "p95": percentile(all_ms, 95),
         "p99": percentile(all_ms, 99),
@@ -495,7 +557,7 @@ def single_phase(clients, queues, db: Database, sample: int) -> dict:
     }
 
 
-def batch_phase(tablets: list[list[tuple[Client, bytes]]], db: Database) -> dict:
+def batch_phase(tablets: list[list[tuple[Client, bytes]]], db: Database, meter=None) -> dict:
     """Each tablet posts its outboxes one after another (each outbox with the session of
     the canvasser whose households it holds)."""
     before = count_rows(db)
@@ -519,12 +581,15 @@ def batch_phase(tablets: list[list[tuple[Client, bytes]]], db: Database) -> dict
                 for r in results:
                     statuses[r["status"]] = statuses.get(r["status"], 0) + 1
 
+    cpu_start = meter.snapshot() if meter else None
     wall = run_threads(work, len(tablets))
+    cpu = meter.used(cpu_start, meter.snapshot()) if meter else None
     after = count_rows(db)
     return {
         "items": items,
         "wall": wall,
         "per_s": items / wall,
+        "cpu": cpu,
         "batch_median": statistics.median(times),
         "batch_max": max(times),
         "statuses": statuses,
@@ -661,7 +726,8 @@ def serve_and_load(args, tmp: Path, db: Database, assignments, batch_clients, co
         for i, client in enumerate(warm):
             client.sign_in(names[i % len(names)])
             client.request("GET", "/api/canvass/assignments")
-        single = single_phase(clients, queues, db, args.replay_sample)
+        meter = CpuMeter(server.proc.pid, db)
+        single = single_phase(clients, queues, db, args.replay_sample, meter)
         # (b) batch sync
         batch_runs = []
         sessions = {}
@@ -678,7 +744,7 @@ def serve_and_load(args, tmp: Path, db: Database, assignments, batch_clients, co
                 tablets[b % n].append(
                     (sessions[name], json.dumps(body, ensure_ascii=False).encode())
                 )
-            run = batch_phase(tablets, db)
+            run = batch_phase(tablets, db, meter)
             run["tablets"] = n
             batch_runs.append(run)
         replay = batch_phase([tablets[0][-1:]], db)
@@ -712,6 +778,7 @@ def side_by_side(runs: list[dict]) -> str:
         ("  max ms", [f"{r['single']['max']:.1f}" for r in runs], ""),
         ("  none lost or doubled", ["ok" if intact(r["single"]) else "NO" for r in runs],
          "none"),
+        *cpu_rows([(r["single"].get("cpu"), r["single"]["sent"]) for r in runs]),
     ]  # fmt: skip
     for k, n in enumerate(runs[0]["batch_runs"]):
         rows.append(
@@ -722,6 +789,9 @@ def side_by_side(runs: list[dict]) -> str:
             ("  a batch, median ms",
              [f"{r['batch_runs'][k]['batch_median'] * 1000:.0f}" for r in runs], "")
         )  # fmt: skip
+        rows += cpu_rows(
+            [(r["batch_runs"][k].get("cpu"), r["batch_runs"][k]["items"]) for r in runs]
+        )
     rows.append(("replayed batch /s", [f"{r['replay']['per_s']:.0f}" for r in runs], ""))
     rows.append(("load average before", [fmt_load(r["load_before"]) for r in runs], ""))
     rows.append(("load average after", [fmt_load(r["load_after"]) for r in runs], ""))
@@ -741,6 +811,16 @@ def side_by_side(runs: list[dict]) -> str:
             + (f"   {budget}" if budget else "")
         )
     return "\n".join(lines)
+
+
+def cpu_rows(cpus: list[tuple[dict | None, int]]) -> list[tuple[str, list[str], str]]:
+    """CPU ms per response of the server, the database backends and the clients."""
+    if not all(cpu for cpu, _ in cpus):
+        return []
+    return [
+        (f"  CPU ms per response, {part}", [f"{cpu[part] / n * 1000:.2f}" for cpu, n in cpus], "")
+        for part in ("server", "database", "clients")
+    ]
 
 
 def intact(single: dict) -> bool:
@@ -789,6 +869,7 @@ def report(args, single: dict, batch_runs: list[dict], replay: dict, reconnects:
         f"{single['replay_statuses']}, rows added {single['replay_added']} responses, "
         f"{single['replay_visits_added']} visits",
         f"  none lost or doubled: {mark(intact(single))}   (client reconnects: {reconnects})",
+        f"  {fmt_cpu(single.get('cpu'), single['sent'])}",
         "",
         f"batch sync: POST /api/sync, {args.batch_size} new responses a batch",
     ]
@@ -801,6 +882,7 @@ def report(args, single: dict, batch_runs: list[dict], replay: dict, reconnects:
             f"{run['batch_max'] * 1000:.0f} ms; statuses {run['statuses']}; rows added "
             f"{run['new_rows']:,}; intact: {mark(intact_batch(run))})"
         )
+        lines.append(f"    {fmt_cpu(run.get('cpu'), run['items'])}")
     lines.append(
         f"  replayed batch: {replay['items']} responses in {replay['wall'] * 1000:.0f} ms = "
         f"{replay['per_s']:.0f} responses/s; statuses {replay['statuses']}; rows added "
