@@ -117,3 +117,20 @@ def test_a_response_without_its_visit_is_still_found(app, session):
     assert (again.status, again.body["replayed"]) == (200, True)
     assert (other.status, other.body["reason"]) == (409, "conflict")
     assert session.execute(select(func.count()).select_from(Response)).scalar_one() == 1
+
+
+def test_a_duplicate_inside_a_pipeline_is_sqlalchemys_integrity_error(app, session):
+    """A single submission's INSERTs go out in one pipeline (PostgreSQL): a unique
+    violation there is the same IntegrityError the sync retries on."""
+    _, (me, _) = make_fieldwork(session, app)
+    assignment = assignments_of(session, me)[0]
+    row = {"uuid": "00000000-0000-4000-8000-000000000001", "assignment_id": assignment.id,
+           "attempt": 1, "outcome": VisitOutcome.NOT_HOME, "visited_at": AT,
+           "canvasser_id": me.id}  # fmt: skip
+    connection = session.connection()
+    with pytest.raises(IntegrityError), bulk.pipeline(connection):
+        first = bulk.send(connection, Visit.__table__, [row], returning=("uuid",))
+        again = bulk.send(connection, Visit.__table__, [{**row, "attempt": 2}], returning=("uuid",))
+        first()
+        again()
+    session.rollback()
