@@ -339,16 +339,22 @@ def excluded(*, session: Session, wave_id: int, community_ids: list[int] | None 
     """How many interviews the figures leave out, by reason (one grouped count)."""
     rule = counts_rule(session, wave_id)
     query = (
-        select(Response.review_state, func.count())
+        select(Response.review_state, Response.is_test, func.count())
         .where(Response.wave_id == wave_id, not_test_data())
-        .group_by(Response.review_state)
+        .group_by(Response.review_state, Response.is_test)
     )
     if community_ids is not None:
         query = query.where(Response.community_id.in_(community_ids))
-    by_state = dict(session.exec(query).all())
+    by_state: dict[str, int] = {}
+    tests = 0  # the rehearsal view's test interviews: all counted there, whatever the rule
+    for state, is_test, n in session.exec(query).all():
+        if is_test:
+            tests += n
+        else:
+            by_state[state] = by_state.get(state, 0) + n
     rejected = by_state.get(ReviewState.REJECTED, 0)
     pending = by_state.get(ReviewState.PENDING, 0) if rule == Counts.APPROVED else 0
-    counted = sum(n for state, n in by_state.items() if is_counted(state, rule))
+    counted = tests + sum(n for state, n in by_state.items() if is_counted(state, rule))
     return Excluded(rule=rule, rejected=rejected, pending=pending, counted=counted)
 
 

@@ -6,6 +6,7 @@ parse the query string, call one service and render.
 
 from __future__ import annotations
 
+from datetime import date
 from types import SimpleNamespace
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
@@ -21,7 +22,7 @@ from ..fieldwork import review as fieldwork_review
 from ..fieldwork import waves as fieldwork
 from ..ids import parse_id
 from ..instrument_registry import get_instrument
-from ..models import Role, Wave
+from ..models import Role, Wave, WaveStatus
 from . import pages as results_service
 from .indicators import indicator_catalog
 
@@ -51,7 +52,7 @@ def wave_from_args(session, community_id: int | None = None) -> Wave | None:
     raw = request.args.get("wave", "").strip()
     if not raw:
         return fieldwork.current_wave(session=session, community_id=community_id) or _newest_wave(
-            session
+            session, community_id
         )
     wave_id = parse_id(raw)
     if wave_id is None:
@@ -62,9 +63,25 @@ def wave_from_args(session, community_id: int | None = None) -> Wave | None:
     return wave
 
 
-def _newest_wave(session) -> Wave | None:
+def _newest_wave(session, community_id: int | None = None) -> Wave | None:
+    """With no open wave: the latest wave in time — by its first day (else the day it
+    opened or was created), not by id, since a city may enter an older wave later —
+    preferring waves that have been in the field and that cover ``community_id``."""
     waves = fieldwork.list_waves(session=session)
-    return waves[0] if waves else None
+    if not waves:
+        return None
+    covering = (
+        {w.id for w in fieldwork.covering(session=session, waves=waves, community_id=community_id)}
+        if community_id is not None
+        else {w.id for w in waves}
+    )
+
+    def when(w: Wave):
+        moment = w.opened_at or w.created_at
+        day = w.starts_on or (moment.date() if moment else date.min)
+        return (w.id in covering, w.status != WaveStatus.DRAFT, day, w.id)
+
+    return max(waves, key=when)
 
 
 def rehearsal_requested(wave: Wave | None) -> bool:

@@ -313,3 +313,24 @@ def test_one_interview_per_household_real_or_test(session, app, client, runner, 
     client.post("/logout")
     login(client, make_user(session, "analyst"))
     assert (n_city(""), n_city("&rehearsal=1")) == (len(real) + 1, len(real) + 15)
+
+
+def test_counted_line_counts_test_interviews_in_the_rehearsal_view_under_approved_only(
+    session, app, client, runner, tmp_path
+):
+    """A wave counting approved interviews only: its rehearsal view counts the test
+    interviews it shows (they are in the figures), never as «尚未审核 … 未计入»."""
+    wave_id = _open_wave(session, runner, app, tmp_path)
+    _real_interviews(session, client, wave_id, n=2)
+    make_user(session, "analyst", username="ana1")
+    result = runner.invoke(
+        args=["review", "counts", "approved", "--wave", str(wave_id), "--as", "ana1"]
+    )
+    assert result.exit_code == 0, result.output
+    cli(runner, "rehearse", wave_id, "--count", 6, "--seed", 3)
+    session.expire_all()
+    real = review.excluded(session=session, wave_id=wave_id)
+    assert (real.pending, real.counted) == (2, 0)
+    with review.rehearsal_view():
+        shown = review.excluded(session=session, wave_id=wave_id)
+    assert (shown.pending, shown.counted) == (2, 6)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 from contextlib import redirect_stdout
 
 import pandas as pd
@@ -15,10 +16,11 @@ from sqlmodel import select
 
 from analysis import cli as survey_estimate
 from survey_app.fieldwork import plan
-from survey_app.models import Assignment, Community, User
+from survey_app.models import Assignment, Community, Role, User
 from survey_app.results import pages
 
 from .canvass_factories import complete_answers, response_payload, visit_payload
+from .factories import make_user
 from .wave_factories import PASSWORD, cli, make_city, questionnaire
 
 ADMIN = User(username="t", display_name="t", password_hash="", role="admin")
@@ -269,3 +271,34 @@ def test_each_community_page_opens_on_the_open_wave_that_covers_it(
     assert "全覆盖" in head("C01") and "西片专项" not in head("C01")
     assert "西片专项" in head("C02")
     assert first != other
+
+
+def test_with_no_open_wave_pages_open_on_the_latest_wave_in_time_not_the_highest_id(
+    session, app, client, runner, tmp_path
+):
+    """A city entering an older wave after a newer one: with none open, the pages open on
+    the wave whose days are latest."""
+    from datetime import date
+
+    from survey_app.models import Wave, WaveStatus
+
+    make_city(session, runner, tmp_path)
+    made = []
+    for name, starts in (("第四季度", "2026-10-01"), ("第三季度", "2026-07-01")):
+        wave_id = int(cli(runner, "create", "--name", name, "--questionnaire", questionnaire(app),
+                          "--communities", "all", "--starts", starts))  # fmt: skip
+        made.append(wave_id)
+    session.expire_all()
+    for wave_id in made:
+        wave = session.get(Wave, wave_id)
+        wave.status = WaveStatus.CLOSED
+        session.add(wave)
+    session.commit()
+    assert session.get(Wave, made[0]).starts_on == date(2026, 10, 1)
+    c01 = session.exec(select(Community).where(Community.code == "C01")).one()
+    make_user(session, Role.SECRETARY, community=c01, username="sec1")
+    login(client, "sec1")
+    page = client.get("/results/", follow_redirects=True).get_data(as_text=True)
+    selected = re.search(r'<option value="(\d+)" selected', page)
+    assert selected is not None, "the wave menu marks the wave shown"
+    assert int(selected.group(1)) == made[0]
