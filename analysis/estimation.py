@@ -95,8 +95,9 @@ def estimate(
     population : str, optional
         Column with the domain's known size N (households in the community; constant
         within a domain; with no ``by``, the whole sample's). Bounds the rate by what the
-        unheard households allow and, for equal-probability samples, gives the exact
-        hypergeometric interval (:mod:`analysis.finite`).
+        unheard households allow, whatever the weights, and, for equal-probability
+        samples, gives the exact hypergeometric interval (:mod:`analysis.finite`;
+        :func:`finite_rows`).
     verdict_method : str, optional
         The method that decides verdicts (one of ``VERDICT_METHODS``); default ``method``
         when it may decide, else ``"korn-graubard"``.
@@ -139,6 +140,7 @@ def estimate(
         calibration=calibration,
         cluster2=cluster2,
         fpc2=fpc2,
+        counts=population is not None,
     )
     fpc_map = None
     if fpc1 is not None:
@@ -243,6 +245,9 @@ def estimate_from_totals(
         Rows whose ``domain`` is missing hold the whole sample; if there are none, the
         whole sample is the sum of the domains (right when every respondent is in exactly
         one domain). Several rows for one (indicator, domain, stratum, psu) are added up.
+        Optional ``sum_y``: the respondents who answered yes, unweighted (needed for the
+        bounds a known ``population`` sets when the weights differ within a domain;
+        without it they are found only where the weights are equal, as n·p̂).
         Optional ``copies`` (a whole number ≥ 1, the same on every row of a PSU label):
         the label stands for that many PSUs of its stratum, alike in every column (each
         with the row's sums), so that identical PSUs — e.g. households of one weight and
@@ -354,6 +359,12 @@ def _from_totals(
         stratum_labels=list(s_labels),
         copies=None if psu_copies is None else psu_copies[np.asarray(cells % n_psu)],
     )
+    yes_counts = None
+    if population is not None and "sum_y" in sums:  # unweighted yes per group
+        cell_yes = sums["sum_y"]
+        if psu_copies is not None:
+            cell_yes = cell_yes * psu_copies[np.asarray(cells % n_psu)]
+        yes_counts = np.bincount(cell_group, weights=cell_yes, minlength=len(used_groups))
     pop_codes = None
     if population is not None:
         pop_codes = {0: population[None]} if None in population else {}
@@ -361,7 +372,7 @@ def _from_totals(
             if label in population:
                 pop_codes[k + 1] = population[label]
     opts = (method, level, target, verdict_method, icc)
-    rows = _rows(gv, used_groups, n_dom, ind_labels, dom_labels, opts, pop_codes)
+    rows = _rows(gv, used_groups, n_dom, ind_labels, dom_labels, opts, (pop_codes, yes_counts))
     lonely = tuple(plain_value(s_labels[i]) for i in np.flatnonzero(n_h == 1))
     info = {"weight": None, "strata": None, "cluster": None, "by": None, "fpc": None}
     info.update(describe or {})
@@ -380,9 +391,13 @@ def _from_totals(
     return EstimateResult(rows=rows, design=design)
 
 
-def _rows(gv, used_groups, n_dom, ind_labels, dom_labels, opts, population):
-    """One :class:`EstimateRow` per group: interval, verdict and what decided it."""
+def _rows(gv, used_groups, n_dom, ind_labels, dom_labels, opts, finite):
+    """One :class:`EstimateRow` per group: interval, verdict and what decided it.
+
+    ``finite``: (population N per domain code or None, unweighted yes per group or None).
+    """
     method, level, target, verdict_method, icc = opts
+    population, yes_counts = finite
     p, var, n, df = gv.estimate, gv.variance, gv.n, gv.df
     empty = n == 0
     q = np.where(empty, 0.5, p)
@@ -411,19 +426,20 @@ def _rows(gv, used_groups, n_dom, ind_labels, dom_labels, opts, population):
     v_low, v_high = np.where(empty, 0.0, vci.low), np.where(empty, 1.0, vci.high)
     why = np.where(ci.degenerate, "all_yes_df", "interval").astype(object)
 
-    fin = finite_rows(gv, used_groups, n_dom, population, level)
+    fin = finite_rows(gv, used_groups, n_dom, population, level, yes_counts)
     if fin is not None:
-        use = fin.known & ~empty
-        exact_low = np.where(fin.exact, fin.exact_low, -np.inf)
-        exact_high = np.where(fin.exact, fin.exact_high, np.inf)
+        # The interval, shown and the verdict's, clipped into what the unheard households
+        # allow (the exact interval where it applies): a verdict the bounds settle is
+        # settled whatever the interval says, and one the interval settles stays so.
+        use = fin.counts & ~empty
         new = []
         for lo_, hi_ in ((low, high), (v_low, v_high)):
-            nl = np.where(fin.exact, exact_low, np.maximum(lo_, fin.if_no))
-            nh = np.where(fin.exact, exact_high, np.minimum(hi_, fin.if_yes))
+            nl = np.where(fin.exact, fin.exact_low, np.clip(lo_, fin.if_no, fin.if_yes))
+            nh = np.where(fin.exact, fin.exact_high, np.clip(hi_, fin.if_no, fin.if_yes))
             new.append((np.where(use, nl, lo_), np.where(use, nh, hi_)))
-        cut = use & ((new[1][0] > v_low) | (new[1][1] < v_high) | fin.exact)
         (low, high), (v_low, v_high) = new
-        why = np.where(cut, "exact_finite", why)
+        certain = (fin.if_no >= target) | (fin.if_yes < target)
+        why = np.where(use & (fin.exact | certain), "exact_finite", why)
 
     verdict = np.where(v_low >= target, "met", np.where(v_high < target, "not_met", "undetermined"))
     verdict = np.where(empty, "undetermined", verdict)
@@ -555,7 +571,7 @@ def pooled_deff(gv, used_groups, n_dom, ind_labels, icc=None):
 class _Finite:
     known: np.ndarray  # N given for the group
     population: np.ndarray
-    counts: np.ndarray  # weights equal: yes is a count of households
+    counts: np.ndarray  # yes is known as a count of households
     if_no: np.ndarray
     if_yes: np.ndarray
     exact: np.ndarray  # the hypergeometric interval applies
@@ -563,14 +579,17 @@ class _Finite:
     exact_high: np.ndarray
 
 
-def finite_rows(gv, used_groups, n_dom, population, level):
+def finite_rows(gv, used_groups, n_dom, population, level, yes_counts=None):
     """What a known population size N says about each group (None when none is known).
 
-    Equal weights in the group make ``yes = n·p̂`` a count of households: then the rate
-    lies in [yes/N, (yes + N − n)/N]. If, besides, the sample is an equal-probability
-    sample of households — no clustering inside the group (one respondent per PSU), or
-    every PSU of its strata taken (fpc: 1 − n_h/N_h = 0) — the hypergeometric interval is
-    exact (:func:`analysis.finite.hypergeometric_interval`).
+    ``yes_counts`` (per group, the respondents who answered yes, unweighted: the totals'
+    ``sum_y``) makes the bounds known whatever the weights: the rate of all N households
+    lies in [yes/N, (yes + N − n)/N]. Without it, yes = n·p̂ is a count of households
+    only where the weights in the group are equal. If, besides, the weights are equal and
+    the sample is an equal-probability sample of households — no clustering inside the
+    group (one respondent per PSU), or every PSU of its strata taken (fpc:
+    1 − n_h/N_h = 0) — the hypergeometric interval is exact
+    (:func:`analysis.finite.hypergeometric_interval`).
     """
     if population is None:
         return None
@@ -586,15 +605,21 @@ def finite_rows(gv, used_groups, n_dom, population, level):
             f"{int(n[i])} respondents but a population of {int(big_n[i])} households",
             column="population",
         )
-    yes = gv.estimate * n
     with np.errstate(invalid="ignore"):
         same_w = (gv.w_per_n_max - gv.w_per_n_min) <= 1e-9 * np.abs(gv.w_per_n_max)
-    counts = known & (n > 0) & same_w & (np.abs(yes - np.round(yes)) < 1e-6)
+    if yes_counts is None:
+        yes = gv.estimate * n
+        whole = same_w
+    else:
+        yes = np.asarray(yes_counts, dtype=float)
+        whole = (yes >= -1e-6) & (yes <= n + 1e-6)
+    with np.errstate(invalid="ignore"):
+        counts = known & (n > 0) & whole & (np.abs(yes - np.round(yes)) < 1e-6)
     yes = np.where(counts, np.round(yes), 0.0)
     pop = np.where(known, big_n, 1.0)
     if_no, if_yes = unheard_bounds(yes, np.where(counts, n, 0), pop)
     one_each = gv.max_cell_n <= 1
-    exact = counts & (one_each | gv.all_psus_taken)
+    exact = counts & same_w & (one_each | gv.all_psus_taken)
     e_low, e_high = np.zeros(len(n)), np.ones(len(n))
     if exact.any():
         lo, hi = hypergeometric_interval(yes[exact], n[exact], big_n[exact], level=level)
@@ -656,8 +681,9 @@ def _cell_sums(table, cell_code, size):
         return np.bincount(cell_code, weights=table[col].to_numpy(float), minlength=size)
 
     sums = {c: total(c) for c in ("n", "sum_w", "sum_wy")}
-    if "sum_w2" in table.columns:
-        sums["sum_w2"] = total("sum_w2")
+    for c in ("sum_w2", "sum_y"):
+        if c in table.columns:
+            sums[c] = total(c)
     calibrated = "res_w" in table.columns
     sums["res_w"] = total("res_w") if calibrated else sums["sum_w"]
     sums["res_wy"] = total("res_wy") if calibrated else sums["sum_wy"]

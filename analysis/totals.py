@@ -9,6 +9,10 @@ These sums are sufficient for everything :func:`analysis.estimate_from_totals` r
     z_hj = (sum_wy − p̂·sum_w) / Σw;
 ``sum_w2``
     Σw² (Kish's weighting effect per domain; not needed for the variance);
+``sum_y`` (only when asked: ``counts=True``)
+    Σy, the respondents who answered yes, unweighted: with the domain's population N
+    known, the rate of all N households lies in [Σy/N, (Σy + N − n)/N] whatever the
+    weights (:mod:`analysis.finite`);
 ``res_w``, ``res_wy`` (only for calibrated weights)
     the same two sums of the calibration residuals (see :mod:`analysis.calibration`),
     which replace ``sum_w`` and ``sum_wy`` in z_hj. They may be non-zero in PSUs with
@@ -42,8 +46,8 @@ class PsuTotals:
     Attributes
     ----------
     table : pandas.DataFrame
-        Columns ``indicator, domain, stratum, psu, n, sum_w, sum_wy, sum_w2`` and, for
-        calibrated weights, ``res_w, res_wy``. ``domain`` is None for the whole sample.
+        Columns ``indicator, domain, stratum, psu, n, sum_w, sum_wy, sum_w2``, with
+        ``counts=True`` also ``sum_y`` and, for calibrated weights, ``res_w, res_wy``. ``domain`` is None for the whole sample.
     psu_counts : pandas.Series
         n_h: PSUs per stratum in the whole sample (index: stratum).
     domains : tuple
@@ -106,6 +110,7 @@ def aggregate_totals(
     calibration: Calibration | None = None,
     cluster2: str | None = None,
     fpc2: str | None = None,
+    counts: bool = False,
 ) -> PsuTotals:
     """Sum respondent rows to PSU totals per indicator and domain (one grouped pass).
 
@@ -122,6 +127,9 @@ def aggregate_totals(
         Second-stage units (nested in the PSUs) and their population count per PSU: adds
         ``ssu_aa, ssu_ab, ssu_bb, ssu_n, ssu_pop`` (see
         :func:`analysis.estimate_from_totals`).
+    counts : bool
+        Also ``sum_y``, the unweighted yes count per cell (one more pass per indicator;
+        :func:`analysis.estimate` asks for it when the population N is given).
 
     Returns
     -------
@@ -162,11 +170,17 @@ def aggregate_totals(
             pair_sums = _sums(pair, len(first), dom(wv), dom(wy), dom(valid), w_dom)
             if everyone:
                 complete = pair_sums
+        yes = None
+        if counts:
+            yes = y if everyone else np.where(valid, y, 0.0)
+            pair_sums = dict(pair_sums, sum_y=np.bincount(pair, dom(yes), len(first)))
         # The whole sample per PSU: the domain sums added up, plus rows in no domain.
         whole = {c: np.bincount(pair_psu, weights=v, minlength=n_psu) for c, v in pair_sums.items()}
         if not everyone_in:
             out = ~in_dom
             rest = _sums(codes.psu[out], n_psu, wv[out], wy[out], valid[out], w[out])
+            if yes is not None:
+                rest["sum_y"] = np.bincount(codes.psu[out], yes[out], n_psu)
             whole = {c: whole[c] + rest[c] for c in whole}
         whole["n"] = whole["n"].round().astype(np.int64)
         if stage2 is not None:

@@ -485,7 +485,9 @@ def estimation_table(inputs: WaveInputs, domain: pd.Series | None) -> pd.DataFra
     with NaN for the whole sample keep the table numeric, which ``analysis`` factorises
     several times faster than text). One-stage designs have the household as PSU: a
     building's n respondents are its households' scores, the alike ones one row with a
-    ``copies`` count (:func:`_household_rows`). Strata are numbered :func:`stratum_code`."""
+    ``copies`` count (:func:`_household_rows`). Strata are numbered :func:`stratum_code`.
+    ``sum_y`` (the unweighted yes count) lets ``analysis`` bound the rate by what the
+    households not heard from allow, whatever the weights."""
     t = inputs.totals
     if t.empty:
         return pd.DataFrame()
@@ -508,6 +510,7 @@ def estimation_table(inputs: WaveInputs, domain: pd.Series | None) -> pd.DataFra
                 "n": n,
                 "sum_w": n * w,
                 "sum_wy": yes * w,
+                "sum_y": yes,
             }
         )
     stratum = stratum_code(inputs.wave_id, t["community_id"].to_numpy(np.int64))
@@ -522,6 +525,7 @@ def estimation_table(inputs: WaveInputs, domain: pd.Series | None) -> pd.DataFra
                 "sum_w": n * w,
                 "sum_wy": yes * w,
                 "sum_w2": n * w * w,
+                "sum_y": yes,  # unweighted: the bounds a known N sets
                 # Within-building variance (R's multistage): households are the SSUs.
                 "ssu_aa": yes * w * w,
                 "ssu_ab": yes * w * w,
@@ -578,6 +582,7 @@ def _household_rows(t, dom, stratum, w, n, yes) -> pd.DataFrame:
             "sum_w": wr,
             "sum_wy": wr * y,
             "sum_w2": wr * wr,
+            "sum_y": y,
             "copies": run_len[run],
         }
     )

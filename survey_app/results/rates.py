@@ -10,8 +10,10 @@ households (census, srs, systematic, upload) or buildings (two-stage, with the
 within-building stage), weights = 1/π × the non-response adjustment within community ×
 building, the finite population (N households of each community, B buildings for
 two-stage) — and, per community, N for the finite-population facts (the rate can never
-be claimed above what the households not heard from allow). Waves from before designs
-keep strata = 街道, PSU = 楼栋, weight 1.
+be claimed above what the households not heard from allow: ``analysis`` bounds it from
+the unweighted yes counts the sums carry, whatever the weights, exactly as
+``survey-estimate --population`` does on the raw export). Waves from before designs
+keep strata = 街道, PSU = 楼栋, weight 1, and have no N.
 """
 
 from __future__ import annotations
@@ -100,12 +102,11 @@ class Rate:
 @dataclass(frozen=True)
 class DomainFacts:
     """What the page says beside a domain's rate: its households N (None when unknown),
-    completed interviews and eligible sampled households, and per indicator (yes, n)."""
+    completed interviews and eligible sampled households."""
 
     population: int | None
     respondents: int
     eligible: int
-    counts: dict[str, tuple[int, int]]
 
 
 def wave_rows(
@@ -146,7 +147,7 @@ def _wave_rows(session, wave, indicators, community_id, domains):
     if community_id is not None:
         totals = totals.copy()
         domains = ("community",)
-    facts = _facts(inputs, totals)
+    facts = _facts(inputs)
     if totals.empty:
         return {}, facts
     sub = wave_design.WaveInputs(
@@ -203,8 +204,8 @@ def _label(domain) -> str | None:
     return f"c{value}" if value > 0 else f"s{-value}"
 
 
-def _facts(inputs: wave_design.WaveInputs, totals: pd.DataFrame) -> dict[object, DomainFacts]:
-    """Per domain label: N, respondents, eligible and (yes, n) per indicator."""
+def _facts(inputs: wave_design.WaveInputs) -> dict[object, DomainFacts]:
+    """Per domain label: N (known for every community of it), respondents, eligible."""
     pop = wave_design.population(inputs) if inputs.design is not None else {}
     out: dict[object, DomainFacts] = {}
     groups: dict[object, list[int]] = {None: []}
@@ -212,27 +213,12 @@ def _facts(inputs: wave_design.WaveInputs, totals: pd.DataFrame) -> dict[object,
         groups.setdefault(f"c{cid}", []).append(cid)
         groups.setdefault(f"s{c.get('street_id')}", []).append(cid)
         groups[None].append(cid)
-    # One grouping by community, then plain sums per domain: a city of 500 communities
-    # is 500 × indicators small tuples, not a pandas grouping per domain.
-    by_community: dict[int, dict[str, tuple[int, int]]] = {}
-    if len(totals):
-        sums = totals.groupby(["community_id", "indicator"])[["positive", "n"]].sum()
-        for (cid, indicator), yes, n in zip(
-            sums.index, sums["positive"].to_numpy(), sums["n"].to_numpy(), strict=True
-        ):
-            by_community.setdefault(int(cid), {})[indicator] = (int(yes), int(n))
     for label, ids in groups.items():
-        counts: dict[str, tuple[int, int]] = {}
-        for cid in ids:
-            for indicator, (yes, n) in by_community.get(cid, {}).items():
-                y0, n0 = counts.get(indicator, (0, 0))
-                counts[indicator] = (y0 + yes, n0 + n)
         known = [pop.get(c) for c in ids]
         out[label] = DomainFacts(
             population=int(sum(known)) if known and all(known) else None,
             respondents=sum(inputs.communities[c]["respondents"] for c in ids),
             eligible=sum(inputs.communities[c]["eligible"] for c in ids),
-            counts=counts,
         )
     return out
 
@@ -283,7 +269,6 @@ def to_rate(
         needed_status=getattr(row, "needed_status", None),
         **extra,
     )
-    rate = _unheard(rate, facts, info.key)
     if rate.verdict == "undetermined":
         known = rate.population is not None
         status = rate.needed_status
@@ -296,31 +281,6 @@ def to_rate(
         else:
             reason = _never_reason(row.n, row.needed_n, households, level, target)
         rate = replace(rate, never_reason=reason)
-    return rate
-
-
-def _unheard(rate: Rate, facts: DomainFacts | None, key: str) -> Rate:
-    """Where the weights differ between buildings (non-response adjustment), analysis
-    gives no finite-population bounds; the counts still do: the rate of all N households
-    lies in [yes/N, (yes + N − n)/N]. A verdict those bounds settle is certain."""
-    if facts is None or facts.population is None or key not in facts.counts:
-        return rate
-    if rate.rate_if_unheard_no is not None:
-        return rate
-    yes, n = facts.counts[key]
-    big_n = facts.population
-    if n > big_n or big_n <= 0:
-        return rate
-    low, high = yes / big_n, (yes + big_n - n) / big_n
-    rate = replace(rate, population=big_n, rate_if_unheard_no=low, rate_if_unheard_yes=high)
-    if high < rate.target:
-        return replace(rate, verdict="not_met", why="exact_finite", needed_n=None,
-                       ci_low=min(rate.ci_low or low, high), ci_high=min(rate.ci_high or high, high))  # fmt: skip
-    if low >= rate.target:
-        return replace(rate, verdict="met", why="exact_finite", needed_n=None,
-                       ci_low=max(rate.ci_low or low, low), ci_high=max(rate.ci_high or high, low))  # fmt: skip
-    if rate.ci_low is not None and rate.ci_high is not None:
-        rate = replace(rate, ci_low=max(rate.ci_low, low), ci_high=min(rate.ci_high, high))
     return rate
 
 

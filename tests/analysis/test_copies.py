@@ -47,7 +47,8 @@ def random_psus(rng, *, strata=6, two_stage=False):
                 yes = int(rng.integers(0, n + 1)) if rng.random() < 0.3 else n
                 w = float(weights[j])
                 row = {"indicator": ind, "domain": dom, "stratum": h, "psu": j, "n": n,
-                       "sum_w": n * w, "sum_wy": yes * w, "sum_w2": n * w * w}  # fmt: skip
+                       "sum_w": n * w, "sum_wy": yes * w, "sum_w2": n * w * w,
+                       "sum_y": yes}  # fmt: skip
                 if two_stage:
                     row.update(ssu_aa=yes * w * w, ssu_ab=yes * w * w, ssu_bb=n * w * w,
                                ssu_n=float(n), ssu_pop=float(n + 3))  # fmt: skip

@@ -17,6 +17,13 @@ def _community(yes: int, n: int, population: int, **extra) -> pd.DataFrame:
     )
 
 
+def _plain(data, **options):
+    """The domain's row without the population: the design's interval alone."""
+    result = analysis.estimate(data, indicators=["y"], weight="w", by="c", **options)
+    (row,) = [r for r in result.rows if r.domain == "C1"]
+    return row
+
+
 def _row(data, **options):
     result = analysis.estimate(
         data, indicators=["y"], weight="w", by="c", population="N", **options
@@ -92,6 +99,75 @@ def test_census_of_buildings_with_fpc_uses_the_exact_interval():
     low, high = hypergeometric_interval([38], [40], [48])
     assert (row.ci_low, row.ci_high) == (low[0], high[0]) and row.why == "exact_finite"
     assert row.ci_low > 0.5  # not [3.5%, 100%]
+
+
+def _two_buildings(population: int) -> pd.DataFrame:
+    """A community whose weights differ between its two buildings (the non-response
+    adjustment): 20 heard in building 1 (w = 2), 40 in building 2 (w = 1.25), 2 not
+    satisfied; household PSUs."""
+    y = np.ones(60)
+    y[[0, 30]] = 0.0
+    w = np.where(np.arange(60) < 20, 2.0, 1.25)
+    return pd.DataFrame({"h": np.arange(60), "w": w, "y": y, "c": "C1", "N": population})
+
+
+def test_unequal_weights_are_bounded_by_the_unheard_households():
+    """58 of 60 heard satisfied, N = 64: at best 62/64 = 96.9% whatever the weights —
+    未达标 is certain, from survey-estimate as from the pages (issue 9, item 5)."""
+    data = _two_buildings(64)
+    row = _row(data, cluster="h")
+    plain = _plain(data, cluster="h")
+    assert plain.verdict == "undetermined" and plain.ci_high > 62 / 64
+    assert (row.rate_if_unheard_no, row.rate_if_unheard_yes) == (58 / 64, 62 / 64)
+    assert (row.verdict, row.why, row.needed_n) == ("not_met", "exact_finite", None)
+    # The design's interval [87.1%, 99.6%] within [58/64, 62/64] (not the exact interval):
+    assert (row.ci_low, row.ci_high) == (58 / 64, 62 / 64) and plain.ci_low < 58 / 64
+    assert (row.estimate, row.se, row.df) == (plain.estimate, plain.se, plain.df)
+    # The same from the totals route, which the pages take: sum_y carries the counts.
+    totals = analysis.aggregate_totals(data, indicators=["y"], weight="w", cluster="h", by="c",
+                                       counts=True)  # fmt: skip
+    assert "sum_y" in totals.table.columns
+    (again,) = [
+        r
+        for r in analysis.estimate_from_totals(totals, population={"C1": 64}).rows
+        if r.domain == "C1"
+    ]
+    fields = ("n", "estimate", "se", "ci_low", "ci_high", "verdict", "why", "needed_n",
+              "rate_if_unheard_no", "rate_if_unheard_yes", "population")  # fmt: skip
+    assert [getattr(again, f) for f in fields] == [getattr(row, f) for f in fields]
+    # Totals without the counts: the bounds are known only where the weights are equal.
+    (blind,) = [
+        r
+        for r in analysis.estimate_from_totals(
+            totals.table.drop(columns="sum_y"), psu_counts=totals.psu_counts,
+            population={"C1": 64},
+        ).rows
+        if r.domain == "C1"
+    ]  # fmt: skip
+    assert blind.rate_if_unheard_yes is None and blind.ci_high == plain.ci_high
+
+
+def test_bounds_that_do_not_settle_cut_the_interval_but_decide_nothing():
+    """N = 300: the bounds [58/300, 298/300] cut the interval's top (99.6% → 99.3%), but
+    they leave 99% open: the verdict and why stay the interval's."""
+    data = _two_buildings(300)
+    row, plain = _row(data, cluster="h"), _plain(data, cluster="h")
+    assert row.rate_if_unheard_yes == pytest.approx(298 / 300)
+    assert 0.99 < row.rate_if_unheard_yes < plain.ci_high
+    assert (row.ci_low, row.ci_high) == (plain.ci_low, row.rate_if_unheard_yes)
+    assert (row.verdict, row.why) == ("undetermined", "interval")
+
+
+def test_an_interval_outside_the_bounds_is_clipped_to_them():
+    """Very unequal weights can put the design's interval wholly outside what the
+    unheard households allow (here [5.7%, 48.8%] against [70%, 95%]): it is clipped to
+    the nearest bound, and the bounds' verdict (未达标, certain) stands."""
+    data = pd.DataFrame({"w": [50.0] * 10 + [1.0] * 140, "y": [0.0] * 10 + [1.0] * 140,
+                         "c": "C1", "N": 200})  # fmt: skip
+    row = _row(data)
+    assert (row.rate_if_unheard_no, row.rate_if_unheard_yes) == (0.7, 0.95)
+    assert (row.ci_low, row.ci_high) == (0.7, 0.7)
+    assert (row.verdict, row.why) == ("not_met", "exact_finite")
 
 
 def test_population_errors_name_the_column():

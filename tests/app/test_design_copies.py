@@ -35,6 +35,7 @@ def expanded_table(inputs, domain):
             "sum_w": w[rep],
             "sum_wy": w[rep] * y,
             "sum_w2": w[rep] ** 2,
+            "sum_y": y,
         }
     )
 

@@ -38,7 +38,9 @@ def fill(client, session, wave_id, plan_by_assignment):
     """Send each household's outcome through the sync API as its canvasser."""
     users = {u.id: u.username for u in session.exec(select(User))}
     rows = session.exec(
-        select(Assignment).where(Assignment.wave_id == wave_id, Assignment.released)
+        select(Assignment)
+        .where(Assignment.wave_id == wave_id, Assignment.released)
+        .order_by(Assignment.id)
     ).all()
     by_user: dict = {}
     for a in rows:
@@ -56,6 +58,38 @@ def fill(client, session, wave_id, plan_by_assignment):
                 visits.append(visit_payload(a.id, outcome))
         body = client.post("/api/sync", json={"visits": visits, "responses": responses}).get_json()
         assert all(r["status"] == 201 for r in body["visits"] + body["responses"]), body
+
+
+def raw_export(client, wave_id, tmp_path):
+    """The raw export as the analyst downloads it: its path and the frame."""
+    raw = client.get(f"/analysis/responses.csv?wave={wave_id}")
+    assert raw.status_code == 200
+    path = tmp_path / f"raw{wave_id}.csv"
+    path.write_bytes(raw.get_data())
+    return path, pd.read_csv(path, encoding="utf-8-sig")
+
+
+def survey_estimate_rows(path, *, population=True) -> dict:
+    """``survey-estimate`` on the export with its design columns: rows by community."""
+    args = [str(path), "--weight", "weight", "--strata", "stratum", "--cluster", "psu",
+            "--fpc", "fpc", "--by", "community", "--indicator", "satisfaction",
+            "--format", "json"]  # fmt: skip
+    if population:
+        args += ["--population", "population"]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert survey_estimate.main(args) == 0
+    return {r["domain"]: r for r in json.loads(out.getvalue())["results"]}
+
+
+def assert_same_as_survey_estimate(rate, ref):
+    """A page's rate equals survey-estimate's row: figures, interval, verdict and why."""
+    assert (rate.n, rate.df, rate.verdict, rate.why) == (ref["n"], ref["df"], ref["verdict"],
+                                                         ref["why"])  # fmt: skip
+    assert (rate.needed_n, rate.population) == (ref["needed_n"], ref["population"])
+    for key in ("estimate", "se", "ci_low", "ci_high", "rate_if_unheard_no",
+                "rate_if_unheard_yes"):  # fmt: skip
+        assert getattr(rate, key) == pytest.approx(ref[key], abs=1e-12), key
 
 
 def community_rate(session, wave_id, code, key="satisfaction"):
@@ -153,44 +187,34 @@ def test_srs_wave_same_figures_on_pages_exports_and_survey_estimate(
         args=["create-user", "--username", "ana", "--role", "analyst", "--password", PASSWORD]
     )
     login(client, "ana")
-    raw = client.get(f"/analysis/responses.csv?wave={wave_id}")
-    assert raw.status_code == 200
-    path = tmp_path / "raw.csv"
-    path.write_bytes(raw.get_data())
-    out = io.StringIO()
-    with redirect_stdout(out):
-        status = survey_estimate.main([str(path), "--weight", "weight", "--strata", "stratum", "--cluster", "psu",
-                                       "--fpc", "fpc", "--population", "population", "--by", "community",
-                                       "--indicator", "satisfaction", "--format", "json"])  # fmt: skip
-    assert status == 0
-    cli_rows = {r["domain"]: r for r in json.loads(out.getvalue())["results"]}
-    frame = pd.read_csv(path, encoding="utf-8-sig")
+    path, frame = raw_export(client, wave_id, tmp_path)
+    # The non-response adjustment within community × building makes the weights differ
+    # between a community's buildings: the case where the pages once bounded the
+    # interval themselves and survey-estimate on the export did not.
+    assert (frame.groupby("community")["weight"].nunique() > 1).all()
+    cli_rows = survey_estimate_rows(path)
+    plain = survey_estimate_rows(path, population=False)  # no N: the design's interval only
     wave = plan.get_wave(session=session, wave_id=wave_id)
     overview = pages.overview(session=session, wave=wave, indicator="satisfaction")
     by_code = {c.id: c.code for c in session.exec(select(Community))}
+    cut = 0
     for code in ("C01", "C02"):
         page = community_rate(session, wave_id, code)
         ranked = next(o.rate for o in overview.rows if by_code[o.community_id] == code)
         ref = cli_rows[code]
-        # What the households not heard from allow (from the export's own columns):
-        # the pages intersect the interval with it whatever the weights (analysis does
-        # so only for equal weights), and a verdict it settles is certain.
+        # What the households not heard from allow, from the export's own columns:
         mine = frame[frame["community"] == code]
         big_n, yes, n = int(mine["population"].iloc[0]), int(mine["satisfaction"].sum()), len(mine)
-        low_bound, high_bound = yes / big_n, (yes + big_n - n) / big_n
-        expected_low = max(ref["ci_low"], low_bound)
-        expected_high = min(ref["ci_high"], high_bound)
-        verdict = ref["verdict"]
-        if high_bound < 0.99:
-            verdict = "not_met"
+        assert ref["rate_if_unheard_no"] == pytest.approx(yes / big_n, abs=1e-15)
+        assert ref["rate_if_unheard_yes"] == pytest.approx((yes + big_n - n) / big_n, abs=1e-15)
+        high = (yes + big_n - n) / big_n
+        if high < 0.99:  # even every household not heard satisfied leaves it below 99%
+            assert (ref["verdict"], ref["why"]) == ("not_met", "exact_finite")
+        assert ref["ci_high"] == pytest.approx(min(plain[code]["ci_high"], high), abs=1e-15)
+        cut += ref["ci_high"] < plain[code]["ci_high"]
         for r in (page, ranked):
-            assert r.n == ref["n"]
-            assert r.estimate == pytest.approx(ref["estimate"], abs=1e-12)
-            assert r.se == pytest.approx(ref["se"], abs=1e-12)
-            assert r.ci_low == pytest.approx(expected_low, abs=1e-12)
-            assert r.ci_high == pytest.approx(expected_high, abs=1e-12)
-            assert r.verdict == verdict
-            assert r.rate_if_unheard_yes == pytest.approx(high_bound)
+            assert_same_as_survey_estimate(r, ref)
+    assert cut  # the bounds cut a design interval here (C02: 15 of 18 satisfied, N = 50)
     # The analyst's workspace (no extra weighting) estimates on the same design.
     from survey_app.results import weighting
 
@@ -210,13 +234,43 @@ def test_srs_wave_same_figures_on_pages_exports_and_survey_estimate(
         assert ws_rows[code].estimate == pytest.approx(cli_rows[code]["estimate"], abs=1e-12)
         assert ws_rows[code].se == pytest.approx(cli_rows[code]["se"], abs=1e-12)
         assert ws_rows[code].ci_low == pytest.approx(cli_rows[code]["ci_low"], abs=1e-12)
-    city_rate = overview.city
-    assert city_rate.estimate == pytest.approx(cli_rows[None]["estimate"], abs=1e-12)
-    assert city_rate.se == pytest.approx(cli_rows[None]["se"], abs=1e-12)
+    assert_same_as_survey_estimate(overview.city, cli_rows[None])
     # The design columns: weights sum to the eligible households' estimate per community.
     text = path.read_text(encoding="utf-8-sig").splitlines()
     header = text[0].split(",")
     assert {"weight", "stratum", "psu", "fpc", "population"} <= set(header)
+
+
+def test_unequal_weights_all_yes_one_refusal_is_met_on_pages_and_survey_estimate(
+    client, session, runner, app, tmp_path
+):
+    """110 households, census, one refusal: the weights differ between buildings
+    (50/49 in the refusing one, 1 elsewhere) and everyone heard said yes. The design's
+    interval alone leaves 99% open; 109 of 110 satisfied whatever the one refusal would
+    say is 99.1%, so 已达到 is certain — on the pages and from survey-estimate alike."""
+    make_city(session, runner, tmp_path, buildings={"C01": [50, 50, 10]},
+              canvassers={"C01": ["can1"]})  # fmt: skip
+    wave_id = census(runner, app)
+    rows = session.exec(select(Assignment).where(Assignment.wave_id == wave_id)).all()
+    refusing = min(a.id for a in rows)
+    fill(client, session, wave_id, lambda a: "refused" if a.id == refusing else "satisfied")
+    runner.invoke(
+        args=["create-user", "--username", "ana", "--role", "analyst", "--password", PASSWORD]
+    )
+    login(client, "ana")
+    path, frame = raw_export(client, wave_id, tmp_path)
+    assert frame["weight"].nunique() == 2 and len(frame) == 109
+    ref = survey_estimate_rows(path)["C01"]
+    plain = survey_estimate_rows(path, population=False)["C01"]
+    assert plain["verdict"] == "undetermined" and plain["ci_low"] < 0.99
+    assert (ref["verdict"], ref["why"], ref["population"]) == ("met", "exact_finite", 110)
+    assert ref["rate_if_unheard_no"] == pytest.approx(109 / 110)
+    assert ref["ci_low"] == pytest.approx(109 / 110) and ref["needed_n"] is None
+    page = community_rate(session, wave_id, "C01")
+    assert_same_as_survey_estimate(page, ref)
+    community = session.exec(select(Community).where(Community.code == "C01")).one()
+    html = client.get(f"/results/community/{community.id}?wave={wave_id}").get_data(as_text=True)
+    assert "已达到 99%,这是确定的" in html and "99.1%" in html
 
 
 def test_closed_wave_figures_are_frozen_until_recomputed(client, session, runner, app, city):
