@@ -273,6 +273,71 @@ def test_unequal_weights_all_yes_one_refusal_is_met_on_pages_and_survey_estimate
     assert "已达到 99%,这是确定的" in html and "99.1%" in html
 
 
+def test_systematic_wave_rows_carry_the_srs_design(client, session, runner, app, city, tmp_path):
+    """A systematic sample is estimated as srs (docs/methodology.md, Wolter 2007 ch. 8):
+    stratum = community, PSU = household (each interview its own), fpc = N households;
+    the pages equal survey-estimate on those columns, and the fpc does enter."""
+    wave_id = int(cli(runner, "create", "--name", "等距", "--questionnaire", questionnaire(app),
+                      "--communities", "all"))  # fmt: skip
+    cli(runner, "sample", wave_id, "--design", "systematic", "--share", 0.5, "--seed", 3)
+    cli(runner, "assign", wave_id)
+    cli(runner, "open", wave_id)
+    fill(client, session, wave_id,
+         lambda a: "refused" if a.id % 7 == 0 else ("dissatisfied" if a.id % 5 == 0 else "satisfied"))  # fmt: skip
+    runner.invoke(
+        args=["create-user", "--username", "ana", "--role", "analyst", "--password", PASSWORD]
+    )
+    login(client, "ana")
+    path, frame = raw_export(client, wave_id, tmp_path)
+    assert (frame["stratum"] == frame["community"]).all()
+    assert frame["psu"].is_unique and frame["fpc_ssu"].isna().all()  # household PSUs, one stage
+    sizes = {"C01": 64, "C02": 50}
+    assert (frame["fpc"] == frame["community"].map(sizes)).all()
+    assert (frame["population"] == frame["community"].map(sizes)).all()
+    ref = survey_estimate_rows(path)
+    args = [str(path), "--weight", "weight", "--strata", "stratum", "--cluster", "psu",
+            "--by", "community", "--indicator", "satisfaction", "--format", "json"]  # fmt: skip
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert survey_estimate.main(args) == 0
+    no_fpc = {r["domain"]: r for r in json.loads(out.getvalue())["results"]}
+    for code in sizes:
+        page = community_rate(session, wave_id, code)
+        assert page.df == page.n - 1  # one stratum, one PSU per household
+        assert_same_as_survey_estimate(page, ref[code])
+        assert page.se < no_fpc[code]["se"]  # (1 − n/N) < 1
+
+
+@pytest.mark.parametrize(
+    ("yes", "n", "certain", "words"),
+    [
+        (600, 600, False, "已达到 99%。"),  # exact interval ≥ 99.6%, but 400 not heard
+        (490, 500, False, "未达到 99%。"),  # exact interval ≤ 98.7%; at best 99.0%
+        (10, 1000, True, "未达到 99%,这是确定的"),  # 990 no answers of 1000
+    ],
+)
+def test_only_what_the_unheard_households_settle_is_said_certain(app, yes, n, certain, words):
+    """The exact (hypergeometric) interval can settle a verdict at 95% that the bounds
+    leave open; the page then says the verdict without 这是确定的."""
+    import analysis
+    from survey_app.results.indicators import IndicatorInfo
+    from survey_app.results.rates import to_rate
+
+    data = pd.DataFrame({"w": 1.0, "y": [1.0] * yes + [0.0] * (n - yes), "c": "C1", "N": 1000})
+    result = analysis.estimate(data, indicators=["y"], weight="w", by="c", population="N")
+    (row,) = [r for r in result.rows if r.domain == "C1"]
+    assert row.why == "exact_finite"
+    info = IndicatorInfo("satisfaction", "满意率", "Satisfaction", "headline")
+    rate = to_rate(row, info, domain="c1", level=0.95, target=0.99)
+    with app.test_request_context("/"):
+        from flask import render_template_string
+
+        out = render_template_string(
+            '{% from "results/_macros.html" import rate_sentence %}{{ rate_sentence(r) }}', r=rate
+        )
+    assert words in out and ("这是确定的" in out) == certain
+
+
 def test_closed_wave_figures_are_frozen_until_recomputed(client, session, runner, app, city):
     from survey_app.models import AuditLog, IndicatorTotal, Response
 
