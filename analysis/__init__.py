@@ -13,10 +13,10 @@ calibration=None, population=None, verdict_method=None, icc=None) -> EstimateRes
 fpc=None, lonely_psu="adjust", population=None, verdict_method=None, icc=None)
 -> EstimateResult``
     The same from stored per-(indicator, domain, stratum, psu) sums ``n, sum_w, sum_wy``
-    (optional ``sum_w2``, ``res_w``, ``res_wy``). ``estimate`` is exactly
-    ``aggregate_totals`` followed by this function.
+    (optional ``sum_w2``, ``sum_y``, ``copies``, ``res_w``, ``res_wy``). ``estimate`` is
+    exactly ``aggregate_totals`` followed by this function.
 ``aggregate_totals(data, *, indicators, weight, strata=None, cluster=None, by=None,
-calibration=None) -> PsuTotals``
+calibration=None, counts=False) -> PsuTotals``
     The sums ``estimate_from_totals`` needs (``.table``, ``.psu_counts``).
 ``plan_sample_size(target=0.99, expected=1.0, deff=1.0, level=0.95,
 method="korn-graubard", *, population=None, power=0.8) -> SampleSizePlan``
