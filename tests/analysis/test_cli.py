@@ -164,6 +164,19 @@ def test_blank_by_value_names_the_row(tmp_path, capsys):
     assert "(data row 3, file line 4)" in err
 
 
+@pytest.mark.parametrize("blank", [" ", None])
+def test_blank_by_value_in_parquet_names_the_same_row(tmp_path, capsys, blank):
+    """Parquet's domain column is dictionary-encoded: its labels are checked once each,
+    with the same message and row as the CSV's text."""
+    import pandas as pd
+
+    path = tmp_path / "d.parquet"
+    pd.DataFrame({"community": ["A", "B", blank, "A"], "w": [1.0] * 4,
+                  "y": [1, 0, 1, 1]}).to_parquet(path, index=False)  # fmt: skip
+    status, _, err = run(capsys, path, "--weight", "w", "--by", "community", "--indicator", "y")
+    assert status == 2 and "blank domain value" in err and "data row 3" in err
+
+
 def test_identifiers_stay_text(tmp_path, capsys):
     path = write(tmp_path, "community,w,y\n001,1,1\n002,1,0\n001,2,1\n")
     _, out, _ = run(capsys, path, "--weight", "w", "--by", "community", "--indicator", "y")
