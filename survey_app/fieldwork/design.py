@@ -150,10 +150,10 @@ def wave_inputs(
 
 def _frozen_stamp(session: Session, wave: Wave) -> tuple:
     """What changes when a closed wave's frozen inputs may: closing and recomputing both
-    write the audit log (its newest id, a primary-key look-up), so the stored snapshot
-    — megabytes of JSON at city scale — is not read to find out."""
-    newest = session.connection().execute(select(func.max(AuditLog.id))).scalar()
-    return (wave.status, wave.closed_at, newest)
+    set ``frozen_at`` (on the wave's row, already read), so neither the stored snapshot —
+    megabytes of JSON at city scale — nor anything else is read to find out; new
+    interviews, reviews and sign-ins (audited) leave it alone."""
+    return (wave.status, wave.closed_at, wave.frozen_at)
 
 
 def _frozen(session: Session, wave: Wave) -> WaveInputs | None:

@@ -204,6 +204,7 @@ def close_wave(*, session: Session, wave: Wave, user_id: int | None = None) -> W
     wave.status = WaveStatus.CLOSED
     wave.closed_at = utcnow()
     wave.frozen = wave_design.snapshot(session=session, wave=wave)
+    wave.frozen_at = wave.closed_at
     session.add(wave)
     audit.record(
         session=session, action="wave.close", entity="wave", entity_id=wave.id, user_id=user_id
@@ -218,6 +219,7 @@ def refreeze(*, session: Session, wave: Wave, user_id: int | None = None, reason
         raise ServiceError("只有已结束的轮次需要重新计算。", status=409)
     before = (wave.frozen or {}).get("responses")
     wave.frozen = wave_design.snapshot(session=session, wave=wave)
+    wave.frozen_at = utcnow()
     session.add(wave)
     audit.record(session=session, action="wave.recompute", entity="wave", entity_id=wave.id,
                  user_id=user_id, detail={"reason": reason[:200], "responses_before": before,

@@ -63,6 +63,9 @@ class Wave(SQLModel, table=True):
     closed_at: datetime | None = timestamp(nullable=True, default=False)
     # A closed wave's estimation inputs, frozen at close (see fieldwork/design.py).
     frozen: dict[str, Any] | None = json_column(nullable=True)
+    # When ``frozen`` was last written (closing, recomputing): what the result pages' cache
+    # of the parsed snapshot is keyed on, so the megabytes of JSON are not read to check.
+    frozen_at: datetime | None = timestamp(nullable=True, default=False)
 
 
 class WaveCommunity(SQLModel, table=True):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from survey_app import audit
 from survey_app.fieldwork import design, plan, review
 from survey_app.models import Community, Response
 from survey_app.results import pages
@@ -69,3 +70,27 @@ def test_frozen_figures_follow_a_recompute(client, session, runner, app, city): 
     assert result.exit_code == 0, result.output
     session.expire_all()
     assert overview_c01(session, wave_id).n == closed.n - 4
+
+
+def test_frozen_inputs_kept_while_interviews_arrive(client, session, runner, app, city):  # noqa: F811
+    """A closed wave's parsed snapshot is reused after audited activity elsewhere (every
+    interview and sign-in writes the audit log) and read again after a recompute."""
+    wave_id = census(runner, app)
+    fill(client, session, wave_id, lambda a: "satisfied" if a.id % 3 else "dissatisfied")
+    runner.invoke(args=["waves", "close", str(wave_id)])
+    session.expire_all()
+    wave = plan.get_wave(session=session, wave_id=wave_id)
+    assert wave.frozen_at is not None and wave.frozen_at == wave.closed_at
+    parsed = design.wave_inputs(session=session, wave=wave)
+    audit.record(session=session, action="submit", entity="response", entity_id="elsewhere")
+    session.commit()
+    session.expire_all()
+    wave = plan.get_wave(session=session, wave_id=wave_id)
+    assert design.wave_inputs(session=session, wave=wave) is parsed
+    result = runner.invoke(args=["waves", "recompute", str(wave_id), "--reason", "审核后重算"])
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    wave = plan.get_wave(session=session, wave_id=wave_id)
+    assert wave.frozen_at > wave.closed_at
+    again = design.wave_inputs(session=session, wave=wave)
+    assert again is not parsed and again.communities == parsed.communities
