@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, true
+from sqlalchemy import Integer, cast, func, literal_column, null, true, union_all
 from sqlmodel import Session, select
 
 from ..models import (
@@ -256,7 +256,9 @@ def _live(
     else:
         totals = _empty_totals().drop(columns="weight")
     if community_ids is None and not fresh:
-        communities = cached(session, wave, "communities", lambda: _communities(session, wave))
+        communities = by_community(
+            session, wave, "communities", lambda ids: _communities(session, wave, ids)
+        )
     else:
         communities = _communities(session, wave, counted or community_ids)
     community_id = community_ids[0] if community_ids is not None else None
@@ -265,9 +267,17 @@ def _live(
         totals["building_size"] = np.nan
     else:
         if community_id is None and not fresh:
-            weights, sizes = cached(session, wave, "weights", lambda: _class_weights(session, wave))
+            weights, sizes = {}, {}
+            per = by_community(
+                session, wave, "weights", lambda ids: _weights_of(session, wave, ids)
+            )
+            for w, m in per.values():
+                weights.update(w)
+                sizes.update(m)
         else:
-            weights, sizes = _class_weights(session, wave, community_id)
+            weights, sizes = _class_weights(
+                session, wave, None if community_id is None else [community_id]
+            )
         keys = list(zip(totals["community_id"], totals["building_id"], strict=True))
         totals["weight"] = [weights.get(k, np.nan) for k in keys]
         totals["building_size"] = [float(sizes.get(k, np.nan)) for k in keys]
@@ -326,11 +336,16 @@ def fingerprint(session: Session, wave: Wave) -> tuple:
         select(func.max(model.id)).scalar_subquery()
         for model in (Response, ReviewEvent, Visit, Assignment, Household, AuditLog)
     ]
-    ids = session.connection().execute(select(*newest)).one()
+    ids = tuple(session.connection().execute(select(*newest)).one())
+    _log_marks(session, ids)
+    return (*ids, *_wave_facts(session, wave))
+
+
+def _wave_facts(session: Session, wave: Wave) -> tuple:
+    """The wave's settings and counting rule: any change recounts everything."""
     rule = review.counts_rule(session, wave.id)
-    wave_facts = (wave.released, wave.frame_hash, wave.status, wave.closed_at, wave.design,
-                  wave.target, wave.confidence, repr(wave.design_options))  # fmt: skip
-    return (*ids, *wave_facts, rule)
+    return (wave.released, wave.frame_hash, wave.status, wave.closed_at, wave.design,
+            wave.target, wave.confidence, repr(wave.design_options), rule)  # fmt: skip
 
 
 def cached(session: Session, wave: Wave, name: str, compute: Callable[[], object]):
@@ -345,6 +360,185 @@ def frozen_cached(session: Session, wave: Wave, name, compute: Callable[[], obje
     change only with the snapshot, the wave's target and level — the key — so no query."""
     key = (*_frozen_stamp(session, wave), wave.target, wave.confidence, wave.design)
     return _remember(session, (wave.id, "frozen", name), key, compute, None)
+
+
+# --- per-community counts of the whole wave, brought up to date community by community ---
+
+#: Seconds between a row taking its id and its transaction committing, at most: on
+#: PostgreSQL a row with a smaller id than the newest one seen may still appear that long
+#: after (sequences hand out ids before commit), so changes are looked for again over that
+#: window. SQLite has one writer at a time: its rows appear in id order (0).
+SETTLE = 60.0
+#: Seconds per-community counts are kept at most before a full recount (a backstop for a
+#: change made in place that neither a new row nor the audit log shows).
+RECOUNT_EVERY = 600.0
+#: More changed communities than this: one grouped count of the wave is cheaper.
+MAX_CHANGED = 50
+#: Audited actions whose effect on the counts shows as new rows of the tables
+#: :func:`_new_rows` reads (interviews, visits, review steps, assignments,
+#: households) — or that have none; any other audited action recounts everything.
+ROW_ACTIONS = frozenset({
+    "submit", "record", "resubmit", "review_approve", "review_reject", "review_reopen",
+    "record_backcheck", "draw_backchecks", "wave.assign", "wave.reassign", "export",
+    "feedback.advance", "sign-in", "sign-in-failed", "sign-out", "change-password", "lock",
+})  # fmt: skip
+_marks_logs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per engine
+
+
+@dataclass
+class _PerCommunity:
+    facts: tuple
+    counted_at: float  # the last full count
+    marks: tuple  # the newest ids when last brought up to date
+    settled: tuple | None  # every row with ids up to these is reflected (None: unknown)
+    data: dict
+    seen: frozenset = frozenset()  # (table number, id) of rows after ``settled`` counted
+
+
+def _log_marks(session: Session, marks: tuple) -> None:
+    """Remember when the newest ids were seen, for :func:`_settled_marks`."""
+    engine = session.get_bind()
+    now = time.monotonic()
+    with _cache_lock:
+        log = _marks_logs.setdefault(engine, [])
+        if not log or log[-1][1] != marks:
+            log.append((now, marks))
+        while len(log) > 1 and log[1][0] <= now - SETTLE:
+            log.pop(0)  # the next one is old enough: this one is never needed again
+
+
+def _settled_marks(session: Session) -> tuple | None:
+    """Newest ids seen at least :data:`SETTLE` seconds ago: every row up to them is
+    committed by now. None when this process has not been looking that long."""
+    now = time.monotonic()
+    engine = session.get_bind()
+    settle = 0.0 if engine.dialect.name == "sqlite" else SETTLE
+    with _cache_lock:
+        log = _marks_logs.get(engine, [])
+        old = [marks for t, marks in log if t <= now - settle]
+    return old[-1] if old else None
+
+
+def _new_rows(session: Session, since: tuple) -> tuple[list, list]:
+    """Rows after the ids ``since`` (range scans of the primary keys): (table number, id,
+    community, wave) of interviews, review steps, visits, assignments and households, and
+    (id, action) of audit entries."""
+    r, e, v, a, h, log = (x or 0 for x in since)
+    audits = (
+        session.connection()
+        .execute(select(AuditLog.id, AuditLog.action).where(AuditLog.id > log))
+        .all()
+    )
+    # The wave is checked by the caller, not in SQL: SQLite, without statistics, would
+    # otherwise read the wave's rows to find the few new ones.
+    parts = [
+        select(literal_column("0"), Response.id, Response.community_id, Response.wave_id).where(
+            Response.id > r
+        ),
+        select(literal_column("1"), ReviewEvent.id, Response.community_id, Response.wave_id)
+        .join(Response, ReviewEvent.response_id == Response.id)
+        .where(ReviewEvent.id > e),
+        select(literal_column("2"), Visit.id, Assignment.community_id, Assignment.wave_id)
+        .join(Assignment, Visit.assignment_id == Assignment.id)
+        .where(Visit.id > v),
+        select(
+            literal_column("3"), Assignment.id, Assignment.community_id, Assignment.wave_id
+        ).where(Assignment.id > a),
+        select(
+            literal_column("4"), Household.id, Household.community_id, cast(null(), Integer)
+        ).where(Household.id > h),
+    ]
+    return session.connection().execute(union_all(*parts)).all(), audits
+
+
+def by_community(
+    session: Session,
+    wave: Wave,
+    name: str,
+    compute: Callable[[list[int] | None], dict[int, object]],
+) -> dict[int, object]:
+    """Whole-wave counts kept per community: ``compute(None)`` counts every community,
+    ``compute(ids)`` only those (its answer has no entry for one with nothing to count).
+    Counted in full once, then only the communities a new row since points to are counted
+    again (:func:`_new_rows`, index-backed ``WHERE community_id IN …``); in
+    full again when the wave's settings or counting rule change, an audited action may
+    have changed counts in place, many communities changed, or after
+    :data:`RECOUNT_EVERY` seconds. Not kept in a rehearsal view."""
+    if review.including_test_data():
+        return compute(None)
+    ids = tuple(x or 0 for x in session.connection().execute(select(*[
+        select(func.max(model.id)).scalar_subquery()
+        for model in (Response, ReviewEvent, Visit, Assignment, Household, AuditLog)
+    ])).one())  # fmt: skip
+    _log_marks(session, ids)
+    facts = _wave_facts(session, wave)
+    engine = session.get_bind()
+    slot = (wave.id, "by community", name)
+    now = time.monotonic()
+    with _cache_lock:
+        store = _caches.setdefault(engine, OrderedDict())
+        entry = store.get(slot)
+        if entry is not None:
+            store.move_to_end(slot)
+    settled = _settled_marks(session)
+    usable = entry is not None and entry.facts == facts and now - entry.counted_at < RECOUNT_EVERY
+    if usable and entry.marks == ids and entry.settled in (None, ids):
+        # Nothing new (in a process's first SETTLE seconds: as far as it can tell).
+        return entry.data
+    if usable and entry.settled is not None:
+        rows, audits = _new_rows(session, entry.settled)
+        unknown = any(
+            action not in ROW_ACTIONS and not action.startswith("held.")
+            for i, action in audits
+            if (5, i) not in entry.seen
+        )
+        changed = {
+            int(c)
+            for t, i, c, w in rows
+            if (t, i) not in entry.seen and w in (wave.id, None) and c is not None
+        }
+        if not unknown and len(changed) <= MAX_CHANGED:
+            data = dict(entry.data)
+            if changed:
+                fresh = compute(sorted(changed))
+                for cid in changed:
+                    if cid in fresh:
+                        data[cid] = fresh[cid]
+                    else:
+                        data.pop(cid, None)
+            # Rows up to the ids seen SETTLE seconds ago were committed before this scan;
+            # those after them already looked at are remembered, not recounted again.
+            keep = _each(max, entry.settled, settled) if settled is not None else entry.settled
+            keep = _each(min, keep, ids)
+            seen = frozenset((t, i) for t, i, _, _ in rows if i > keep[t]) | frozenset(
+                (5, i) for i, _ in audits if i > keep[5]
+            )
+            done = _PerCommunity(facts, entry.counted_at, ids, keep, data, seen)
+            _store_entry(engine, slot, done)
+            return data
+    seen: frozenset = frozenset()
+    if settled is not None:
+        # The rows after ``settled`` seen now are in the count below: not recounted next.
+        settled = _each(min, settled, ids)
+        rows, audits = _new_rows(session, settled)
+        seen = frozenset((t, i) for t, i, _, _ in rows) | frozenset((5, i) for i, _ in audits)
+    data = compute(None)
+    _store_entry(engine, slot, _PerCommunity(facts, now, ids, settled, data, seen))
+    return data
+
+
+def _each(pick, a: tuple, b: tuple) -> tuple:
+    """``pick`` (min or max) of two tuples of newest ids, id by id (None: no row, 0)."""
+    return tuple(pick(x or 0, y or 0) for x, y in zip(a, b, strict=True))
+
+
+def _store_entry(engine, slot, entry) -> None:
+    with _cache_lock:
+        store = _caches.setdefault(engine, OrderedDict())
+        store[slot] = entry
+        store.move_to_end(slot)
+        while len(store) > _CACHE_ENTRIES:
+            store.popitem(last=False)
 
 
 _CACHE_ENTRIES = 4096  # per engine: every community's page of a few waves
@@ -422,10 +616,22 @@ def _communities(
     return out
 
 
-def _class_weights(session: Session, wave: Wave, community_id: int | None = None):
+def _weights_of(session: Session, wave: Wave, community_ids: list[int] | None) -> dict:
+    """:func:`_class_weights` per community: {community id: (weights, sizes)}."""
+    weights, sizes = _class_weights(session, wave, community_ids)
+    out: dict[int, tuple[dict, dict]] = {}
+    for key, w in weights.items():
+        out.setdefault(key[0], ({}, {}))[0][key] = w
+    for key, m in sizes.items():
+        out.setdefault(key[0], ({}, {}))[1][key] = m
+    return out
+
+
+def _class_weights(session: Session, wave: Wave, community_ids: list[int] | None = None):
     """w = 1/π × eligible Σ1/π / respondents' Σ1/π, per (community, building) class;
-    and M_b, the households of each building at the draw (two-stage)."""
-    only = Assignment.community_id == community_id if community_id is not None else true()
+    and M_b, the households of each building at the draw (two-stage). Each community's
+    are its own (classes lie within a community)."""
+    only = Assignment.community_id.in_(community_ids) if community_ids is not None else true()
     rows = session.exec(
         select(
             Assignment.id,
@@ -448,7 +654,7 @@ def _class_weights(session: Session, wave: Wave, community_id: int | None = None
             .where(Assignment.wave_id == wave.id, Visit.outcome.in_(INELIGIBLE), only)
         ).all()
     )
-    mine = Response.community_id == community_id if community_id is not None else true()
+    mine = Response.community_id.in_(community_ids) if community_ids is not None else true()
     answered = set(
         session.exec(
             select(Response.assignment_id).where(

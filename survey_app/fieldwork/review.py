@@ -345,9 +345,32 @@ def excluded(*, session: Session, wave_id: int, community_ids: list[int] | None 
     )
     if community_ids is not None:
         query = query.where(Response.community_id.in_(community_ids))
+    return excluded_from(session.exec(query).all(), rule)
+
+
+def states_by_community(
+    *, session: Session, wave_id: int, community_ids: list[int] | None = None
+) -> dict[int, list[tuple[str, bool, int]]]:
+    """Per community: (review state, is test, interviews) — :func:`excluded_from`'s
+    input, kept per community by the whole-wave pages."""
+    query = (
+        select(Response.community_id, Response.review_state, Response.is_test, func.count())
+        .where(Response.wave_id == wave_id, not_test_data())
+        .group_by(Response.community_id, Response.review_state, Response.is_test)
+    )
+    if community_ids is not None:
+        query = query.where(Response.community_id.in_(community_ids))
+    out: dict[int, list[tuple[str, bool, int]]] = {}
+    for cid, state, is_test, n in session.exec(query).all():
+        out.setdefault(int(cid), []).append((state, is_test, n))
+    return out
+
+
+def excluded_from(rows, rule: str) -> Excluded:
+    """:class:`Excluded` from (review state, is test, interviews) rows."""
     by_state: dict[str, int] = {}
     tests = 0  # the rehearsal view's test interviews: all counted there, whatever the rule
-    for state, is_test, n in session.exec(query).all():
+    for state, is_test, n in rows:
         if is_test:
             tests += n
         else:

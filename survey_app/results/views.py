@@ -188,8 +188,17 @@ def _excluded(session, wave: Wave | None, community_ids: list[int] | None):
             session=session, wave_id=wave.id, community_ids=community_ids
         )
 
-    if community_ids is None:  # the whole wave: reused while nothing changed
-        return wave_design.cached(session, wave, "excluded", count)
+    if community_ids is None:  # the whole wave: kept per community, recounted where changed
+        per = wave_design.by_community(
+            session,
+            wave,
+            "review states",
+            lambda ids: fieldwork_review.states_by_community(
+                session=session, wave_id=wave.id, community_ids=ids
+            ),
+        )
+        rows = [row for states in per.values() for row in states]
+        return fieldwork_review.excluded_from(rows, fieldwork_review.counts_rule(session, wave.id))
     return count()
 
 

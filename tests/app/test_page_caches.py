@@ -9,7 +9,7 @@ from sqlmodel import select
 from survey_app import audit
 from survey_app.fieldwork import design, plan, review
 from survey_app.models import Community, Response
-from survey_app.results import pages
+from survey_app.results import pages, views
 
 from .test_waves_results import ADMIN, census, city, fill  # noqa: F401 — city: fixture
 
@@ -94,3 +94,79 @@ def test_frozen_inputs_kept_while_interviews_arrive(client, session, runner, app
     assert wave.frozen_at > wave.closed_at
     again = design.wave_inputs(session=session, wave=wave)
     assert again is not parsed and again.communities == parsed.communities
+
+
+def test_counts_recounted_by_community(client, session, runner, app, city, monkeypatch):  # noqa: F811
+    """After the first full count, a new interview or a review step recounts only its
+    community (design.by_community), with the figures of a full count; an audited action
+    that may change counts in place (a household taken off the frame) recounts all."""
+    monkeypatch.setattr(design, "SETTLE", 0.0)  # one process: every row is committed at once
+    calls = []
+    real = design._communities
+
+    def spy(session, wave, community_ids=None):
+        calls.append(community_ids)
+        return real(session, wave, community_ids)
+
+    monkeypatch.setattr(design, "_communities", spy)
+    wave_id = census(runner, app)
+    c01 = session.exec(select(Community.id).where(Community.code == "C01")).one()
+    fill(client, session, wave_id, lambda a: "satisfied" if a.id % 2 else None)
+    session.expire_all()
+    first = overview_c01(session, wave_id)
+    assert calls[-1] is None  # the first count: every community
+    fill(client, session, wave_id, lambda a: None if a.id % 2 else "dissatisfied")
+    session.expire_all()
+    second = overview_c01(session, wave_id)
+    assert calls[-1] == [c01]  # only the community with new interviews
+    assert second.respondents > first.respondents and second.n > first.n
+    wave = plan.get_wave(session=session, wave_id=wave_id)
+    assert design.by_community(session, wave, "communities", None) == real(session, wave)
+    response = session.exec(select(Response).where(Response.wave_id == wave_id)).first()
+    with app.app_context():
+        review.act(session=session, user=ADMIN, response_id=response.id, action="reject",
+                   comment="录音与答案不符")  # fmt: skip
+    session.expire_all()
+    third = overview_c01(session, wave_id)
+    assert calls[-1] == [c01]
+    assert third.respondents == second.respondents - 1
+    wave = plan.get_wave(session=session, wave_id=wave_id)
+    assert views._excluded(session, wave, None) == review.excluded(session=session, wave_id=wave_id)
+    assert views._excluded(session, wave, None).rejected == 1
+    audit.record(session=session, action="deactivate", entity="household", entity_id="1")
+    session.commit()
+    session.expire_all()
+    assert overview_c01(session, wave_id) == third
+    assert calls[-1] is None  # counted in full again
+
+
+def test_unsettled_rows_are_counted_once(client, session, runner, app, city, monkeypatch):  # noqa: F811
+    """On PostgreSQL the rows of the last SETTLE seconds are looked at again on each view
+    (a row with a smaller id may still become visible); those already counted are not
+    counted again, a new one is."""
+    monkeypatch.setattr(design, "_settled_marks", lambda session: (0,) * 6)  # none settled
+    calls = []
+
+    def count(wave):
+        def compute(ids):
+            calls.append(ids)
+            return design._communities(session, wave, ids)
+
+        return design.by_community(session, wave, "communities", compute)
+
+    wave_id = census(runner, app)
+    c01 = session.exec(select(Community.id).where(Community.code == "C01")).one()
+    fill(client, session, wave_id, lambda a: "satisfied" if a.id % 2 else None)
+    session.expire_all()
+    wave = plan.get_wave(session=session, wave_id=wave_id)
+    first = count(wave)
+    assert calls == [None]
+    assert count(wave) == first and calls == [None]  # looked at again, not recounted
+    fill(client, session, wave_id, lambda a: None if a.id % 2 else "dissatisfied")
+    session.expire_all()
+    wave = plan.get_wave(session=session, wave_id=wave_id)
+    second = count(wave)
+    assert calls == [None, [c01]]
+    assert second[c01]["respondents"] > first[c01]["respondents"]
+    assert second == design._communities(session, wave)
+    assert count(wave) == second and calls == [None, [c01]]
