@@ -111,9 +111,11 @@ def _overview(session, wave, info, street_id, district_id) -> Overview:
             facts=facts.get(label),
         )
 
-    # Every community's, counted once and reused while nothing changed (a 500,000-row
-    # count was a fifth of the page); the page picks its own.
-    households = wave_design.cached(session, wave, "households", lambda: _household_counts(session))
+    # Every community's, counted once and then again only where households were added
+    # (a 500,000-row count was a fifth of the page); the page picks its own.
+    households = wave_design.by_community(
+        session, wave, "households", lambda ids: _household_counts(session, ids)
+    )
     community_rows = [
         (c, s, rate(f"c{c.id}", households.get(c.id, 0)))
         for c, s in places
@@ -131,10 +133,13 @@ def _overview(session, wave, info, street_id, district_id) -> Overview:
     return Overview(wave, info, ranked, street_rates, city, scope_label)
 
 
-def _household_counts(session: Session) -> dict[int, int]:
-    """Households in the frame per community: a community that could never settle the
-    verdict on its own (too few doors) is said so, not sent after impossible interviews."""
+def _household_counts(session: Session, community_ids: list[int] | None = None) -> dict[int, int]:
+    """Households in the frame per community (of ``community_ids``, or all): a community
+    that could never settle the verdict on its own (too few doors) is said so, not sent
+    after impossible interviews."""
     stmt = select(Household.community_id, func.count()).group_by(Household.community_id)
+    if community_ids is not None:
+        stmt = stmt.where(Household.community_id.in_(community_ids))
     return dict(session.exec(stmt).all())
 
 

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from survey_app import audit
 from survey_app.fieldwork import design, plan, review
-from survey_app.models import Community, Response
+from survey_app.models import Community, Household, Response
 from survey_app.results import pages, views
 
 from .test_waves_results import ADMIN, census, city, fill  # noqa: F401 — city: fixture
@@ -170,3 +170,24 @@ def test_unsettled_rows_are_counted_once(client, session, runner, app, city, mon
     assert second[c01]["respondents"] > first[c01]["respondents"]
     assert second == design._communities(session, wave)
     assert count(wave) == second and calls == [None, [c01]]
+
+
+def test_household_counts_follow_a_new_household(client, session, runner, app, city):  # noqa: F811
+    """The overview's households per community: a household added (as the tablet adds
+    one found in the field) is counted on the next view, the other communities kept."""
+    wave_id = census(runner, app)
+    wave = plan.get_wave(session=session, wave_id=wave_id)
+
+    def counts():
+        return design.by_community(
+            session, wave, "households", lambda ids: pages._household_counts(session, ids)
+        )
+
+    before = counts()
+    one = session.exec(select(Household).join(Community).where(Community.code == "C01")).first()
+    session.add(Household(community_id=one.community_id, building_id=one.building_id,
+                          code="FOUND-1"))  # fmt: skip
+    session.commit()
+    after = counts()
+    assert after[one.community_id] == before[one.community_id] + 1
+    assert after == pages._household_counts(session)
