@@ -192,27 +192,19 @@ def store_response(
     errors = instruments.validate_answers(instrument, answers)
     if errors:
         raise ValueError(f"simulated answers rejected: {errors[0].item}: {errors[0].message}")
-    profile = instruments.profile_values(instrument, answers)
-    response = Response(
+    response = Response.generated(
+        instrument=instrument,
+        answers=answers,
+        at=at,
+        content_hash="simulated",
+        device="demo",
         uuid=uuid,
         wave_id=assignment.wave_id,
         community_id=assignment.community_id,
         household_id=assignment.household_id,
         assignment_id=assignment.id,
         canvasser_id=canvasser_id,
-        instrument_key=instrument.key,
-        instrument_version=str(instrument.version),
-        answers=answers,
-        content_hash="simulated",
-        started_at=at,
-        submitted_at=at,
-        received_at=at,
-        device="demo",
-        quality_flags=[],
         review_state="accepted",
-        age_group=profile.get("age_group"),
-        sex=profile.get("sex"),
-        residence_years=profile.get("residence_years"),
     )
     session.add(
         Visit(

@@ -122,28 +122,20 @@ def generate(
     for (assignment_id, household_id, community_id), answers in zip(
         chosen, interviews, strict=True
     ):
-        profile = instruments.profile_values(instrument, answers)
         session.add(
-            Response(
+            Response.generated(
+                instrument=instrument,
+                answers=answers,
+                at=now,
+                content_hash="rehearsal",
+                device=DEVICE,
                 uuid=str(uuid_mod.uuid4()),
                 wave_id=wave.id,
                 community_id=community_id,
                 household_id=household_id,
                 assignment_id=assignment_id,
                 canvasser_id=None,
-                instrument_key=instrument.key,
-                instrument_version=str(instrument.version),
-                answers=answers,
-                content_hash="rehearsal",
-                started_at=now,
-                submitted_at=now,
-                received_at=now,
-                device=DEVICE,
-                quality_flags=[],
                 review_state=ReviewState.PENDING,
-                age_group=profile.get("age_group"),
-                sex=profile.get("sex"),
-                residence_years=profile.get("residence_years"),
                 is_test=True,
             )
         )

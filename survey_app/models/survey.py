@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+import instruments
+
 from ._types import json_column, timestamp
 
 
@@ -84,6 +86,38 @@ class Response(SQLModel, table=True):
     # 测试数据: a rehearsal's generated interview (fieldwork/rehearse.py). Never in the
     # running totals nor in any counted figure; shown only in the rehearsal view.
     is_test: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
+    @classmethod
+    def generated(
+        cls,
+        *,
+        instrument,
+        answers: dict[str, Any],
+        at: datetime,
+        content_hash: str,
+        device: str,
+        **place: Any,
+    ) -> "Response":
+        """An interview made by the product itself (the demo's, a rehearsal's), stored as the
+        sync path would store a tablet's: started, submitted and received at ``at``, the
+        respondent profile read from the answers. ``place`` is uuid, wave, community,
+        household, assignment and canvasser ids, review_state, is_test."""
+        profile = instruments.profile_values(instrument, answers)
+        return cls(
+            instrument_key=instrument.key,
+            instrument_version=str(instrument.version),
+            answers=answers,
+            content_hash=content_hash,
+            started_at=at,
+            submitted_at=at,
+            received_at=at,
+            device=device,
+            quality_flags=[],
+            age_group=profile.get("age_group"),
+            sex=profile.get("sex"),
+            residence_years=profile.get("residence_years"),
+            **place,
+        )
 
 
 class IndicatorTotal(SQLModel, table=True):
