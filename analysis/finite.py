@@ -19,7 +19,6 @@ were heard it is the single point yes/N.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 
 def unheard_bounds(yes, n, population) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +43,10 @@ def hypergeometric_interval(yes, n, population, *, level: float = 0.95):
     (numpy.ndarray, numpy.ndarray)
         Lower and upper bounds of the rate.
     """
+    # Imported here: scipy.stats costs 0.5 s of survey-estimate's start-up, and only the
+    # exact (equal-weight, known-population) case needs it.
+    from scipy import stats
+
     x, n, big_n = (np.asarray(v, dtype=np.int64) for v in (yes, n, population))
     half = (1.0 - level) / 2
     lo_k = x.copy()  # the least K the sample allows

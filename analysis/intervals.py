@@ -17,8 +17,11 @@ Methods
 ``"mean"``
     ``p ± t_df * se`` clipped to [0, 1] (R's ``svyciprop(method="mean")``, which does not clip).
 
-The Clopper–Pearson and Wilson formulas are statsmodels'
-``statsmodels.stats.proportion.proportion_confint`` (``method="beta"`` / ``"wilson"``).
+The Clopper–Pearson and Wilson formulas are those of statsmodels'
+``statsmodels.stats.proportion.proportion_confint`` (``method="beta"`` / ``"wilson"``),
+computed here with ``scipy.special`` (the same functions scipy.stats calls, so equal to
+statsmodels' to the last bit — tests/analysis/test_intervals.py): importing statsmodels'
+proportion module pulls in scipy.stats, 0.7–0.9 s of ``survey-estimate``'s start-up.
 
 Where R fails we do not. When every respondent of a domain answered yes (or every one no)
 the variance is 0 or a rounding error and says nothing about the design: every method then
@@ -36,7 +39,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
-from statsmodels.stats.proportion import proportion_confint
 
 from analysis.options import METHODS, VERDICT_METHODS
 
@@ -213,13 +215,50 @@ def _korn_graubard(q, n_eff, n, df, alpha, *, cap):
     df-adjusted effective sample size n* and n*·p̂ "successes" (not whole numbers)."""
     n_use = np.minimum(n_eff, n) if cap else n_eff
     n_star = n_use * df_ratio(n, df, alpha) ** 2
-    low, high = proportion_confint(n_star * q, n_star, alpha=alpha, method="beta")
-    return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    return clopper_pearson(n_star * q, n_star, alpha)
+
+
+def clopper_pearson(count, nobs, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """statsmodels' ``proportion_confint(count, nobs, alpha, method="beta")`` for arrays:
+    the Beta(x, n − x + 1) quantile α/2 and the Beta(x + 1, n − x) upper quantile α/2
+    (scipy.stats.beta's ``ppf`` and ``isf`` are these two functions), NaN where a shape
+    is not positive (as scipy.stats gives), then 0 for p̂ = 0 and 1 for p̂ = 1."""
+    count = np.asarray(count, dtype=float)
+    nobs = np.asarray(nobs, dtype=float)
+    half = alpha / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = count / nobs
+        a_low, b_low = count, nobs - count + 1
+        a_high, b_high = count + 1, nobs - count
+        low = np.where(
+            (a_low > 0) & (b_low > 0), special.betaincinv(a_low, b_low, half), np.nan
+        )
+        high = np.where(
+            (a_high > 0) & (b_high > 0), special.betainccinv(a_high, b_high, half), np.nan
+        )
+    low = np.where(q == 0, 0.0, low)
+    high = np.where(q == 1, 1.0, high)
+    return low, high
+
+
+def wilson(count, nobs, alpha) -> tuple[np.ndarray, np.ndarray]:
+    """statsmodels' ``proportion_confint(count, nobs, alpha, method="wilson")`` for arrays
+    (``alpha`` may be an array): z = Φ⁻¹(1 − α/2) as scipy.stats.norm.isf computes it."""
+    count = np.asarray(count, dtype=float)
+    nobs = np.asarray(nobs, dtype=float)
+    crit = -special.ndtri(np.asarray(alpha, dtype=float) / 2.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = count / nobs
+        crit2 = crit**2
+        denom = 1 + crit2 / nobs
+        center = (q + crit2 / (2 * nobs)) / denom
+        dist = crit * np.sqrt(q * (1.0 - q) / nobs + crit2 / (4.0 * nobs**2))
+        dist /= denom
+    return np.clip(center - dist, 0, 1), np.clip(center + dist, 0, 1)
 
 
 def _wilson(q, n_eff, t):
     """Wilson's interval on n_eff with t_df for z: statsmodels' ``method="wilson"`` at the
     level whose normal quantile is t (α′ = 2·(1 − Φ(t)))."""
     alpha = 2 * special.ndtr(-t)
-    low, high = proportion_confint(q * n_eff, n_eff, alpha=alpha, method="wilson")
-    return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    return wilson(q * n_eff, n_eff, alpha)

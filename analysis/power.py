@@ -23,7 +23,7 @@ it is far too optimistic.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 #: Beyond this many completes: in practice never.
 _LIMIT = 10_000_000
@@ -44,6 +44,8 @@ def verdict_power(
     """Probability of concluding ``met`` with ``n`` completes when the true rate is
     ``expected`` (exact binomial on ⌊n / deff⌋). Vectorised over ``n``."""
     m = np.maximum(np.floor(np.asarray(n, dtype=float) / deff), 1.0)
+    from scipy import stats  # not at import: survey-estimate's start-up (0.5 s) skips it
+
     x_min = _least_yes(m, target, 1.0 - level)
     power = stats.binom.sf(x_min - 1, m, expected)
     return np.where(x_min > m, 0.0, power)

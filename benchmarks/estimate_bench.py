@@ -112,7 +112,9 @@ def timed(fn, repeat: int) -> list[float]:
     return out
 
 
-def timed_subprocess(cmd: list[str], repeat: int) -> tuple[list[float], list[float], float]:
+def timed_subprocess(
+    cmd: list[str], repeat: int, cwd: Path | None = None
+) -> tuple[list[float], list[float], float]:
     """Wall and CPU (user + system) seconds of each run of ``cmd``, and the peak memory
     (MB, the largest resident set of any run, measured by ``/usr/bin/time`` when present).
 
@@ -127,13 +129,14 @@ def timed_subprocess(cmd: list[str], repeat: int) -> tuple[list[float], list[flo
             run = subprocess.run(
                 ["/usr/bin/time", "-f", "%M", *cmd],
                 check=True,
+                cwd=cwd,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
             )
             peak = max(peak, int(run.stderr.strip().splitlines()[-1]) / 1024)
         else:
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=cwd)
         walls.append(time.perf_counter() - t)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
@@ -142,26 +145,41 @@ def timed_subprocess(cmd: list[str], repeat: int) -> tuple[list[float], list[flo
     return walls, cpus, peak
 
 
-def compare(other: Path, repeat: int) -> None:
-    """Alternate runs of another checkout's CLI and this one's on the same CSV."""
-    path = DATA_DIR / "responses_1m.csv"
-    if not path.exists():
-        DATA_DIR.mkdir(exist_ok=True)
-        make_data(path)
+def compare(other: Path, repeat: int, rows: int = N_ROWS) -> None:
+    """Alternate runs of another checkout's CLI and this one's on the same data: the CSV
+    and its Parquet copy at 1,000,000 rows, the Parquet file at another ``rows``."""
+    DATA_DIR.mkdir(exist_ok=True)
+    if rows == N_ROWS:
+        path = DATA_DIR / "responses_1m.csv"
+        if not path.exists():
+            make_data(path)
+        inputs = {"CSV": path, "Parquet": parquet_copy(path)}
+    else:
+        path = DATA_DIR / f"responses_{rows}.parquet"
+        if not path.exists():
+            make_data(path, rows=rows)
+        inputs = {f"Parquet, {rows:,} rows": path}
     here = Path(__file__).resolve().parents[1]
     runs = {"before": other.resolve(), "after": here}
-    results = {k: ([], [], 0.0) for k in runs}
+    results = {(k, i): ([], [], 0.0) for i in inputs for k in runs}
+    load = [os.getloadavg()[0]]
     for _ in range(repeat):
-        for label, root in runs.items():
-            env_cmd = ["env", f"PYTHONPATH={root}", sys.executable, "-m", "analysis.cli"]
-            wall, cpu, peak = timed_subprocess([*env_cmd, *cli_arguments(path)], 1)
-            w, c, p = results[label]
-            results[label] = (w + wall, c + cpu, max(p, peak))
-    for label, (wall, cpu, peak) in results.items():
-        show(f"{label}: {runs[label]} (CSV, end to end)", wall)
+        for kind, data in inputs.items():
+            for label, root in runs.items():
+                env_cmd = ["env", f"PYTHONPATH={root}", sys.executable, "-m", "analysis.cli"]
+                # cwd: `python -m` puts the working directory before PYTHONPATH, so run from
+                # a directory that is not a checkout (from this one both runs were this code).
+                wall, cpu, peak = timed_subprocess(
+                    [*env_cmd, *cli_arguments(data)], 1, cwd=DATA_DIR
+                )
+                w, c, p = results[(label, kind)]
+                results[(label, kind)] = (w + wall, c + cpu, max(p, peak))
+        load.append(os.getloadavg()[0])
+    for (label, kind), (wall, cpu, peak) in results.items():
+        show(f"{label}: {runs[label].name} ({kind}, end to end)", wall)
+        print(f"{label}:   max {max(wall):.3f} s; peak memory {peak:.0f} MB")
         show(f"{label}:   CPU time (user + system)", cpu)
-        print(f"{label}:   peak memory {peak:.0f} MB")
-    print(f"load average now: {os.getloadavg()[0]:.2f} (2 cores; others share the machine)")
+    print(f"load average (1 min) during the runs: {min(load):.2f}–{max(load):.2f} (2 cores)")
 
 
 def show(label: str, times: list[float]) -> None:
@@ -229,7 +247,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.compare_with:
-        compare(Path(args.compare_with), args.repeat)
+        compare(Path(args.compare_with), args.repeat, args.rows)
         return
 
     DATA_DIR.mkdir(exist_ok=True)

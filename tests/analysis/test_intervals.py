@@ -91,9 +91,9 @@ def test_bad_arguments():
         proportion_interval([0.5], [0.01], [10], [9], level=95)
 
 
-def test_statsmodels_intervals_equal_the_formulas_they_replaced():
-    """Korn–Graubard/beta and Wilson now come from proportion_confint: equal to the
-    closed forms used before (betaincinv; Wilson with t) to 1e-12 on a grid."""
+def test_intervals_equal_the_closed_forms():
+    """Korn–Graubard/beta and Wilson equal the closed forms (betaincinv; Wilson with t)
+    to 1e-12 on a grid."""
     from scipy import special, stats
 
     rng = np.random.default_rng(0)
@@ -120,3 +120,71 @@ def test_statsmodels_intervals_equal_the_formulas_they_replaced():
     half = t / (1 + t2n) * np.sqrt(p * (1 - p) / n_eff + t2n / (4 * n_eff))
     assert np.max(np.abs(ci.low - (centre - half))) < 1e-12
     assert np.max(np.abs(ci.high - (centre + half))) < 1e-12
+
+
+def test_scipy_special_intervals_equal_statsmodels_on_a_grid():
+    """clopper_pearson / wilson (scipy.special) equal statsmodels' proportion_confint to
+    1e-12 — whole and fractional counts, the 99% edge, all yes and all no, 90–99.9%."""
+    from analysis.intervals import clopper_pearson, wilson
+
+    rng = np.random.default_rng(16)
+    nobs = np.concatenate([rng.uniform(0.7, 6000, 3000), np.arange(1.0, 1200.0)])
+    q = np.concatenate([rng.uniform(0, 1, 3000), rng.uniform(0.97, 1.0, 1199)])
+    q[::40], q[1::40] = 1.0, 0.0  # all yes, all no
+    q[2::40] = 0.99  # the target itself
+    whole = np.arange(1.0, 1200.0)
+    counts = np.concatenate([nobs * q, np.round(0.99 * whole), whole, np.zeros(1199)])
+    nobs = np.concatenate([nobs, whole, whole, whole])
+    for alpha in (0.001, 0.01, 0.05, 0.1):
+        for ours, name in ((clopper_pearson, "beta"), (wilson, "wilson")):
+            low, high = ours(counts, nobs, alpha)
+            sm_low, sm_high = proportion_confint(counts, nobs, alpha=alpha, method=name)
+            assert np.isfinite(low).all() and np.isfinite(high).all()
+            assert np.max(np.abs(low - sm_low)) < 1e-12, (name, alpha)
+            assert np.max(np.abs(high - sm_high)) < 1e-12, (name, alpha)
+    # the edges as statsmodels has them: 0 for none yes, 1 for all yes
+    low, high = clopper_pearson([0.0, 40.0], [40.0, 40.0], 0.05)
+    assert low[0] == 0.0 and high[1] == 1.0
+    assert high[0] == pytest.approx(1 - 0.025 ** (1 / 40), rel=1e-12)
+    assert low[1] == pytest.approx(0.025 ** (1 / 40), rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["beta", "korn-graubard", "wilson"])
+def test_proportion_interval_equals_statsmodels_on_its_effective_n(method):
+    """The design interval is proportion_confint on n* (the df-adjusted effective n)."""
+    from analysis.intervals import df_ratio, t_quantile
+
+    rng = np.random.default_rng(4)
+    p = np.concatenate([rng.uniform(0.9, 0.9999, 300), [0.99, 0.5]])
+    n = np.concatenate([rng.integers(5, 5000, 300), [100, 7]]).astype(float)
+    var = rng.uniform(0.3, 8, len(p)) * p * (1 - p) / n
+    df = np.minimum(rng.integers(1, 200, len(p)), n - 1)
+    for level in (0.9, 0.95, 0.98):  # (at 99% and df 1, Φ(−t) underflows: NaN -> [0, 1])
+        ci = proportion_interval(p, var, n, df, method=method, level=level)
+        n_eff = p * (1 - p) / var
+        alpha = 1 - level
+        if method == "wilson":
+            from scipy import special
+
+            z_alpha = 2 * special.ndtr(-t_quantile(df, 1 - alpha / 2))  # z = t_df
+            low, high = proportion_confint(p * n_eff, n_eff, alpha=z_alpha, method="wilson")
+        else:
+            n_use = np.minimum(n_eff, n) if method == "korn-graubard" else n_eff
+            n_star = n_use * df_ratio(n, df, alpha) ** 2
+            low, high = proportion_confint(n_star * p, n_star, alpha=alpha, method="beta")
+        assert np.max(np.abs(ci.low - low)) < 1e-12 and np.max(np.abs(ci.high - high)) < 1e-12
+
+
+def test_estimation_imports_neither_statsmodels_nor_scipy_stats():
+    """survey-estimate's start-up: statsmodels' proportion module pulls in scipy.stats
+    (0.7–0.9 s); the estimation path needs only scipy.special."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, analysis.estimation, analysis.cli; "
+        "print(sorted({m.split('.')[0] + '.' + m.split('.')[1] for m in sys.modules "
+        "if m.startswith(('statsmodels.', 'scipy.stats'))}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
