@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from .answers import AnswerError
@@ -43,14 +44,21 @@ def code_response(
     version). Use the codings only when ``errors`` is empty. ``calculated`` holds the
     values of ``calculate`` items; ``today`` ("YYYY-MM-DD", default: the server's date) is
     what ``today()`` gives — pass the interview's date when re-checking later."""
-    run = instrument.compiled.run(answers, {"today": today} if today else None)
+    program = instrument.compiled
+    run = program.run(answers, {"today": today} if today else None)
     values = run.values
+    relevance = run.relevance
+    feedback = []
+    for kind, name in program.feedback_items:
+        text = values.get(name)
+        if text.__class__ is str and text.strip():
+            feedback.append((kind, text.strip()))
     return CodedResponse(
         errors=tuple(run.errors),
-        indicators=instrument.compiled.indicators(values),
-        profile=_profile(instrument, values),
-        feedback=tuple(_feedback(instrument, values)),
-        relevant=tuple(name for name, shown in run.relevance.items() if shown),
+        indicators=program.indicators(values),
+        profile={field: values.get(item) for field, item in instrument.profile.items()},
+        feedback=tuple(feedback),
+        relevant=tuple(compress(relevance, relevance.values())),
         calculated=run.calculated,
     )
 

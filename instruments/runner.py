@@ -99,7 +99,7 @@ def _format_ok(kind: ItemType, value: str) -> bool:
 
 class _ItemStep:
     __slots__ = ("item", "name", "relevant", "constraint", "calculation", "choice_filter",
-                 "choices", "codes", "has_value", "kind")  # fmt: skip
+                 "choices", "codes", "has_value", "kind", "plain")  # fmt: skip
 
     def __init__(self, inst: Instrument, item: Item) -> None:
         self.item = item
@@ -113,6 +113,15 @@ class _ItemStep:
         listed = inst.choice_lists.get(item.choices or "", ()) if item.type in CHOICE_TYPES else ()
         self.choices = tuple({"code": c.code, **dict(c.filters)} for c in listed)
         self.codes = frozenset(inst.choice_codes(item))
+        # The answers that need no further check (see Program._block): the plain codes of
+        # a single-choice item without a choice filter or constraint (PLAIN_CODE), or any
+        # text for a text item without a constraint (PLAIN_TEXT); else None.
+        self.plain: Any = None
+        if self.has_value and self.calculation is None and self.constraint is None:
+            if self.codes and item.type is not ItemType.MULTIPLE and self.choice_filter is None:
+                self.plain = frozenset(c for c in self.codes if c.__class__ is str and c != "")
+            elif not self.codes and item.type is ItemType.TEXT:
+                self.plain = _ANY_TEXT
 
 
 class _GroupStep:
@@ -125,6 +134,9 @@ class _GroupStep:
         self.repeat_count = _compiled(group.repeat_count)
         self.steps: list[_ItemStep | _GroupStep] = []
         self.names: frozenset[str] = frozenset()
+
+
+_ANY_TEXT = object()  # _ItemStep.plain of a free-text item: any non-empty string will do
 
 
 def _compiled(expression: Any) -> Compiled | None:
@@ -162,6 +174,10 @@ class Program:
         self.keys = frozenset(
             [i.name for i in inst.items if inst.has_item(i.name)]
             + [g.name for g in inst.groups if g.repeat]
+        )
+        # (kind, item) of the residents' open answers, in item order (coding._feedback)
+        self.feedback_items = tuple(
+            (i.feedback, i.name) for i in inst.items if i.feedback and i.type is ItemType.TEXT
         )
         # indicator key -> (item, positive codes, codes giving None, every code of the item)
         self.indicator_table = []
@@ -220,11 +236,12 @@ class Program:
                 _error("answers", "invalid_type", "答案须为对象", "expected an object")
             )
             return out
-        out.errors += [
-            _error(k, "unknown_item", "问卷中没有这一题", "no such item in this questionnaire")
-            for k in answers
-            if k not in self.keys
-        ]
+        if not self.keys.issuperset(answers):
+            out.errors += [
+                _error(k, "unknown_item", "问卷中没有这一题", "no such item in this questionnaire")
+                for k in answers
+                if k not in self.keys
+            ]
         self._block(self.steps, answers, out.values, True, dict(env or {}), "", out)
         return out
 
@@ -238,6 +255,7 @@ class Program:
         prefix: str,
         out: Run,
     ) -> None:
+        relevance = out.relevance
         for step in steps:
             relevant = shown and (step.relevant is None or step.relevant(values, env) is True)
             if step.__class__ is _GroupStep:
@@ -246,11 +264,25 @@ class Program:
                 else:
                     self._block(step.steps, answers, values, relevant, env, prefix, out)
                 continue
-            out.relevance[prefix + step.name] = relevant
+            name = step.name
+            relevance[prefix + name] = relevant
             if step.calculation is not None:
                 self._calculate(step, answers, values, relevant, env, prefix, out)
             elif step.has_value:
-                self._answer(step, answers.get(step.name), values, relevant, env, prefix, out)
+                raw = answers.get(name)
+                plain = step.plain
+                # The common case, decided here: a relevant answer that is one of the item's
+                # codes (or text, for a text item) and has nothing else to be checked
+                # against — what _answer would conclude, without its general path.
+                if relevant and plain is not None and raw.__class__ is str:
+                    if plain is _ANY_TEXT:
+                        if raw:
+                            values[name] = raw
+                            continue
+                    elif raw in plain:
+                        values[name] = raw
+                        continue
+                self._answer(step, raw, values, relevant, env, prefix, out)
 
     def _answer(
         self,
