@@ -99,7 +99,9 @@ def main() -> None:
     if "code" in wanted:
         rng = random.Random(20261130)
         batch = [answers_for(inst, rng) for _ in range(args.responses)]
-        bad = [c.errors for c in (instruments.code_response(inst, a) for a in batch[:50]) if c.errors]
+        bad = [
+            c.errors for c in (instruments.code_response(inst, a) for a in batch[:50]) if c.errors
+        ]
         if bad:
             raise SystemExit(f"the generated answers are refused: {bad[0]}")
 

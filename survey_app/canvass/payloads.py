@@ -28,6 +28,7 @@ import math
 import re
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from flask import has_app_context
@@ -97,17 +98,27 @@ class ResponseSubmission:
     latitude: float | None = None  # where the interview was done (kept on its 完成 visit)
     longitude: float | None = None
 
-    @property
+    @cached_property  # the fields never change (frozen); a revision asks twice
     def content_hash(self) -> str:
-        """sha256 of the submission's canonical JSON: equal hashes mean a replay."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}  # no deep copy
-        for key in ("started_at", "submitted_at"):
-            data[key] = iso(data[key])
-        text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        """sha256 of the submission's canonical JSON: equal hashes mean a replay.
+
+        The canonical JSON is ``json.dumps(fields, sort_keys=True, ensure_ascii=False,
+        separators=(",", ":"))`` with the two times as :func:`iso` text: stored rows' hashes
+        depend on these exact bytes (tests/app/data/content_hashes.json). The encoder is
+        made once, not by every ``json.dumps`` call."""
+        data = {name: getattr(self, name) for name in _HASHED_FIELDS}  # no deep copy
+        data["started_at"] = iso(data["started_at"])
+        data["submitted_at"] = iso(data["submitted_at"])
+        return hashlib.sha256(_CANONICAL.encode(data).encode("utf-8")).hexdigest()
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_HASHED_FIELDS = tuple(f.name for f in fields(ResponseSubmission))
 
 
 def iso(moment: datetime) -> str:
+    if moment.tzinfo is UTC:  # as parsed: the same text, without a conversion
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
     return utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
