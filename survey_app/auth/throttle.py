@@ -35,6 +35,10 @@ def init_app(app: Flask) -> None:
         strategy="moving-window",
     )
     app.extensions["login_limiter"] = limiter
+    # Only the sign-in form is limited. Without this filter Flask-Limiter resolves the
+    # limits of every request's endpoint (blueprints, exemptions, defaults) before its view
+    # runs: ~50 µs of every tablet submission, for nothing.
+    limiter.request_filter(_not_login)
     failed = _failed
     view = app.view_functions["auth.login"]
     view = limiter.limit(
@@ -45,6 +49,10 @@ def init_app(app: Flask) -> None:
         settings.login_limit_address, methods=["POST"], deduct_when=failed, scope="login-address"
     )(view)
     app.view_functions["auth.login"] = view
+
+
+def _not_login() -> bool:
+    return request.endpoint != "auth.login"
 
 
 def _failed(response) -> bool:

@@ -125,6 +125,27 @@ def test_successful_sign_ins_do_not_count(settings, session):
     app.extensions["engine"].dispose()
 
 
+def test_only_the_sign_in_form_consults_the_limiter(client, session, app, monkeypatch):
+    """Other requests (a tablet's submissions) skip Flask-Limiter's per-request work; the
+    sign-in form is still limited (the tests above)."""
+    limiter = app.extensions["login_limiter"]
+    consulted = []
+    resolve = limiter.limit_manager.resolve_limits
+
+    def spy(*args, **kwargs):
+        consulted.append(args[1])
+        return resolve(*args, **kwargs)
+
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", spy)
+    user = make_user(session, Role.CANVASSER, make_geo(session)[0])
+    assert login(client, user).status_code == 302
+    assert set(consulted) == {"auth.login"}
+    consulted.clear()
+    assert client.get("/api/me").status_code == 200
+    assert client.get("/api/canvass/assignments").status_code == 200
+    assert consulted == []
+
+
 # --- 13.6 sessions that end -----------------------------------------------------------------
 
 
