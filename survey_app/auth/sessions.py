@@ -14,10 +14,13 @@ out after ``IDLE_TIMEOUT_MINUTES`` without a request.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, request, session
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import bindparam, select
 
 from ..db import get_session
 from ..ids import parse_id
@@ -40,16 +43,63 @@ def init_app(app: Flask) -> None:
     app.before_request(_end_idle_session)
 
 
-def load_user(token: str) -> User | None:
-    """The active user named by a cookie's ``<id>.<epoch>``, if that epoch is current."""
+def load_user(token: str) -> User | SignedIn | None:
+    """The active user named by a cookie's ``<id>.<epoch>``, if that epoch is current —
+    read afresh on every request, so a deactivation, a role change or a sign-out
+    elsewhere counts from the next request on. The tablet's JSON API (blueprint ``api``)
+    gets a :class:`SignedIn` read with one narrow SELECT: its views only read the user,
+    and building the ORM object cost twice the query itself (~110 µs of each submission);
+    pages, which may change the user (password, sign-out), get the ORM ``User``."""
     id_part, dot, epoch_part = token.partition(".")
     user_id = parse_id(id_part)
     if not dot or user_id is None or not epoch_part.isascii() or not epoch_part.isdigit():
         return None
-    user = get_session().get(User, user_id)
+    if request and request.blueprint in PLAIN_USER_BLUEPRINTS:
+        row = get_session().connection().execute(_signed_in_statement(), {"id": user_id}).first()
+        user = None if row is None else SignedIn(*row)
+    else:
+        user = get_session().get(User, user_id)
     if user is None or not user.active or str(user.session_epoch or 0) != epoch_part:
         return None
     return user
+
+
+# Blueprints whose views only read the signed-in user's id, role, names and scope.
+PLAIN_USER_BLUEPRINTS = frozenset({"api"})
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The signed-in user as the JSON API reads it: the columns of ``User`` it uses,
+    and Flask-Login's protocol. Read-only: nothing here can be added to a session."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    community_id: int | None
+    locale: str | None
+    active: bool
+    must_change_password: bool
+    session_epoch: int | None
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_epoch or 0}"
+
+
+@cache
+def _signed_in_statement():
+    columns = User.__table__.c
+    return select(*(columns[name] for name in SignedIn.__dataclass_fields__)).where(
+        columns.id == bindparam("id")
+    )
 
 
 def end_sessions(user: User) -> None:

@@ -178,6 +178,44 @@ def test_deactivation_and_password_change_end_sessions(app, client, session):
     assert client.get("/api/me").status_code == 401
 
 
+def test_the_api_reads_the_user_afresh_on_every_request(app, client, session):
+    """The JSON API's lighter user (auth.sessions.SignedIn) is read per request like the
+    pages' User: a role change, a deactivation and a password change count at once."""
+    from flask_login import current_user
+
+    from survey_app.auth.sessions import SignedIn
+
+    (community, _) = make_geo(session)
+    user = make_user(session, Role.CANVASSER, community)
+    login(client, user)
+    with client:
+        assert client.get("/api/me").get_json()["role"] == Role.CANVASSER
+        assert type(current_user._get_current_object()) is SignedIn
+        client.get("/canvass/")
+        assert type(current_user._get_current_object()) is User  # pages: the ORM row
+    assert client.get("/api/canvass/assignments").status_code == 200
+    stored = session.get(User, user.id)
+    stored.role = Role.SECRETARY  # not a canvassing role
+    session.commit()
+    assert client.get("/api/canvass/assignments").status_code == 403
+    assert client.get("/api/me").get_json()["role"] == Role.SECRETARY
+    stored.role = Role.CANVASSER
+    stored.active = False  # what setup's deactivation does, before it bumps the epoch
+    session.commit()
+    assert client.get("/api/me").status_code == 401
+    stored.active = True
+    session.commit()
+    assert client.get("/api/me").status_code == 200
+    stored.must_change_password = True
+    session.commit()
+    assert client.get("/api/canvass/assignments").status_code == 403
+    stored.must_change_password = False
+    stored.session_epoch += 1
+    session.commit()
+    assert client.get("/api/me").status_code == 401
+    assert client.post("/api/responses", json={}).status_code in (400, 401)
+
+
 def test_only_canvassers_are_remembered_for_30_days(client, session):
     (community, _) = make_geo(session)
     canvasser = make_user(session, Role.CANVASSER, community)
