@@ -29,12 +29,13 @@ never change unless recomputed on request (audited).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,10 @@ class WaveInputs:
     totals: pd.DataFrame
     communities: dict[int, dict] = field(default_factory=dict)
     street_psus: dict[int, int] | None = None
+    #: What the inputs were built from — versions of the per-community counts and sums
+    #: (:func:`by_community`), or the frozen stamp — equal only while they are the same
+    #: (None: not kept, e.g. a rehearsal view or one community's inputs).
+    stamp: tuple | None = field(default=None, compare=False)
 
     def psus_per_street(self) -> dict[int, int]:
         if self.street_psus is not None:
@@ -126,6 +131,7 @@ def wave_inputs(
                 inputs.totals[keep].reset_index(drop=True),
                 communities,
                 inputs.psus_per_street() if inputs.design is None else None,
+                inputs.stamp,
             )
         return inputs
     if wave.design is None and community_id is not None:
@@ -167,7 +173,11 @@ def _frozen(session: Session, wave: Wave) -> WaveInputs | None:
         session,
         (wave.id, "frozen"),
         _frozen_stamp(session, wave),
-        lambda: from_snapshot(wave.frozen) if wave.frozen else None,
+        lambda: (
+            replace(from_snapshot(wave.frozen), stamp=("frozen", *frozen_key(wave)))
+            if wave.frozen
+            else None
+        ),
         None,
     )
 
@@ -232,34 +242,24 @@ def _live(
     counted: list[int] | None = None,
 ) -> WaveInputs:
     """Live inputs of the whole wave, or of ``community_ids`` only (all of ``street_id``:
-    read through the (wave, street) index). Whole-wave counts come from :func:`cached`
-    unless ``fresh``; ``counted``: the communities whose counts are needed (default all
-    of ``community_ids``)."""
-    t = IndicatorTotal
-    stmt = select(t.indicator, t.community_id, t.street_id, t.building_id, t.n, t.positive).where(
-        t.wave_id == wave.id, t.n > 0
-    )
-    if street_id is not None:
-        stmt = stmt.where(t.street_id == street_id)
-    if community_ids is not None:
-        stmt = stmt.where(t.community_id.in_(community_ids))
-    if indicators is not None:
-        stmt = stmt.where(t.indicator.in_(list(indicators)))
-    rows = session.connection().execute(stmt).all()
-    cols = ["indicator", "community_id", "street_id", "building_id", "n", "positive"]
-    if review.including_test_data():  # a rehearsal view: the test data's sums as well
-        from . import rehearse
-
-        rows = rehearse.with_test_totals(session, wave, rows, community_ids)
-    if rows:  # by columns: a frame from a list of result rows is ten times slower
-        totals = pd.DataFrame(dict(zip(cols, zip(*rows, strict=True), strict=True)))
-    else:
-        totals = _empty_totals().drop(columns="weight")
-    if community_ids is None and not fresh:
-        communities = by_community(
+    read through the (wave, street) index). The whole wave's sums and counts are kept per
+    community (:func:`by_community`) unless ``fresh``; ``counted``: the communities whose
+    counts are needed (default all of ``community_ids``)."""
+    whole = community_ids is None and not fresh and not review.including_test_data()
+    stamp = None
+    sums = None
+    if whole:
+        # Kept per community: after an interview only its community's sums are read again.
+        sums, version = by_community_versioned(
+            session, wave, "sums", lambda ids: _sums_of(session, wave, ids)
+        )
+        totals = _assemble(sums, indicators)
+        communities, counted_version = by_community_versioned(
             session, wave, "communities", lambda ids: _communities(session, wave, ids)
         )
+        stamp = (version, counted_version)
     else:
+        totals = _read_totals(session, wave, community_ids, indicators, street_id)
         communities = _communities(session, wave, counted or community_ids)
     community_id = community_ids[0] if community_ids is not None else None
     if wave.design is None:
@@ -268,9 +268,10 @@ def _live(
     else:
         if community_id is None and not fresh:
             weights, sizes = {}, {}
-            per = by_community(
+            per, weights_version = by_community_versioned(
                 session, wave, "weights", lambda ids: _weights_of(session, wave, ids)
             )
+            stamp = None if stamp is None or weights_version is None else (*stamp, weights_version)
             for w, m in per.values():
                 weights.update(w)
                 sizes.update(m)
@@ -284,10 +285,15 @@ def _live(
         totals = totals[np.isfinite(totals["weight"].astype(float))]
     street_psus = None
     if wave.design is None and indicators is not None:
-        if street_id is None and community_ids is None and not fresh:
-            street_psus = cached(session, wave, "psus", lambda: _street_psus(session, wave))
+        if sums is not None:  # every indicator's buildings are in the kept sums
+            street_psus = {}
+            for part in sums.values():
+                for sid, count in part.psus.items():
+                    street_psus[sid] = street_psus.get(sid, 0) + count
         else:
             street_psus = _street_psus(session, wave, street_id)
+    if stamp is not None and None in stamp:
+        stamp = None
     return WaveInputs(
         wave_id=wave.id,
         design=wave.design,
@@ -295,6 +301,137 @@ def _live(
         totals=totals.reset_index(drop=True),
         communities=communities,
         street_psus=street_psus,
+        # The wave's settings and rule are in the versions: a change of them counts anew.
+        stamp=stamp,
+    )
+
+
+_TOTALS_COLUMNS = ["indicator", "community_id", "street_id", "building_id", "n", "positive"]
+
+
+def _read_totals(session, wave, community_ids, indicators, street_id) -> pd.DataFrame:
+    """The running sums of the wave (of ``community_ids``, ``indicators``, ``street_id``
+    when given), as read; with the test data's in a rehearsal view."""
+    t = IndicatorTotal
+    stmt = select(t.indicator, t.community_id, t.street_id, t.building_id, t.n, t.positive).where(
+        _wave_of_sums(wave, by_community=community_ids is not None and street_id is None),
+        t.n > 0,
+    )
+    if street_id is not None:
+        stmt = stmt.where(t.street_id == street_id)
+    if community_ids is not None:
+        stmt = stmt.where(t.community_id.in_(community_ids))
+    if indicators is not None:
+        stmt = stmt.where(t.indicator.in_(list(indicators)))
+    rows = session.connection().execute(stmt).all()
+    if review.including_test_data():  # a rehearsal view: the test data's sums as well
+        from . import rehearse
+
+        rows = rehearse.with_test_totals(session, wave, rows, community_ids)
+    if rows:  # by columns: a frame from a list of result rows is ten times slower
+        return pd.DataFrame(dict(zip(_TOTALS_COLUMNS, zip(*rows, strict=True), strict=True)))
+    return _empty_totals().drop(columns="weight")
+
+
+def _wave_of_sums(wave: Wave, *, by_community: bool):
+    """``indicatortotal.wave_id = ?``; for a few communities' rows written so that no
+    index can serve it (``wave_id + 0``): SQLite, without statistics, would otherwise
+    scan the wave's (wave, street, building) index — all 75,000 rows of a city-scale
+    wave (65 ms) — rather than look the communities up in theirs (~150 rows each)."""
+    column = IndicatorTotal.wave_id
+    return (column + 0 if by_community else column) == wave.id
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """One community's running sums (every indicator), ordered by indicator then
+    building; ``spans``: each indicator's rows; ``psus``: its buildings with an interview
+    per street (n_h of a street stratum is the sum over its communities: a building is
+    in one)."""
+
+    street_id: np.ndarray
+    building_id: np.ndarray
+    n: np.ndarray
+    positive: np.ndarray
+    spans: dict[str, tuple[int, int]]
+    psus: dict[int, int]
+
+
+def _sums_of(session: Session, wave: Wave, community_ids: list[int] | None) -> dict[int, _Sums]:
+    """Per community (of ``community_ids``, or all) its :class:`_Sums`. Ordered by value,
+    not as read, so that a community read alone gives what the whole wave read gives."""
+    t = IndicatorTotal
+    stmt = select(t.community_id, t.indicator, t.street_id, t.building_id, t.n, t.positive).where(
+        _wave_of_sums(wave, by_community=community_ids is not None), t.n > 0
+    )
+    if community_ids is not None:
+        stmt = stmt.where(t.community_id.in_(community_ids))
+    rows = session.connection().execute(stmt).all()
+    if not rows:
+        return {}
+    comm, ind, street, building, n, positive = (np.asarray(c) for c in zip(*rows, strict=True))
+    codes, names = pd.factorize(ind, sort=True)
+    building = building.astype(np.int64)
+    order = np.lexsort((building, codes, comm.astype(np.int64)))
+    comm, codes, street = comm[order], codes[order], street[order].astype(np.int64)
+    building, n, positive = (
+        building[order],
+        n[order].astype(np.int64),
+        positive[order].astype(np.int64),
+    )
+    out = {}
+    starts = np.flatnonzero(np.r_[True, comm[1:] != comm[:-1]])
+    ends = np.r_[starts[1:], len(comm)]
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        c = codes[a:b]
+        cut = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+        stop = np.r_[cut[1:], b - a]
+        spans = {str(names[c[i]]): (int(i), int(j)) for i, j in zip(cut, stop, strict=True)}
+        pairs = np.unique(np.stack([street[a:b], building[a:b]]), axis=1)
+        found, counts = np.unique(pairs[0], return_counts=True)
+        out[int(comm[a])] = _Sums(
+            street_id=street[a:b].copy(),
+            building_id=building[a:b].copy(),
+            n=n[a:b].copy(),
+            positive=positive[a:b].copy(),
+            spans=spans,
+            psus={int(k): int(v) for k, v in zip(found, counts, strict=True)},
+        )
+    return out
+
+
+def _assemble(sums: dict[int, _Sums], indicators: Sequence[str] | None) -> pd.DataFrame:
+    """The totals frame of ``indicators`` (None: all) from the kept sums, in one order
+    (community, then indicator as asked or by name, then building) whatever was read
+    when: the same sums give the same frame, and the same figures to the last bit."""
+    names, comms, streets, lengths = [], [], [], []
+    buildings, ns, positives = [], [], []
+    for cid in sorted(sums):
+        part = sums[cid]
+        for name in indicators if indicators is not None else sorted(part.spans):
+            span = part.spans.get(name)
+            if span is None:
+                continue
+            a, b = span
+            names.append(name)
+            comms.append(cid)
+            streets.append(part.street_id[a:b])
+            lengths.append(b - a)
+            buildings.append(part.building_id[a:b])
+            ns.append(part.n[a:b])
+            positives.append(part.positive[a:b])
+    if not lengths:
+        return _empty_totals().drop(columns="weight")
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "indicator": np.repeat(np.asarray(names, dtype=object), lengths),
+            "community_id": np.repeat(np.asarray(comms, dtype=np.int64), lengths),
+            "street_id": np.concatenate(streets),
+            "building_id": np.concatenate(buildings),
+            "n": np.concatenate(ns),
+            "positive": np.concatenate(positives),
+        }
     )
 
 
@@ -355,11 +492,23 @@ def cached(session: Session, wave: Wave, name: str, compute: Callable[[], object
     return _remember(session, (wave.id, name), fingerprint(session, wave), compute, FRESH_FOR)
 
 
+def kept(session: Session, wave: Wave, name, key: tuple, compute: Callable[[], object]):
+    """``compute()`` reused while ``key`` — e.g. the :attr:`WaveInputs.stamp` it is
+    built from — is the same, for at most :data:`FRESH_FOR` seconds."""
+    return _remember(session, (wave.id, name), key, compute, FRESH_FOR)
+
+
+def frozen_key(wave: Wave) -> tuple:
+    """What a closed wave's figures from its frozen inputs depend on: the snapshot (its
+    stamp), the wave's target, level and design."""
+    return (wave.status, wave.closed_at, wave.frozen_at, wave.target, wave.confidence,
+            wave.design)  # fmt: skip
+
+
 def frozen_cached(session: Session, wave: Wave, name, compute: Callable[[], object]):
     """``compute()`` for figures of a closed wave's frozen inputs (:func:`snapshot`): they
     change only with the snapshot, the wave's target and level — the key — so no query."""
-    key = (*_frozen_stamp(session, wave), wave.target, wave.confidence, wave.design)
-    return _remember(session, (wave.id, "frozen", name), key, compute, None)
+    return _remember(session, (wave.id, "frozen", name), frozen_key(wave), compute, None)
 
 
 # --- per-community counts of the whole wave, brought up to date community by community ---
@@ -383,6 +532,7 @@ ROW_ACTIONS = frozenset({
     "feedback.advance", "sign-in", "sign-in-failed", "sign-out", "change-password", "lock",
 })  # fmt: skip
 _marks_logs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per engine
+_versions = itertools.count(1)  # process-wide: a version is never reused
 
 
 @dataclass
@@ -393,6 +543,7 @@ class _PerCommunity:
     settled: tuple | None  # every row with ids up to these is reflected (None: unknown)
     data: dict
     seen: frozenset = frozenset()  # (table number, id) of rows after ``settled`` counted
+    version: int = 0  # a new number whenever ``data`` may have changed
 
 
 def _log_marks(session: Session, marks: tuple) -> None:
@@ -454,10 +605,24 @@ def _new_rows(session: Session, since: tuple) -> tuple[list, list]:
 def by_community(
     session: Session,
     wave: Wave,
-    name: str,
+    name,
     compute: Callable[[list[int] | None], dict[int, object]],
 ) -> dict[int, object]:
-    """Whole-wave counts kept per community: ``compute(None)`` counts every community,
+    """:func:`by_community_versioned` without the version."""
+    return by_community_versioned(session, wave, name, compute)[0]
+
+
+def by_community_versioned(
+    session: Session,
+    wave: Wave,
+    name,
+    compute: Callable[[list[int] | None], dict[int, object]],
+) -> tuple[dict[int, object], int | None]:
+    """Whole-wave counts kept per community, and their version — a number that changes
+    whenever they may have (a community counted again, a full count), so that what is
+    built from them can be kept under it (None in a rehearsal view: nothing kept).
+
+    ``compute(None)`` counts every community,
     ``compute(ids)`` only those (its answer has no entry for one with nothing to count).
     Counted in full once, then only the communities a new row since points to are counted
     again (:func:`_new_rows`, index-backed ``WHERE community_id IN …``); in
@@ -465,7 +630,7 @@ def by_community(
     have changed counts in place, many communities changed, or after
     :data:`RECOUNT_EVERY` seconds. Not kept in a rehearsal view."""
     if review.including_test_data():
-        return compute(None)
+        return compute(None), None
     ids = tuple(x or 0 for x in session.connection().execute(select(*[
         select(func.max(model.id)).scalar_subquery()
         for model in (Response, ReviewEvent, Visit, Assignment, Household, AuditLog)
@@ -484,7 +649,7 @@ def by_community(
     usable = entry is not None and entry.facts == facts and now - entry.counted_at < RECOUNT_EVERY
     if usable and entry.marks == ids and entry.settled in (None, ids):
         # Nothing new (in a process's first SETTLE seconds: as far as it can tell).
-        return entry.data
+        return entry.data, entry.version
     if usable and entry.settled is not None:
         rows, audits = _new_rows(session, entry.settled)
         unknown = any(
@@ -498,8 +663,9 @@ def by_community(
             if (t, i) not in entry.seen and w in (wave.id, None) and c is not None
         }
         if not unknown and len(changed) <= MAX_CHANGED:
-            data = dict(entry.data)
-            if changed:
+            data, version = entry.data, entry.version
+            if changed:  # a new dict: the one handed out before stays as it was
+                data, version = dict(entry.data), next(_versions)
                 fresh = compute(sorted(changed))
                 for cid in changed:
                     if cid in fresh:
@@ -513,9 +679,9 @@ def by_community(
             seen = frozenset((t, i) for t, i, _, _ in rows if i > keep[t]) | frozenset(
                 (5, i) for i, _ in audits if i > keep[5]
             )
-            done = _PerCommunity(facts, entry.counted_at, ids, keep, data, seen)
+            done = _PerCommunity(facts, entry.counted_at, ids, keep, data, seen, version)
             _store_entry(engine, slot, done)
-            return data
+            return data, version
     seen: frozenset = frozenset()
     if settled is not None:
         # The rows after ``settled`` seen now are in the count below: not recounted next.
@@ -523,8 +689,9 @@ def by_community(
         rows, audits = _new_rows(session, settled)
         seen = frozenset((t, i) for t, i, _, _ in rows) | frozenset((5, i) for i, _ in audits)
     data = compute(None)
-    _store_entry(engine, slot, _PerCommunity(facts, now, ids, settled, data, seen))
-    return data
+    version = next(_versions)
+    _store_entry(engine, slot, _PerCommunity(facts, now, ids, settled, data, seen, version))
+    return data, version
 
 
 def _each(pick, a: tuple, b: tuple) -> tuple:

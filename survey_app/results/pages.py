@@ -37,7 +37,7 @@ from .rates import (
     community_rates,
     headline,
     to_rate,
-    wave_rows,
+    wave_rows_stamped,
     waves_with_data,
 )
 
@@ -81,23 +81,36 @@ def overview(
     info = catalog.get(indicator)
     if info is None:
         raise ServiceError(f"未知的指标:{indicator}", status=400)
-    # Built once while nothing changed (the frame and the places write the audit log,
-    # interviews and reviews their own rows: design.fingerprint), for this wave's
-    # questionnaire; the current request's wave object goes in.
+    rows, facts, stamp = wave_rows_stamped(session=session, wave=wave, indicators=[indicator])
+    # Every community's, counted once and then again only where households were added
+    # (a 500,000-row count was a fifth of the page); the page picks its own.
+    households, counted = wave_design.by_community_versioned(
+        session, wave, "households", lambda ids: _household_counts(session, ids)
+    )
+
+    def build() -> Overview:
+        return _overview(session, wave, info, street_id, district_id, rows, facts, households)
+
+    if stamp is None or counted is None:
+        return build()
+    # Kept while the figures and households it shows are the same (not keyed on the audit
+    # log: a sign-in changes nothing shown); a change of the places is audited, which
+    # counts everything again (design.by_community) and so gives new versions. For this
+    # wave's questionnaire; the current request's wave object goes in.
     version = getattr(instrument, "version", None)
-    built = wave_design.cached(
+    built = wave_design.kept(
         session,
         wave,
         ("overview", indicator, street_id, district_id, str(version)),
-        lambda: _overview(session, wave, info, street_id, district_id),
+        (stamp, counted),
+        build,
     )
     return replace(built, wave=wave)
 
 
-def _overview(session, wave, info, street_id, district_id) -> Overview:
+def _overview(session, wave, info, street_id, district_id, rows, facts, households) -> Overview:
     indicator = info.key
     places = _places(session, street_id=street_id, district_id=district_id)
-    rows, facts = wave_rows(session=session, wave=wave, indicators=[indicator])
     level, target = wave.confidence, wave.target
 
     def rate(label, households=None):
@@ -111,11 +124,6 @@ def _overview(session, wave, info, street_id, district_id) -> Overview:
             facts=facts.get(label),
         )
 
-    # Every community's, counted once and then again only where households were added
-    # (a 500,000-row count was a fifth of the page); the page picks its own.
-    households = wave_design.by_community(
-        session, wave, "households", lambda ids: _household_counts(session, ids)
-    )
     community_rows = [
         (c, s, rate(f"c{c.id}", households.get(c.id, 0)))
         for c, s in places

@@ -120,29 +120,55 @@ def wave_rows(
     """Estimates of ``indicators`` on the wave's own design, keyed by (indicator, label)
     with labels ``c<community id>``, ``s<street id>`` and None (the whole wave), and the
     facts of each domain. With ``community_id`` only that community's domain. The whole
-    wave's are reused while nothing changed (:func:`fieldwork.design.cached`); a closed
-    wave's, from its frozen inputs, for as long as those stay the same."""
+    wave's are reused while their inputs are the same (:attr:`WaveInputs.stamp`: the
+    sums and counts kept per community); a closed wave's, from its frozen inputs, for as
+    long as those stay the same."""
+    rows, facts, _ = wave_rows_stamped(session=session, wave=wave, indicators=indicators,
+                                       community_id=community_id, domains=domains)  # fmt: skip
+    return rows, facts
+
+
+def wave_rows_stamped(
+    *,
+    session: Session,
+    wave: Wave,
+    indicators: Sequence[str],
+    community_id: int | None = None,
+    domains: Sequence[str] = ("community", "street", "city"),
+):
+    """:func:`wave_rows` and what they were built from (equal stamps: equal figures;
+    None: not kept, e.g. in a rehearsal view or for one community of an open wave)."""
     if wave_design.is_frozen(session, wave):
-        return wave_design.frozen_cached(
+        key = ("rows", tuple(indicators), tuple(domains), community_id)
+        rows, facts = wave_design.frozen_cached(
             session,
             wave,
-            ("rows", tuple(indicators), tuple(domains), community_id),
+            key,
             lambda: _wave_rows(session, wave, indicators, community_id, domains),
         )
-    if community_id is None:
-        return wave_design.cached(
-            session,
-            wave,
-            ("rows", tuple(indicators), tuple(domains)),
-            lambda: _wave_rows(session, wave, indicators, None, domains),
-        )
-    return _wave_rows(session, wave, indicators, community_id, domains)
-
-
-def _wave_rows(session, wave, indicators, community_id, domains):
-    inputs = wave_design.wave_inputs(
-        session=session, wave=wave, community_id=community_id, indicators=indicators
+        return rows, facts, ("frozen", *wave_design.frozen_key(wave), key)
+    if community_id is not None:
+        return (*_wave_rows(session, wave, indicators, community_id, domains), None)
+    inputs = wave_design.wave_inputs(session=session, wave=wave, indicators=indicators)
+    if inputs.stamp is None:
+        return (*_wave_rows(session, wave, indicators, None, domains, inputs), None)
+    # Kept while the per-community sums and counts are the same: a sign-in, or an
+    # interview of another wave, leaves them (and so the estimates) as they were.
+    rows, facts = wave_design.kept(
+        session,
+        wave,
+        ("rows", tuple(indicators), tuple(domains)),
+        inputs.stamp,
+        lambda: _wave_rows(session, wave, indicators, None, domains, inputs),
     )
+    return rows, facts, inputs.stamp
+
+
+def _wave_rows(session, wave, indicators, community_id, domains, inputs=None):
+    if inputs is None:
+        inputs = wave_design.wave_inputs(
+            session=session, wave=wave, community_id=community_id, indicators=indicators
+        )
     totals = inputs.totals[inputs.totals["indicator"].isin(list(indicators))].reset_index(drop=True)
     if community_id is not None:
         totals = totals.copy()
