@@ -187,9 +187,9 @@ def build(url: str, scale: float, seed: int = 20261124) -> dict:
         responses += len(hh_done)
         con.commit()
         print(f"  wave {w}: {len(hh_done):,} responses", flush=True)
-    if con.backend == "sqlite":
-        con.con.execute("CREATE TABLE bench_done (responses INTEGER)")
-        con.con.execute("INSERT INTO bench_done VALUES (?)", (responses,))
+    # Marks a complete fill: a kept database (SQLite file, --keep-database) is reused.
+    con.con.execute("CREATE TABLE bench_done (responses INTEGER)")
+    con.con.execute(f"INSERT INTO bench_done VALUES ({int(responses)})")
     con.commit()
     con.finish()
     _freeze(url)
@@ -482,17 +482,33 @@ def prepare(url: str, args) -> tuple[str, callable]:
         return target, lambda: None
     if backend != "postgresql":
         raise SystemExit(f"--database-url {url!r}: sqlite or postgresql only")
-    name = f"pages_bench_{os.getpid()}"
+    keep = args.keep_database
+    name = keep or f"pages_bench_{os.getpid()}"
     admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    target = parsed.set(database=name).render_as_string(hide_password=False)
+    if keep and _filled(admin, target, name):
+        from survey_app import migrate
+
+        migrate.upgrade(target)
+        admin.dispose()
+        return target, lambda: None
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    target = parsed.set(database=name).render_as_string(hide_password=False)
 
     def drop() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+    if keep:  # filled once, reused by later runs; dropped by hand (DROP DATABASE)
+        try:
+            _fill(target, args.scale)
+        except BaseException:
+            drop()
+            raise
+        admin.dispose()
+        return target, lambda: None
 
     try:
         _fill(target, args.scale)
@@ -500,6 +516,22 @@ def prepare(url: str, args) -> tuple[str, callable]:
         drop()
         raise
     return target, drop
+
+
+def _filled(admin, target: str, name: str) -> bool:
+    """``name`` exists and a fill of it finished (its ``bench_done`` table)."""
+    from sqlalchemy import create_engine, text
+
+    with admin.connect() as conn:
+        found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if found.first() is None:
+            return False
+    engine = create_engine(target)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT to_regclass('bench_done')")).scalar() is not None
+    finally:
+        engine.dispose()
 
 
 def _fill(url: str, scale: float) -> None:
@@ -575,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="sqlite:// (cached file) or a PostgreSQL admin URL")  # fmt: skip
     parser.add_argument("--compare", action="store_true", help="SQLite, then PostgreSQL")
     parser.add_argument("--pg-url", default=PG_ADMIN_URL, help="PostgreSQL admin URL for --compare")
+    parser.add_argument("--keep-database", metavar="NAME",
+                        help="PostgreSQL: fill database NAME once and keep it for later runs")  # fmt: skip
     args = parser.parse_args(argv)
     args.dir.mkdir(parents=True, exist_ok=True)
     if args.compare:
