@@ -95,7 +95,179 @@ def _fail(message: str, status: int) -> int:
 
 
 def run(args: argparse.Namespace) -> str:
-    """Read, check, estimate and format; raises on bad input."""
+    """Read, check, estimate and format; raises on bad input.
+
+    A one-stage design without ``--fpc`` or ``--population`` whose columns read cleanly
+    (numbers as numbers, identifiers as text with no blanks) goes from pyarrow's
+    dictionary-encoded columns to the sums without pandas (:func:`read_coded`,
+    :func:`analysis.estimation.estimate_coded`; importing pandas alone is a third of a
+    1,000,000-row run). Anything else — and every input with a problem to report — takes
+    the pandas route, whose messages name the column and row.
+    """
+    # Import the statistics (scipy.special) while pyarrow parses: parsing releases the GIL.
+    loader = threading.Thread(target=importlib.import_module, args=("analysis.estimation",))
+    loader.start()
+    try:
+        coded = read_coded(args)
+    finally:
+        loader.join()
+    if coded is None:
+        return _run_pandas(args)
+    from analysis.estimation import estimate_coded
+
+    column, codes = coded
+    result = estimate_coded(
+        column,
+        codes,
+        indicators=args.indicator,
+        weight=args.weight,
+        strata=args.strata,
+        cluster=args.cluster[0] if args.cluster else None,
+        by=args.by,
+        method=args.method,
+        level=args.level,
+        target=args.target,
+        lonely_psu=args.lonely_psu,
+    )
+    return FORMATS[args.format](result)
+
+
+#: pandas' default missing-value markers (``read_csv``'s ``na_values``), so that the
+#: pyarrow reader finds the blanks the pandas route finds.
+NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+             "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")  # fmt: skip
+
+
+def read_coded(args: argparse.Namespace):
+    """The data as (``column(name)`` → float array, :class:`analysis.totals._Codes`) read
+    with pyarrow alone, or None when the pandas route must do it (two stages, ``--fpc``,
+    ``--population``, a reader error, a column that is not plain numbers or text, a blank
+    identifier, a value the checks would reject). Raises for a missing file or column."""
+    path = _data_path(args)
+    ids, wanted = _wanted(args)
+    if len(args.cluster or []) > 1 or args.fpc or args.population:
+        return None
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = _parquet_schema(path, args, wanted)
+        if any(schema.field(c).type not in (pa.string(), pa.large_string()) for c in ids):
+            return None  # numbers as identifiers: the pandas route writes their text
+        # ParquetFile, not read_table: read_table goes through pyarrow.dataset, whose
+        # import pulls in pandas (0.3 s).
+        with pq.ParquetFile(path, read_dictionary=ids) as file:
+            table = file.read(columns=wanted)
+    else:
+        import pyarrow as pa
+        import pyarrow.csv as pv
+
+        _csv_header(path, args, wanted)
+        text = pa.dictionary(pa.int32(), pa.string())
+        options = pv.ConvertOptions(
+            include_columns=wanted,
+            column_types=dict.fromkeys(ids, text),  # "001" stays "001"
+            null_values=list(NA_VALUES),
+            strings_can_be_null=True,
+        )
+        try:
+            table = pv.read_csv(path, convert_options=options)
+        except Exception:  # noqa: BLE001 - ragged rows etc.: the pandas route says where
+            return None
+    return _coded(table, args, ids)
+
+
+def _coded(table, args, ids):
+    import numpy as np
+    import pyarrow as pa
+
+    from analysis.totals import codes_from_arrays, factorize_first
+
+    n = table.num_rows
+    if n == 0:
+        return None
+    table = table.unify_dictionaries()
+    numbers = {}
+    for name in dict.fromkeys([args.weight, *args.indicator]):
+        kind = table.schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            return None  # text, true/false, …: the pandas route names the value
+        numbers[name] = _array(table.column(name).chunks, float)
+    w = numbers[args.weight]
+    if not np.all(np.isfinite(w) & (w >= 0)):
+        return None
+    for name in args.indicator:
+        y = numbers[name]
+        if not np.all(np.isnan(y) | (y == 0) | (y == 1)):
+            return None
+    coded = {}
+    for name in ids:
+        column = table.column(name)
+        kind = column.type
+        if not (
+            pa.types.is_dictionary(kind)
+            and (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type))
+            and column.null_count == 0
+        ):
+            return None  # numbers as identifiers, blanks: the pandas route
+        chunks = column.chunks
+        labels = chunks[0].dictionary.to_pylist() if chunks else []
+        codes = _array([c.indices for c in chunks], np.int64)
+        used = np.flatnonzero(np.bincount(codes, minlength=len(labels)))
+        if name == args.by and any(not labels[i].strip() for i in used):
+            return None  # a blank domain: the pandas route names its row
+        if name not in (args.strata, args.by):  # the PSU column
+            # PSU labels numbered in order of first appearance (as pandas.factorize)
+            code, first = factorize_first(codes)
+            coded[name] = (code, [labels[i] for i in codes[first]])
+        else:  # strata and domains in label order
+            order = sorted(used.tolist(), key=labels.__getitem__)
+            rank = np.full(len(labels), -1, dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            coded[name] = (rank[codes], [labels[i] for i in order])
+    cluster = args.cluster[0] if args.cluster else None
+    psus = coded.get(cluster)
+    if cluster is not None and cluster in (args.strata, args.by):
+        psus = _first_appearance(psus)
+    codes = codes_from_arrays(n, coded.get(args.strata), psus, coded.get(args.by))
+    return numbers.__getitem__, codes
+
+
+def _array(chunks, dtype):
+    """Arrow number chunks as one numpy array of ``dtype``, nulls as NaN, read from the
+    buffers: pyarrow's ``to_numpy`` goes through its pandas conversion, which imports
+    pandas (0.3 s)."""
+    import numpy as np
+
+    parts = []
+    for a in chunks:
+        kind = np.dtype({"double": "float64", "float": "float32"}.get(str(a.type), str(a.type)))
+        validity, data = a.buffers()[:2]
+        if len(a) == 0 or data is None:
+            continue
+        values = np.frombuffer(data, dtype=kind, count=a.offset + len(a))[a.offset :]
+        values = values.astype(dtype, copy=False)
+        if a.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")
+            values = np.where(bits[a.offset : a.offset + len(a)] == 1, values, np.nan)
+        parts.append(values)
+    if not parts:
+        return np.zeros(0, dtype=dtype)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _first_appearance(coded):
+    """Sorted codes renumbered in order of first appearance (a column that is both the
+    PSU and the stratum or domain)."""
+    from analysis.totals import factorize_first
+
+    codes, labels = coded
+    code, first = factorize_first(codes)
+    return code, [labels[i] for i in codes[first]]
+
+
+def _run_pandas(args: argparse.Namespace) -> str:
+    """The route through a pandas DataFrame and :func:`analysis.estimate`."""
     import pandas  # noqa: F401 - needed by both threads below; import it once, first
 
     # Import the statistics (scipy) while pyarrow parses the CSV: parsing releases the GIL.
@@ -126,10 +298,7 @@ def run(args: argparse.Namespace) -> str:
     return FORMATS[args.format](result)
 
 
-def read_data(args: argparse.Namespace):
-    """Read only the needed columns; design identifiers as text ("001" stays "001")."""
-    import pandas as pd
-
+def _data_path(args) -> Path:
     path = Path(args.data)
     if not path.is_file():
         raise _InputProblem(f"{args.data}: no such file")
@@ -137,13 +306,10 @@ def read_data(args: argparse.Namespace):
         start = f.read(4096)
     if not start.strip():
         raise _InputProblem(f"{args.data}: the file is empty")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return _read_parquet(path, args)
-    if args.cluster and len(args.cluster) > 2:
-        raise _InputProblem("--cluster: give it once, or twice for a two-stage design")
-    if args.fpc and len(args.fpc) > max(len(args.cluster or []), 1):
-        raise _InputProblem("--fpc: give at most one per --cluster (stage)")
-    ids, wanted = _wanted(args)
+    return path
+
+
+def _csv_header(path: Path, args, wanted) -> None:
     with path.open(encoding="utf-8-sig", newline="") as f:
         header = next(csv.reader(f), [])
     for col in wanted:
@@ -151,6 +317,33 @@ def read_data(args: argparse.Namespace):
             raise _InputProblem(
                 f"column {col!r}: not in {args.data} (columns: {', '.join(map(str, header))})"
             )
+
+
+def _parquet_schema(path: Path, args, wanted):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise _InputProblem(f"{args.data}: not a Parquet file ({err})") from None
+    for col in wanted:
+        if col not in schema.names:
+            raise _InputProblem(
+                f"column {col!r}: not in {args.data} (columns: {', '.join(schema.names)})"
+            )
+    return schema
+
+
+def read_data(args: argparse.Namespace):
+    """Read only the needed columns; design identifiers as text ("001" stays "001")."""
+    import pandas as pd
+
+    path = _data_path(args)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return _read_parquet(path, args)
+    ids, wanted = _wanted(args)
+    _csv_header(path, args, wanted)
     try:
         # Arrow-backed columns skip pandas' string conversion (a third of the read time).
         data = pd.read_csv(path, engine="pyarrow", usecols=wanted, dtype_backend="pyarrow")
@@ -188,15 +381,7 @@ def _read_parquet(path: Path, args):
     import pyarrow.parquet as pq
 
     ids, wanted = _wanted(args)
-    try:
-        schema = pq.read_schema(path)
-    except (pa.ArrowInvalid, OSError) as err:
-        raise _InputProblem(f"{args.data}: not a Parquet file ({err})") from None
-    for col in wanted:
-        if col not in schema.names:
-            raise _InputProblem(
-                f"column {col!r}: not in {args.data} (columns: {', '.join(schema.names)})"
-            )
+    schema = _parquet_schema(path, args, wanted)
     text_ids = [
         c
         for c in ids

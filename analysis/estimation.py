@@ -21,18 +21,28 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from analysis.errors import AnalysisInputError
 from analysis.finite import hypergeometric_interval, unheard_bounds
 from analysis.intervals import proportion_interval, verdict_method_for
 from analysis.planning import required_total_n
 from analysis.results import DesignInfo, EstimateResult, EstimateRow, plain_value
-from analysis.totals import SINGLE_STRATUM, PsuTotals, aggregate_totals, factorize_first
+from analysis.totals import (
+    SINGLE_STRATUM,
+    PsuTotals,
+    aggregate_totals,
+    cell_blocks,
+    factorize_first,
+)
 from analysis.validate import check_data, check_options
 from analysis.variance import group_variance
 
+# pandas is imported in the functions that use it: survey-estimate's path
+# (:func:`estimate_coded`) runs without it, and importing it is a third of that command's
+# start-up.
 if TYPE_CHECKING:
+    import pandas as pd
+
     from analysis.weighting import Calibration
 
 _REQUIRED = ("indicator", "domain", "stratum", "psu", "n", "sum_w", "sum_wy")
@@ -116,6 +126,8 @@ def estimate(
         Missing column, indicator values other than 0/1/NaN, negative or missing weights,
         blank strata/cluster; the message names the column and the 1-based data row.
     """
+    import pandas as pd
+
     clusters = _columns(cluster, "cluster")
     fpcs = _columns(fpc, "fpc")
     if len(fpcs) > max(len(clusters), 1):
@@ -181,6 +193,90 @@ def estimate(
         raise AnalysisInputError(err.problem, column=population) from None
 
 
+def estimate_coded(
+    column,
+    codes,
+    *,
+    indicators: Sequence[str],
+    weight: str,
+    strata: str | None = None,
+    cluster: str | None = None,
+    by: str | None = None,
+    method: str = "korn-graubard",
+    level: float = 0.95,
+    target: float = 0.99,
+    lonely_psu: str = "adjust",
+    verdict_method: str | None = None,
+) -> EstimateResult:
+    """:func:`estimate` for data already checked and coded, without pandas: what
+    ``survey-estimate`` runs for a one-stage design without fpc or population.
+
+    ``column(name)`` gives a checked column as floats (indicators 0/1/NaN, weights ≥ 0);
+    ``codes`` comes from :func:`analysis.totals.codes_from_arrays`. The result is
+    :func:`estimate`'s on the same data, to the last bit: the cells are built in the
+    order ``estimate_from_totals`` finds them in ``aggregate_totals``' table
+    (tests/analysis/test_cli.py compares the two).
+    """
+    blocks = cell_blocks(column, codes, indicators=list(indicators), weight=weight)
+    blocks = [b for b in blocks if len(b[2])]
+    present = sorted({k for k, *_ in blocks})  # indicators nobody answered have no cells
+    ind_code = {k: i for i, k in enumerate(present)}
+    n_dom = len(codes.domain_labels) + 1
+    cell_group = np.concatenate(
+        [np.full(len(d), ind_code[k] * n_dom) + d + 1 for k, _, d, _ in blocks]
+    ).astype(np.int64)
+    cell_psu = np.concatenate([p for *_, p in blocks])
+    # The strata that have cells, in label order (codes' strata labels are sorted).
+    n_strata = len(codes.strata_labels)
+    has = np.zeros(n_strata, dtype=bool)
+    has[codes.psu_stratum[cell_psu]] = True
+    kept = np.flatnonzero(has)
+    remap = np.full(n_strata, -1, dtype=np.int64)
+    remap[kept] = np.arange(len(kept))
+    n_h = np.bincount(codes.psu_stratum, minlength=n_strata)[kept].astype(np.int64)
+    names = ("n", "sum_w", "sum_wy", "sum_w2")
+    sums = {c: np.concatenate([s[c] for _, s, *_ in blocks]).astype(float) for c in names}
+    sums["res_w"], sums["res_wy"] = sums["sum_w"], sums["sum_wy"]
+    check_options(method, level, target, lonely_psu)
+    w = column(weight)
+    return _from_cells(
+        cell_group,
+        cell_psu,
+        remap[codes.psu_stratum],
+        n_h,
+        sums,
+        labels=(
+            [indicators[k] for k in present],
+            list(codes.domain_labels),
+            [codes.strata_labels[i] for i in kept],
+        ),
+        f_h=None,
+        psu_copies=None,
+        opts=(
+            method,
+            level,
+            target,
+            lonely_psu,
+            verdict_method_for(method, verdict_method),
+            None,
+        ),
+        population=None,
+        describe={
+            "weight": weight,
+            "strata": strata,
+            "cluster": cluster,
+            "by": by,
+            "fpc": None,
+            "cluster2": None,
+            "fpc2": None,
+            "population": None,
+            "n_rows": len(w),
+            "deff_w": float(len(w) * np.sum(w * w) / np.sum(w) ** 2) if len(w) else None,
+        },
+        calibrated=False,
+    )
+
+
 def _columns(value, name) -> list[str]:
     if value is None:
         return []
@@ -192,6 +288,8 @@ def _columns(value, name) -> list[str]:
 
 def _population_of(data, column, by) -> dict | None:
     """{domain label (None: whole sample): N} from a column constant within domains."""
+    import pandas as pd
+
     if column is None:
         return None
     values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
@@ -311,6 +409,8 @@ def _from_totals(
     domains: tuple | None = None,
 ) -> EstimateResult:
     """``estimate_from_totals`` plus what ``estimate`` knows about the design."""
+    import pandas as pd
+
     if isinstance(totals, PsuTotals):
         psu_counts = totals.psu_counts if psu_counts is None else psu_counts
         domains = totals.domains
@@ -341,15 +441,42 @@ def _from_totals(
     n_h = _psu_counts(seen.round().astype(np.int64), s_labels, psu_counts)
 
     cell_code, cells = pd.factorize(group_raw * n_psu + psu_code)
+    return _from_cells(
+        np.asarray(cells // n_psu),
+        np.asarray(cells % n_psu),
+        psu_stratum,
+        n_h,
+        _cell_sums(table, cell_code, len(cells)),
+        labels=(list(ind_labels), dom_labels, s_labels),
+        f_h=_fpc_factor(fpc, s_labels, n_h),
+        psu_copies=psu_copies,
+        opts=(method, level, target, lonely_psu, verdict_method, icc),
+        population=population,
+        describe=describe,
+        calibrated="res_w" in table.columns,
+    )
+
+
+def _from_cells(
+    cell_group, cell_psu, psu_stratum, n_h, sums, *, labels, f_h, psu_copies, opts,
+    population, describe, calibrated,
+) -> EstimateResult:  # fmt: skip
+    """The estimates from (group, PSU) cells — the part of ``estimate_from_totals`` after
+    the labels are coded, without pandas (survey-estimate comes here directly).
+
+    ``cell_group`` is indicator × (1 + domains) + (domain + 1) (0: whole sample),
+    ``cell_psu`` a PSU number, ``sums`` the cell sums; ``labels`` = (indicator labels,
+    domain labels, stratum labels) in code order.
+    """
+    method, level, target, lonely_psu, verdict_method, icc = opts
+    ind_labels, dom_labels, s_labels = labels
+    n_dom = len(dom_labels) + 1
     # Every indicator gets a row for the whole sample and every domain, even one where
     # nobody answered it (n = 0, flagged no_respondents).
-    cell_group = np.asarray(cells // n_psu)
     used_groups = np.arange(len(ind_labels) * n_dom)
-    sums = _cell_sums(table, cell_code, len(cells))
-    f_h = _fpc_factor(fpc, s_labels, n_h)
     gv = group_variance(
         cell_group,
-        np.asarray(cells % n_psu),
+        cell_psu,
         psu_stratum,
         n_h,
         sums,
@@ -357,13 +484,13 @@ def _from_totals(
         f_h=f_h,
         lonely_psu=lonely_psu,
         stratum_labels=list(s_labels),
-        copies=None if psu_copies is None else psu_copies[np.asarray(cells % n_psu)],
+        copies=None if psu_copies is None else psu_copies[cell_psu],
     )
     yes_counts = None
     if population is not None and "sum_y" in sums:  # unweighted yes per group
         cell_yes = sums["sum_y"]
         if psu_copies is not None:
-            cell_yes = cell_yes * psu_copies[np.asarray(cells % n_psu)]
+            cell_yes = cell_yes * psu_copies[cell_psu]
         yes_counts = np.bincount(cell_group, weights=cell_yes, minlength=len(used_groups))
     pop_codes = None
     if population is not None:
@@ -384,7 +511,7 @@ def _from_totals(
         n_strata=len(n_h),
         n_psu=int(n_h.sum()),
         lonely_strata=lonely,
-        calibrated="res_w" in table.columns,
+        calibrated=calibrated,
         verdict_method=verdict_method,
         **info,
     )
@@ -669,6 +796,8 @@ def _needed_n(p, n, deff, df, undetermined, answered, population, clustered, opt
 
 
 def _with_whole_sample(totals: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     whole = totals["domain"].isna()
     if whole.any():
         return totals
@@ -716,6 +845,8 @@ def _psu_copies(table, psu_code, first) -> np.ndarray | None:
 
 def _psu_counts(seen: np.ndarray, s_labels, psu_counts) -> np.ndarray:
     """n_h: given, or the distinct PSUs per stratum seen in the totals (``seen``)."""
+    import pandas as pd
+
     if psu_counts is None:
         return seen.astype(np.int64)
     given = pd.Series(psu_counts)
@@ -733,6 +864,8 @@ def _psu_counts(seen: np.ndarray, s_labels, psu_counts) -> np.ndarray:
 
 def _codes_in(values: pd.Series, labels: pd.Index) -> np.ndarray:
     """Position of each value in ``labels`` (-1 if missing); fast for categoricals."""
+    import pandas as pd
+
     if isinstance(values.dtype, pd.CategoricalDtype):
         remap = np.append(labels.get_indexer(values.cat.categories), -1)
         return remap[values.cat.codes.to_numpy()]
@@ -740,6 +873,8 @@ def _codes_in(values: pd.Series, labels: pd.Index) -> np.ndarray:
 
 
 def _fpc_factor(fpc, s_labels, n_h):
+    import pandas as pd
+
     if fpc is None:
         return None
     given = pd.Series(fpc)

@@ -230,9 +230,7 @@ def clopper_pearson(count, nobs, alpha: float) -> tuple[np.ndarray, np.ndarray]:
         q = count / nobs
         a_low, b_low = count, nobs - count + 1
         a_high, b_high = count + 1, nobs - count
-        low = np.where(
-            (a_low > 0) & (b_low > 0), special.betaincinv(a_low, b_low, half), np.nan
-        )
+        low = np.where((a_low > 0) & (b_low > 0), special.betaincinv(a_low, b_low, half), np.nan)
         high = np.where(
             (a_high > 0) & (b_high > 0), special.betainccinv(a_high, b_high, half), np.nan
         )

@@ -7,9 +7,12 @@ Frozen dataclasses: ``EstimateResult`` (``.rows``, ``.design``, ``.to_frame()``,
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # imported in to_frame(): survey-estimate's JSON needs no pandas
+    import pandas as pd
 
 VERDICTS = ("met", "not_met", "undetermined")
 
@@ -152,6 +155,8 @@ class EstimateResult:
 
     def to_frame(self) -> pd.DataFrame:
         """The rows as a DataFrame (one column per :class:`EstimateRow` field)."""
+        import pandas as pd
+
         return pd.DataFrame([asdict(r) for r in self.rows], columns=list(_ROW_FIELDS))
 
     def to_dict(self) -> dict:

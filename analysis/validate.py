@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from analysis.errors import AnalysisInputError
 from analysis.intervals import METHODS
 from analysis.variance import LONELY_PSU
+
+if TYPE_CHECKING:  # check_data imports it: check_options is on survey-estimate's path
+    import pandas as pd
 
 
 def check_options(method, level, target, lonely_psu):
@@ -23,6 +27,8 @@ def check_options(method, level, target, lonely_psu):
 
 def check_data(data, indicators, weight, strata, cluster, by, fpc):
     """Validate respondent data; messages name the column and the 1-based data row."""
+    import pandas as pd
+
     if len(data) == 0:
         raise AnalysisInputError("no data rows")
     for col in [*indicators, weight, strata, cluster, by, fpc]:
@@ -58,6 +64,8 @@ def _is_float(values: pd.Series) -> bool:
 
 def _numbers(values: pd.Series) -> np.ndarray:
     """A column as floats (NaN where not a number), without a copy when it already is."""
+    import pandas as pd
+
     if _is_float(values):
         return values.to_numpy(dtype=float, copy=False)
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)

@@ -279,3 +279,140 @@ def test_the_parser_does_not_import_scipy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def _routes(path, argv):
+    """(the pandas-free route's output, the pandas route's) for the same arguments."""
+    from analysis import cli
+
+    args = cli.build_parser().parse_args([str(path), *map(str, argv)])
+    assert cli.read_coded(args) is not None, "expected the pandas-free route"
+    return cli.run(args), cli._run_pandas(args)
+
+
+def _messy(seed=3, rows=3000):
+    """A design where labels come in no particular order, a PSU label recurs in two
+    strata, a domain cuts across PSUs, a stratum has one PSU, one indicator has blanks
+    and one is blank in a whole stratum, and a domain answers yes to everything."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    street = rng.choice(["S9", "S10", "S2", "Sé", "S1"], rows, p=[0.3, 0.3, 0.2, 0.19, 0.01])
+    building = np.array([f"B{b}" for b in rng.integers(0, 12, rows)], dtype=object)
+    building[street == "S1"] = "B0"  # S1: one PSU; B0 also in other streets
+    community = rng.choice(["Cz", "C10", "C2", "Ca"], rows)
+    y1 = (rng.uniform(size=rows) < 0.96).astype(float)
+    y1[community == "Ca"] = 1.0
+    y2 = np.where(rng.uniform(size=rows) < 0.1, np.nan, (rng.uniform(size=rows) < 0.9) * 1.0)
+    y3 = np.where(street == "S2", np.nan, (rng.uniform(size=rows) < 0.99) * 1.0)
+    return pd.DataFrame({"street": street, "building": building, "community": community,
+                         "w": rng.lognormal(4, 0.5, rows).round(3),
+                         "y1": y1, "y2": y2, "y3": y3})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "design",
+    [
+        ["--strata", "street", "--cluster", "building", "--by", "community"],
+        ["--cluster", "building", "--by", "community"],
+        ["--strata", "street", "--by", "community"],
+        ["--strata", "street", "--cluster", "building"],
+        ["--by", "community"],
+        ["--strata", "street", "--cluster", "street", "--by", "community"],
+    ],
+)
+@pytest.mark.parametrize(
+    "options",
+    [
+        [],
+        ["--method", "beta", "--lonely-psu", "certainty"],
+        ["--method", "wilson", "--level", "0.9"],
+    ],
+)
+def test_pandas_free_route_is_byte_identical_to_the_pandas_route(tmp_path, design, options):
+    """survey-estimate reads plain designs with pyarrow and sums dictionary codes
+    (analysis.estimation.estimate_coded): the same bytes as the DataFrame route
+    (analysis.estimate), from CSV and from Parquet, in every format."""
+    data = _messy()
+    csv_path, parquet_path = tmp_path / "d.csv", tmp_path / "d.parquet"
+    data.to_csv(csv_path, index=False)
+    data.to_parquet(parquet_path, index=False)
+    argv = ["--weight", "w", *design, *options]
+    argv += ["--indicator", "y1", "--indicator", "y2", "--indicator", "y3"]
+    outputs = set()
+    for path in (csv_path, parquet_path):
+        for fmt in ("json", "csv", "table"):
+            fast, slow = _routes(path, [*argv, "--format", fmt])
+            assert fast == slow
+        outputs.add(fast)
+    assert len(outputs) == 1  # CSV and Parquet alike
+
+
+def test_pandas_free_route_on_the_reference_data():
+    fast, slow = _routes(REFERENCE / "respondents.csv", [*ARGS, "--indicator", "y3"])
+    assert fast == slow and json.loads(fast)["results"]
+
+
+@pytest.mark.parametrize(
+    ("text", "argv"),
+    [
+        ("community,w,y\nA,1,1\nA,2,2\n", []),  # not 0/1
+        ("community,w,y\nA,1,yes\n", []),  # text
+        ("community,w,y\nA,1,1\nA,-1,0\n", []),  # negative weight
+        ("community,w,y\nA,1,1\nA,,0\n", []),  # no weight
+        ("community,w,y\nA,1,1\n,1,0\n", []),  # blank domain
+        ("community,w,y\nA,1,1\n ,1,0\n", []),  # blank domain (spaces)
+        ("community,w,y,b\nA,1,1,x\nA,1,0,\n", ["--cluster", "b"]),  # blank PSU
+        ("community,w,y\nA,1,true\n", []),  # true/false
+        ("community,w,y\n", []),  # no rows
+        ("community,w,y,N\nA,1,1,3\n", ["--population", "N"]),  # the pandas route's options
+    ],
+)
+def test_what_the_pandas_free_route_leaves_to_the_pandas_route(tmp_path, text, argv):
+    """Every input with a problem to report (and the options it does not cover) goes the
+    pandas way, whose messages name the column and row."""
+    from analysis import cli
+
+    path = write(tmp_path, text)
+    args = cli.build_parser().parse_args(
+        [str(path), "--weight", "w", "--by", "community", "--indicator", "y", *argv]
+    )
+    assert cli.read_coded(args) is None
+
+
+def test_survey_estimate_does_not_import_pandas(tmp_path):
+    """pandas is a third of a 1,000,000-row run's start-up: a plain design never imports
+    it, from CSV or Parquet (pyarrow's to_numpy and read_table would)."""
+    import pandas as pd
+
+    data = pd.read_csv(REFERENCE / "respondents.csv")
+    data.to_parquet(tmp_path / "d.parquet", index=False)
+    for path in (REFERENCE / "respondents.csv", tmp_path / "d.parquet"):
+        code = (
+            "import sys, io, contextlib; from analysis.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    status = main({[str(path), *ARGS]!r})\n"
+            "print(status, sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'pandas', 'statsmodels'}), 'scipy.stats' in sys.modules)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.split() == ["0", "[]", "False"], out.stdout
+
+
+@pytest.mark.parametrize("spread", [50, 10**12])  # a table over the range; a sort
+def test_factorize_first_numbers_as_pandas_does(spread):
+    import numpy as np
+    import pandas as pd
+
+    from analysis.totals import factorize_first
+
+    key = np.random.default_rng(spread % 97).integers(-spread, spread, 5000)
+    code, first = factorize_first(key)
+    expected, uniques = pd.factorize(key)
+    assert np.array_equal(code, expected)
+    assert np.array_equal(key[first], uniques)
+    assert all(np.flatnonzero(key == key[f])[0] == f for f in first[:200])
+    assert [len(x) for x in factorize_first(np.zeros(0, dtype=np.int64))] == [0, 0]
