@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -120,7 +121,10 @@ def drivers_for(
             if count == 0 or count > MAX_ROWS:
                 _store(key, ((), count))
                 continue
-            frame = _interviews(session, wave, where, instrument)
+            if scope == "community":  # coded once per interview (and revision), kept
+                frame = _community_interviews(session, wave, community.id, instrument)
+            else:
+                frame = _interviews(session, wave, where, instrument)
             result = _rank(frame, areas, strata)
             _store(key, result)
         top, n = result
@@ -278,15 +282,72 @@ def _interviews(session: Session, wave: Wave, where, instrument) -> pd.DataFrame
         .join(Community, Community.id == Response.community_id)
         .outerjoin(Household, Household.id == Response.household_id)
         .where(Response.wave_id == wave.id, not_test_data(), *where)
+        .order_by(Response.id)
     )  # fmt: skip
     records = []
     for answers, state, street_id, building_id in session.connection().execute(stmt):
         if not is_counted(state, rule):
             continue
         values = instruments.indicator_values(instrument, answers or {})
-        # An interview without a household counts as its own PSU within the community.
-        psu = f"b{building_id}" if building_id is not None else f"r{len(records)}"
-        records.append({"street_id": street_id, "psu": psu, **values})
+        records.append(_record(street_id, building_id, values, len(records)))
+    return pd.DataFrame.from_records(records)
+
+
+def _record(street_id, building_id, values: dict, position: int) -> dict:
+    # An interview without a household counts as its own PSU within the community.
+    psu = f"b{building_id}" if building_id is not None else f"r{position}"
+    return {"street_id": street_id, "psu": psu, **values}
+
+
+#: Per engine: (wave, community, rehearsal view, questionnaire) → {response id: (revision,
+#: indicator values)} of the counted interviews, so that the drivers after a new interview
+#: code that one, not the community's hundreds again (70–130 ms at ~800 interviews).
+_coded: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CODED_COMMUNITIES = 512
+_ANSWERS_AT_ONCE = 500
+
+
+def _community_interviews(session: Session, wave: Wave, community_id: int, instrument):
+    """:func:`_interviews` of one community — the same frame, row for row — with each
+    interview's answers read and coded once per revision (an interview's answers change
+    only with a new revision; its review state, read every time, decides if it counts)."""
+    rule = counts_rule(session, wave.id)
+    stmt = (
+        sa_select(Response.id, Response.revision, Response.review_state, Community.street_id,
+                  Household.building_id)
+        .select_from(Response)
+        .join(Community, Community.id == Response.community_id)
+        .outerjoin(Household, Household.id == Response.household_id)
+        .where(Response.wave_id == wave.id, not_test_data(), Community.id == community_id)
+        .order_by(Response.id)
+    )  # fmt: skip
+    rows = [r for r in session.connection().execute(stmt).all() if is_counted(r[2], rule)]
+    engine = session.get_bind()
+    slot = (wave.id, community_id, including_test_data(), instrument.key, str(instrument.version))
+    with _lock:
+        store = _coded.setdefault(engine, OrderedDict())
+        known = store.get(slot, {})
+    wanted = [rid for rid, revision, *_ in rows if known.get(rid, (None,))[0] != revision]
+    answers = {}
+    for i in range(0, len(wanted), _ANSWERS_AT_ONCE):
+        chunk = wanted[i : i + _ANSWERS_AT_ONCE]
+        found = sa_select(Response.id, Response.answers).where(Response.id.in_(chunk))
+        answers.update(session.connection().execute(found).all())
+    coded = {}
+    records = []
+    for rid, revision, _, street_id, building_id in rows:
+        if rid in answers:
+            entry = (revision, instruments.indicator_values(instrument, answers[rid] or {}))
+        else:
+            entry = known[rid]
+        coded[rid] = entry
+        records.append(_record(street_id, building_id, entry[1], len(records)))
+    with _lock:
+        store = _coded.setdefault(engine, OrderedDict())
+        store[slot] = coded  # only the counted ones: a rejected one is coded again if back
+        store.move_to_end(slot)
+        while len(store) > _CODED_COMMUNITIES:
+            store.popitem(last=False)
     return pd.DataFrame.from_records(records)
 
 
