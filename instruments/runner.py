@@ -99,7 +99,7 @@ def _format_ok(kind: ItemType, value: str) -> bool:
 
 class _ItemStep:
     __slots__ = ("item", "name", "relevant", "constraint", "calculation", "choice_filter",
-                 "choices", "codes", "has_value", "kind", "plain")  # fmt: skip
+                 "choices", "codes", "has_value", "kind", "plain", "same_relevance")  # fmt: skip
 
     def __init__(self, inst: Instrument, item: Item) -> None:
         self.item = item
@@ -122,10 +122,11 @@ class _ItemStep:
                 self.plain = frozenset(c for c in self.codes if c.__class__ is str and c != "")
             elif not self.codes and item.type is ItemType.TEXT:
                 self.plain = _ANY_TEXT
+        self.same_relevance = False  # set by Program: see _share_relevance
 
 
 class _GroupStep:
-    __slots__ = ("group", "name", "relevant", "repeat_count", "steps", "names")
+    __slots__ = ("group", "name", "relevant", "repeat_count", "steps", "names", "same_relevance")
 
     def __init__(self, group: Group) -> None:
         self.group = group
@@ -134,9 +135,60 @@ class _GroupStep:
         self.repeat_count = _compiled(group.repeat_count)
         self.steps: list[_ItemStep | _GroupStep] = []
         self.names: frozenset[str] = frozenset()
+        self.same_relevance = False
 
 
 _ANY_TEXT = object()  # _ItemStep.plain of a free-text item: any non-empty string will do
+
+
+# Operators whose value depends only on their operands (no function calls: random(),
+# now(), once() ... and no choice columns), so the same expression over the same values
+# gives the same result twice.
+_PURE = frozenset(("lit", "var", "and", "or", "not", "=", "!=", "<", "<=", ">", ">=", "neg",
+                   "selected", "count_selected", "answered", "if", "regex", "+", "-", "*",
+                   "div", "mod"))  # fmt: skip
+
+
+def _pure_variables(ast: Any) -> frozenset[str] | None:
+    """The variables a pure expression reads, or None when it is not pure."""
+    if ast[0] not in _PURE:
+        return None
+    if ast[0] == "var":
+        return frozenset((ast[1],))
+    if ast[0] == "lit":
+        return frozenset()
+    names: frozenset[str] = frozenset()
+    for part in ast[1:]:
+        if isinstance(part, tuple):
+            inner = _pure_variables(part)
+            if inner is None:
+                return None
+            names |= inner
+    return names
+
+
+def _share_relevance(steps: list[Any]) -> None:
+    """Mark each item whose ``relevant`` is the same pure expression as the item just
+    before it (in the same block) and does not read that item's value: nothing it reads
+    has changed since, so it has the same result (20 of the household form's 24 read
+    ``consent = 'yes'``). Program._block then reuses the result instead of evaluating."""
+    previous = None
+    for step in steps:
+        if step.__class__ is _GroupStep:
+            _share_relevance(step.steps)
+            previous = None  # a group sets the values of its items: evaluate again
+            continue
+        expression = step.item.relevant
+        if previous is not None and expression is not None:
+            before = previous.item.relevant
+            names = _pure_variables(expression.ast)
+            step.same_relevance = (
+                before is not None
+                and before.ast == expression.ast
+                and names is not None
+                and previous.name not in names
+            )
+        previous = step
 
 
 def _compiled(expression: Any) -> Compiled | None:
@@ -171,6 +223,7 @@ class Program:
             (open_groups[-1].steps if open_groups else self.steps).append(self.by_name[item.name])
         for step in self._groups(self.steps):
             step.names = frozenset(i.name for i in self._items(step.steps))
+        _share_relevance(self.steps)
         self.keys = frozenset(
             [i.name for i in inst.items if inst.has_item(i.name)]
             + [g.name for g in inst.groups if g.repeat]
@@ -256,8 +309,10 @@ class Program:
         out: Run,
     ) -> None:
         relevance = out.relevance
+        relevant = shown
         for step in steps:
-            relevant = shown and (step.relevant is None or step.relevant(values, env) is True)
+            if not step.same_relevance:  # else: the previous item's (see _share_relevance)
+                relevant = shown and (step.relevant is None or step.relevant(values, env) is True)
             if step.__class__ is _GroupStep:
                 if step.group.repeat:
                     self._repeat(step, answers, values, relevant, env, prefix, out)

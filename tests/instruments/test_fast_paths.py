@@ -41,6 +41,7 @@ def _general(inst: instruments.Instrument) -> Program:
     stack = list(program.steps)
     while stack:
         step = stack.pop()
+        step.same_relevance = False
         if isinstance(step, _GroupStep):
             stack += step.steps
         else:
@@ -121,3 +122,40 @@ def test_error_messages_of_the_general_path_are_unchanged():
         inst, {"screen_resident": "no", "consent": "yes", "sex": "male"}
     ).errors
     assert ("sex", "not_relevant") in [(e.item, e.code) for e in hidden]
+
+
+def test_items_with_the_same_relevance_share_its_result_only_where_it_cannot_change(tmp_path):
+    """Consecutive items with the same pure ``relevant`` share its result (what it reads
+    comes before both: the loader refuses an item's skip logic reading itself or a later
+    item); one with a function call is evaluated every time."""
+    from .conftest import base, write
+
+    data = base()
+    data["items"] = [
+        {"name": "x", "type": "yesno", "label": "x"},
+        {"name": "a", "type": "yesno", "relevant": "x = 'yes'", "label": "a"},
+        {"name": "b", "type": "text", "relevant": "x = 'yes'", "label": "b"},
+        {"name": "c", "type": "yesno", "relevant": "a = '' or b = ''", "label": "c"},
+        {"name": "d", "type": "yesno", "relevant": "a = '' or b = ''", "label": "d"},
+        {"name": "e", "type": "yesno", "relevant": "c = ''", "label": "e"},
+        {"name": "f", "type": "yesno", "relevant": "c = ''", "label": "f"},
+        {"name": "g", "type": "text", "relevant": "string_length(b) > 0", "label": "g"},
+        {"name": "h", "type": "text", "relevant": "string_length(b) > 0", "label": "h"},
+    ]
+    data["indicators"] = {}
+    data["profile"] = {}
+    inst = instruments.load_instrument(write(tmp_path, data))
+    shared = {name: step.same_relevance for name, step in inst.compiled.by_name.items()}
+    assert shared == {"x": False, "a": False, "b": True, "c": False, "d": True, "e": False,
+                      "f": True, "g": False, "h": False}  # fmt: skip
+    general = _general(inst)
+    for answers in (
+        {"x": "yes", "a": "yes", "b": "t", "g": "g", "h": "h"},
+        {"x": "yes", "a": "yes", "c": "yes", "d": "no"},
+        {"x": "no", "c": "yes", "d": "yes", "e": "yes"},
+        {"x": "yes", "b": "t", "e": "yes", "f": "yes"},
+    ):
+        fast, slow = inst.compiled.run(answers), general.run(answers)
+        assert (fast.errors, fast.values, fast.relevance) == (
+            slow.errors, slow.values, slow.relevance
+        ), answers  # fmt: skip
