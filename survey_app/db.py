@@ -12,14 +12,18 @@ services take it as a keyword argument and own the transaction.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlmodel import Session
 
 SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")
+# A pooled PostgreSQL connection idle longer than this is pinged before use (a restarted
+# server or a dropped connection is then found before the request runs).
+PING_IDLE_SECONDS = 1.0
 
 
 def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
@@ -38,7 +42,40 @@ def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling, but not on every checkout: SQLAlchemy's
+    ``pool_pre_ping`` costs every request a round trip to PostgreSQL (under load a
+    wake-up of a backend on a busy core), although a connection checked in a moment ago
+    was alive a moment ago. Here only a connection idle for ``PING_IDLE_SECONDS`` is
+    pinged; one that fails is replaced and the whole pool invalidated, as pre-ping does.
+    Should the server restart within that second, the request that meets the dead
+    connection fails as any in flight then does — a 503 the tablet retries (errors.py) —
+    and SQLAlchemy invalidates the pool on that disconnect too."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record):
+        if dbapi_connection is not None:
+            record.info["idle_since"] = (id(dbapi_connection), time.monotonic())
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):
+        since = record.info.pop("idle_since", None)
+        if since is None or since[0] != id(dbapi_connection):
+            return  # a new connection: just made
+        if time.monotonic() - since[1] < PING_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as err:
+            if dialect.is_disconnect(err, dbapi_connection, None):
+                raise exc.InvalidatePoolError() from err
+            raise
 
 
 def init_app(app: Flask, url: str, *, synchronous: str = "FULL") -> None:
