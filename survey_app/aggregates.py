@@ -103,8 +103,9 @@ def add_responses(
         for (wave_id, key, building_id), (n, positive) in sorted(sums.items())
     ]
     connection = session.connection()
-    if bulk.through_driver(connection):
-        # psycopg's pipeline: one short prepared statement for every cell (survey_app.bulk)
+    if bulk.takes_on_conflict(connection):
+        # One short statement for every cell through the driver (survey_app.bulk): on
+        # PostgreSQL prepared and pipelined, on SQLite the sqlite3 cursor's executemany.
         bulk.insert(connection, IndicatorTotal.__table__, rows, on_conflict=_ADD)
         return
     connection.execute(_upsert(connection.dialect.name), rows)

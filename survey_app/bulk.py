@@ -10,6 +10,13 @@ rows in psycopg's pipeline mode (``executemany``: one round trip, the statement
 prepared once per connection and reused) — or ``COPY … FROM STDIN`` with the new ids
 read back by their key (``SURVEY_PG_BULK=copy``; measured in benchmarks/README.md).
 
+On SQLite the rows go to the sqlite3 cursor too, as one multi-row ``INSERT … RETURNING``
+(or ``executemany`` when nothing is returned): SQLAlchemy's execution costs ~20 µs a
+statement and a dict walk per row on top of SQLite's own work — a single submission
+runs five or six of them. Values there go through the columns' own SQLAlchemy bind
+processors (dates as SQLAlchemy's SQLite text, JSON as its JSON), so the stored bytes
+are SQLAlchemy's.
+
 Values are adapted as SQLAlchemy would: JSON columns as JSON (``None`` as JSON
 ``null``, SQLAlchemy's default), scalar column defaults filled in for missing keys.
 A unique violation is raised as SQLAlchemy's ``IntegrityError``, so callers retry as
@@ -21,7 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Table
@@ -63,6 +70,9 @@ def send(
     for (one round trip for all of them)."""
     if not rows:
         return lambda: [] if returning else None
+    if _sqlite_direct(connection, table, tuple(rows[0])):
+        result = _sqlite(connection, table, rows, returning, on_conflict)
+        return lambda: result
     if not through_driver(connection):
         result = _sqlalchemy(connection, table, rows, returning, on_conflict)
         return lambda: result
@@ -133,6 +143,107 @@ def pipeline(connection: Connection, *, enabled: bool = True) -> Iterator[None]:
 def through_driver(connection: Connection) -> bool:
     """Whether :func:`insert` goes through the driver (PostgreSQL) or SQLAlchemy."""
     return connection.dialect.name == "postgresql" and MODE != "values"
+
+
+def takes_on_conflict(connection: Connection) -> bool:
+    """Whether :func:`insert` takes an ``on_conflict`` clause on this connection (the
+    driver paths: PostgreSQL's, and SQLite's, whose upsert is spelled the same)."""
+    return MODE != "values" and connection.dialect.name in ("postgresql", "sqlite")
+
+
+def _sqlite_direct(connection: Connection, table: Table, keys: tuple[str, ...]) -> bool:
+    return (
+        MODE != "values"
+        and connection.dialect.name == "sqlite"
+        and _sqlite_shape(table, keys, connection.dialect) is not None
+    )
+
+
+# SQLite ≥ 3.32 takes 32,766 parameters a statement; stay well below.
+SQLITE_MAX_PARAMS = 30_000
+
+
+def _sqlite(connection, table, rows, returning, on_conflict) -> list[tuple] | None:
+    columns, processors = _sqlite_shape(table, tuple(rows[0]), connection.dialect)
+    keys = columns[: len(processors)]
+    defaults = _shape(table, keys)[1]
+    params = [
+        tuple(p(row[k]) if p else row[k] for k, p in zip(keys, processors, strict=True)) + defaults
+        for row in rows
+    ]
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        if not returning:
+            cursor.executemany(_sqlite_sql(table.name, columns, (), on_conflict, 1), params)
+            return None
+        out: list[tuple] = []
+        step = max(1, SQLITE_MAX_PARAMS // len(columns))
+        for start in range(0, len(params), step):
+            chunk = params[start : start + step]
+            sql = _sqlite_sql(table.name, columns, returning, on_conflict, len(chunk))
+            cursor.execute(sql, [value for values in chunk for value in values])
+            out.extend(cursor.fetchall())
+        return _returned(table, returning, out, connection.dialect)
+    except _sqlite_integrity_error() as err:
+        raise IntegrityError(f"INSERT INTO {table.name}", None, err) from err
+    finally:
+        cursor.close()
+
+
+def _returned(table, returning, out, dialect) -> list[tuple]:
+    """The RETURNING rows with SQLAlchemy's result processing of each column (a date
+    read back as text becomes a datetime, as SQLAlchemy's own RETURNING gives)."""
+    processors = _result_processors(table, returning, dialect)
+    if not any(processors):
+        return out
+    return [
+        (row[0], *(p(v) if p else v for p, v in zip(processors, row[1:], strict=True)))
+        for row in out
+    ]
+
+
+@lru_cache(maxsize=256)
+def _result_processors(table: Table, returning: tuple[str, ...], dialect) -> tuple:
+    return tuple(
+        table.c[name].type.dialect_impl(dialect).result_processor(dialect, None)
+        for name in returning
+    )
+
+
+@lru_cache(maxsize=256)  # keyed by the engine's dialect too: tests make many engines
+def _sqlite_shape(table: Table, keys: tuple[str, ...], dialect) -> tuple[tuple, tuple] | None:
+    """The columns to insert (the row keys, then the columns with scalar defaults) and each
+    key's SQLAlchemy bind processor; None when a missing column has a default that
+    SQLAlchemy computes (a callable or SQL expression): that table takes SQLAlchemy's path."""
+    for column in table.c:
+        if column.name not in keys and column.default is not None and not column.default.is_scalar:
+            return None
+    processors = tuple(
+        table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys
+    )
+    return _all_columns(table, keys), processors
+
+
+@lru_cache(maxsize=64)  # a statement per row count: a batch's sizes, a submission's 1
+def _sqlite_sql(name: str, columns: tuple[str, ...], returning: tuple[str, ...],
+                on_conflict: str, rows: int) -> str:  # fmt: skip
+    one = f"({', '.join(['?'] * len(columns))})"
+    sql = (
+        f"INSERT INTO {_quote(name)} ({', '.join(map(_quote, columns))})"
+        f" VALUES {', '.join([one] * rows)}"
+    )
+    if on_conflict:
+        sql += f" {on_conflict}"
+    if returning:
+        sql += f" RETURNING id, {', '.join(map(_quote, returning))}"
+    return sql
+
+
+@cache
+def _sqlite_integrity_error() -> type[Exception]:
+    import sqlite3
+
+    return sqlite3.IntegrityError
 
 
 def _copy(cursor, table: Table, rows, params, returning) -> list[tuple] | None:

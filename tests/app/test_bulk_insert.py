@@ -1,7 +1,8 @@
 """survey_app.bulk: PostgreSQL's driver paths (pipelined executemany, COPY) store exactly
 what SQLAlchemy's multi-row INSERT stores, and a duplicate key is SQLAlchemy's
 IntegrityError on every path (the sync retries on it). Runs on SQLite and PostgreSQL
-(SURVEY_TEST_DB=postgresql); on SQLite every mode is SQLAlchemy's path."""
+(SURVEY_TEST_DB=postgresql); on SQLite ``values`` is SQLAlchemy's path and every other
+mode the sqlite3 cursor's (the columns' SQLAlchemy bind processors, no execution layer)."""
 
 from __future__ import annotations
 
