@@ -152,8 +152,10 @@ def read_coded(args: argparse.Namespace):
         import pyarrow.parquet as pq
 
         schema = _parquet_schema(path, args, wanted)
-        if any(schema.field(c).type not in (pa.string(), pa.large_string()) for c in ids):
-            return None  # numbers as identifiers: the pandas route writes their text
+        text = (pa.string(), pa.large_string())
+        for kind in (schema.field(c).type for c in ids):
+            if kind not in text and not (pa.types.is_dictionary(kind) and kind.value_type in text):
+                return None  # numbers as identifiers: the pandas route writes their text
         # ParquetFile, not read_table: read_table goes through pyarrow.dataset, whose
         # import pulls in pandas (0.3 s).
         with pq.ParquetFile(path, read_dictionary=ids) as file:
@@ -192,14 +194,16 @@ def _coded(table, args, ids):
         kind = table.schema.field(name).type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             return None  # text, true/false, …: the pandas route names the value
-        numbers[name] = _array(table.column(name).chunks, float)
-    w = numbers[args.weight]
-    if not np.all(np.isfinite(w) & (w >= 0)):
-        return None
+        as_is = name != args.weight  # 0/1 indicators may stay integers, weights are floats
+        numbers[name], low, high = _array(table.column(name).chunks, n, np.float64, as_is)
+        if name == args.weight and not (low >= 0 and np.isfinite(numbers[name].sum())):
+            return None  # negative, blank or infinite
+        if name in args.indicator and not (low >= 0 and high <= 1):
+            return None
     for name in args.indicator:
         y = numbers[name]
-        if not np.all(np.isnan(y) | (y == 0) | (y == 1)):
-            return None
+        if y.dtype.kind == "f" and not np.all(np.isnan(y) | (y == 0) | (y == 1)):
+            return None  # 0.5: only floats can hold it
     coded = {}
     for name in ids:
         column = table.column(name)
@@ -212,19 +216,33 @@ def _coded(table, args, ids):
             return None  # numbers as identifiers, blanks: the pandas route
         chunks = column.chunks
         labels = chunks[0].dictionary.to_pylist() if chunks else []
-        codes = _array([c.indices for c in chunks], np.int64)
-        used = np.flatnonzero(np.bincount(codes, minlength=len(labels)))
-        if name == args.by and any(not labels[i].strip() for i in used):
-            return None  # a blank domain: the pandas route names its row
+        codes = _array([c.indices for c in chunks], n, np.int32)[0]
         if name not in (args.strata, args.by):  # the PSU column
             # PSU labels numbered in order of first appearance (as pandas.factorize)
-            code, first = factorize_first(codes)
-            coded[name] = (code, [labels[i] for i in codes[first]])
-        else:  # strata and domains in label order
-            order = sorted(used.tolist(), key=labels.__getitem__)
-            rank = np.full(len(labels), -1, dtype=np.int64)
-            rank[order] = np.arange(len(order))
-            coded[name] = (rank[codes], [labels[i] for i in order])
+            first = np.full(len(labels), n, dtype=codes.dtype)  # one dtype: ufunc.at's
+            np.minimum.at(first, codes, np.arange(n, dtype=codes.dtype))  # fast path
+            first = first.astype(np.int64)
+            if np.all(first[1:] > first[:-1]) and first[-1] < n:
+                # the dictionary is already in that order, every label used (a CSV's,
+                # or a Parquet file's written from text): the codes as they are
+                coded[name] = (codes, labels, first)
+            else:
+                code, first = factorize_first(codes)
+                coded[name] = (code, [labels[i] for i in codes[first]], first)
+            continue
+        seen = np.zeros(len(labels), dtype=bool)
+        seen[codes] = True
+        used = np.flatnonzero(seen)
+        if name == args.by and any(not labels[i].strip() for i in used):
+            return None  # a blank domain: the pandas route names its row
+        # strata and domains in label order
+        order = sorted(used.tolist(), key=labels.__getitem__)
+        if order == list(range(len(labels))):  # sorted already, every label used
+            coded[name] = (codes, labels)
+            continue
+        rank = np.full(len(labels), -1, dtype=np.int32)
+        rank[order] = np.arange(len(order))
+        coded[name] = (rank[codes], [labels[i] for i in order])
     cluster = args.cluster[0] if args.cluster else None
     psus = coded.get(cluster)
     if cluster is not None and cluster in (args.strata, args.by):
@@ -233,27 +251,45 @@ def _coded(table, args, ids):
     return numbers.__getitem__, codes
 
 
-def _array(chunks, dtype):
-    """Arrow number chunks as one numpy array of ``dtype``, nulls as NaN, read from the
-    buffers: pyarrow's ``to_numpy`` goes through its pandas conversion, which imports
-    pandas (0.3 s)."""
+def _array(chunks, n: int, dtype, ints: bool = True):
+    """Arrow number chunks as one numpy array, read from the buffers (pyarrow's
+    ``to_numpy`` goes through its pandas conversion, which imports pandas: 0.3 s), with
+    the least and the greatest value present (blanks left out). With ``ints``, integers
+    without blanks stay integers (w·y is the same either way); blanks make floats with
+    NaN. A single chunk of the right type without blanks is not copied."""
     import numpy as np
 
-    parts = []
+    kinds = []
     for a in chunks:
-        kind = np.dtype({"double": "float64", "float": "float32"}.get(str(a.type), str(a.type)))
+        kinds.append(
+            np.dtype({"double": "float64", "float": "float32"}.get(str(a.type), str(a.type)))
+        )
+    blanks = any(a.null_count for a in chunks)
+    if blanks or any(k.kind == "f" for k in kinds) and dtype == np.float64:
+        dtype = np.float64
+    elif ints and kinds and all(k == kinds[0] for k in kinds) and kinds[0].kind in "iu":
+        dtype = kinds[0]  # e.g. int8 0/1 indicators: an eighth of the memory
+    out, at = None, 0
+    for a, kind in zip(chunks, kinds, strict=True):
         validity, data = a.buffers()[:2]
         if len(a) == 0 or data is None:
             continue
         values = np.frombuffer(data, dtype=kind, count=a.offset + len(a))[a.offset :]
-        values = values.astype(dtype, copy=False)
-        if a.null_count:
-            bits = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")
-            values = np.where(bits[a.offset : a.offset + len(a)] == 1, values, np.nan)
-        parts.append(values)
-    if not parts:
-        return np.zeros(0, dtype=dtype)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if len(chunks) == 1 and not a.null_count and kind == dtype:
+            out = values
+        else:
+            if out is None:
+                out = np.empty(n, dtype=dtype)
+            out[at : at + len(a)] = values
+            if a.null_count:
+                bits = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")
+                blank = bits[a.offset : a.offset + len(a)] == 0
+                np.copyto(out[at : at + len(a)], np.nan, where=blank)
+        at += len(a)
+    if out is None:
+        return np.zeros(0, dtype=dtype), np.nan, np.nan
+    # the least and greatest value present (NaN only when every value is blank)
+    return out, np.fmin.reduce(out), np.fmax.reduce(out)
 
 
 def _first_appearance(coded):

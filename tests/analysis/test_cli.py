@@ -416,3 +416,30 @@ def test_factorize_first_numbers_as_pandas_does(spread):
     assert np.array_equal(key[first], uniques)
     assert all(np.flatnonzero(key == key[f])[0] == f for f in first[:200])
     assert [len(x) for x in factorize_first(np.zeros(0, dtype=np.int64))] == [0, 0]
+
+
+@pytest.mark.parametrize("nested", [True, False])
+def test_pandas_free_route_with_row_groups_and_unused_labels(tmp_path, nested):
+    """Parquet in many row groups (chunks with their own dictionaries), a categorical
+    written with categories nobody has and out of order, 0/1 as int8 with blanks: the
+    same bytes as the pandas route. ``nested``: buildings each in one street and one
+    community (the PSUs are the labels) or not."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = _messy(seed=11, rows=5000)
+    if nested:
+        data["street"] = "S" + data["building"].str[1:]
+        data["community"] = "C" + data["building"].str[1:]
+    data["community"] = pd.Categorical(
+        data["community"], categories=["zz", *sorted(set(data["community"]), reverse=True)]
+    )
+    data["y2"] = data["y2"].astype("Int8")
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.Table.from_pandas(data, preserve_index=False), path, row_group_size=600)
+    argv = ["--weight", "w", "--strata", "street", "--cluster", "building", "--by", "community"]
+    argv += ["--indicator", "y1", "--indicator", "y2", "--indicator", "y3"]
+    fast, slow = _routes(path, argv)
+    assert fast == slow
+    assert "zz" not in {r["domain"] for r in json.loads(fast)["results"]}
