@@ -357,6 +357,22 @@ def _round_geopoints(answers: Any, names: frozenset[str]) -> Any:
     return answers
 
 
+def _geopoints_rounded(answers: dict, key: str, version: str) -> dict:
+    """``answers`` with the questionnaire's geopoint answers rounded. The questionnaire is
+    looked up only when rounding could change something: a top-level text that rounds to
+    another text, or a repeat's instances (the usual payload has neither)."""
+    for value in answers.values():
+        kind = value.__class__
+        if kind is str:
+            if " " in value and round_geopoint(value) != value:
+                break
+        elif kind is list and any(element.__class__ is not str for element in value):
+            break
+    else:
+        return answers
+    return _round_geopoints(answers, _geopoint_items(key, version))
+
+
 def as_held(data: dict) -> dict:
     """A parsed payload as kept for an analyst (``HeldSubmission``): as sent, but with its
     positions and geopoint answers rounded as parsing rounds them — rounding twice changes
@@ -445,7 +461,7 @@ def parse_response(data: Any) -> ResponseSubmission:
         assignment_id=assignment_id,
         instrument_key=key,
         instrument_version=version,
-        answers=_round_geopoints(_answers(data), _geopoint_items(key, version)),
+        answers=_geopoints_rounded(_answers(data), key, version),
         started_at=started_at,
         submitted_at=submitted_at,
         timings=_timings(data),

@@ -92,3 +92,32 @@ def test_an_integer_too_large_for_a_float_is_refused_naming_the_field(field, cha
     with pytest.raises(Invalid) as err:
         parse_response(data)
     assert err.value.field == field
+
+
+def test_the_questionnaire_is_looked_up_for_geopoints_only_when_rounding_could_matter(
+    monkeypatch,
+):
+    asked = []
+    names = frozenset(["q0", "q1", "q2", "q3", "where"])  # "where": inside a repeat
+
+    def every_item_a_geopoint(key, version):
+        asked.append(key)
+        return names
+
+    monkeypatch.setattr(payloads, "_geopoint_items", every_item_a_geopoint)
+    texts = ("30.27415 120.15515", "30.274149 120.155212 12 5", "30.2741 120.1551",
+             "希望 多装路灯", "1 2 3 4 5", "-0.00001 0.00004", "yes", "")  # fmt: skip
+    rng = random.Random(7)
+    for _ in range(200):
+        answers = {f"q{i}": rng.choice(texts) for i in range(4)}
+        if rng.random() < 0.2:
+            answers["roster"] = [{"where": rng.choice(texts)}]
+        if rng.random() < 0.2:
+            answers["codes"] = ["a", "b"]
+        asked.clear()
+        got = payloads._geopoints_rounded(answers, "household", "1")
+        assert got == payloads._round_geopoints(answers, names), answers
+        could = "roster" in answers or any(
+            payloads.round_geopoint(v) != v for v in answers.values() if isinstance(v, str)
+        )
+        assert bool(asked) == could, answers
