@@ -118,7 +118,7 @@ class _ItemStep:
         # text for a text item without a constraint (PLAIN_TEXT); else None.
         self.plain: Any = None
         if self.has_value and self.calculation is None and self.constraint is None:
-            if self.codes and item.type is not ItemType.MULTIPLE and self.choice_filter is None:
+            if self.codes and item.type in _ONE_CODE and self.choice_filter is None:
                 self.plain = frozenset(c for c in self.codes if c.__class__ is str and c != "")
             elif not self.codes and item.type is ItemType.TEXT:
                 self.plain = _ANY_TEXT
@@ -139,6 +139,9 @@ class _GroupStep:
 
 
 _ANY_TEXT = object()  # _ItemStep.plain of a free-text item: any non-empty string will do
+# Item types whose answer is one code kept as sent (a number item with a choice list, should
+# one be loaded, keeps its value as a number: the general path).
+_ONE_CODE = frozenset((ItemType.SINGLE, ItemType.YESNO))
 
 
 # Operators whose value depends only on their operands (no function calls: random(),
