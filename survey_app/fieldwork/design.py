@@ -39,7 +39,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, cast, func, literal_column, null, true, union_all
+from flask import has_request_context, request
+from sqlalchemy import Integer, cast, event, func, literal_column, null, true, union_all
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from ..models import (
@@ -249,14 +251,9 @@ def _live(
     stamp = None
     sums = None
     if whole:
-        # Kept per community: after an interview only its community's sums are read again.
-        sums, version = by_community_versioned(
-            session, wave, "sums", lambda ids: _sums_of(session, wave, ids)
-        )
+        sums, version = _kept_sums(session, wave)
         totals = _assemble(sums, indicators)
-        communities, counted_version = by_community_versioned(
-            session, wave, "communities", lambda ids: _communities(session, wave, ids)
-        )
+        communities, counted_version = _kept_counts(session, wave)
         stamp = (version, counted_version)
     else:
         totals = _read_totals(session, wave, community_ids, indicators, street_id)
@@ -268,9 +265,7 @@ def _live(
     else:
         if community_id is None and not fresh:
             weights, sizes = {}, {}
-            per, weights_version = by_community_versioned(
-                session, wave, "weights", lambda ids: _weights_of(session, wave, ids)
-            )
+            per, weights_version = _kept_weights(session, wave)
             stamp = None if stamp is None or weights_version is None else (*stamp, weights_version)
             for w, m in per.values():
                 weights.update(w)
@@ -303,6 +298,34 @@ def _live(
         street_psus=street_psus,
         # The wave's settings and rule are in the versions: a change of them counts anew.
         stamp=stamp,
+    )
+
+
+def live_stamp(session: Session, wave: Wave) -> tuple | None:
+    """The :attr:`WaveInputs.stamp` the whole wave's live inputs would have now (None: not
+    kept — a rehearsal view), without building them: what they give is reused under it."""
+    if review.including_test_data():
+        return None
+    stamp = (_kept_sums(session, wave)[1], _kept_counts(session, wave)[1])
+    if wave.design is not None:
+        stamp = (*stamp, _kept_weights(session, wave)[1])
+    return None if None in stamp else stamp
+
+
+def _kept_sums(session: Session, wave: Wave):
+    # Kept per community: after an interview only its community's sums are read again.
+    return by_community_versioned(session, wave, "sums", lambda ids: _sums_of(session, wave, ids))
+
+
+def _kept_counts(session: Session, wave: Wave):
+    return by_community_versioned(
+        session, wave, "communities", lambda ids: _communities(session, wave, ids)
+    )
+
+
+def _kept_weights(session: Session, wave: Wave):
+    return by_community_versioned(
+        session, wave, "weights", lambda ids: _weights_of(session, wave, ids)
     )
 
 
@@ -480,7 +503,7 @@ def fingerprint(session: Session, wave: Wave) -> tuple:
 
 def _wave_facts(session: Session, wave: Wave) -> tuple:
     """The wave's settings and counting rule: any change recounts everything."""
-    rule = review.counts_rule(session, wave.id)
+    rule = _memo(session, ("rule", wave.id), lambda: review.counts_rule(session, wave.id))
     return (wave.released, wave.frame_hash, wave.status, wave.closed_at, wave.design,
             wave.target, wave.confidence, repr(wave.design_options), rule)  # fmt: skip
 
@@ -570,6 +593,48 @@ def _settled_marks(session: Session) -> tuple | None:
     return old[-1] if old else None
 
 
+_MEMO = "survey_app.fieldwork.design"
+
+
+def _memo(session: Session, key, compute: Callable[[], object]):
+    """``compute()`` once per request (and transaction of ``session``, and what it has
+    flushed): the newest ids, the rows after them and the counting rule are looked up once
+    for all of a page's per-community counts, each of which asks for them (~15 round trips
+    a view on PostgreSQL). Outside a request — commands, tests — every time."""
+    if not has_request_context():
+        return compute()
+    scope = (request._get_current_object(), session.get_transaction())
+    memo = session.info.get(_MEMO)
+    if memo is None or memo[0] != scope or scope[1] is None:
+        value = compute()
+        # compute() may have begun the transaction: the scope is the one it ran in.
+        session.info[_MEMO] = ((scope[0], session.get_transaction()), {key: value})
+        return value
+    if key not in memo[1]:
+        memo[1][key] = compute()
+    return memo[1][key]
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _forget_memo(session, flush_context) -> None:
+    session.info.pop(_MEMO, None)
+
+
+def _newest_ids(session: Session) -> tuple:
+    """The newest id of interviews, review steps, visits, assignments, households and
+    audit entries (0: none), logged for :func:`_settled_marks`."""
+
+    def look() -> tuple:
+        ids = tuple(x or 0 for x in session.connection().execute(select(*[
+            select(func.max(model.id)).scalar_subquery()
+            for model in (Response, ReviewEvent, Visit, Assignment, Household, AuditLog)
+        ])).one())  # fmt: skip
+        _log_marks(session, ids)
+        return ids
+
+    return _memo(session, "ids", look)
+
+
 def _new_rows(session: Session, since: tuple) -> tuple[list, list]:
     """Rows after the ids ``since`` (range scans of the primary keys): (table number, id,
     community, wave) of interviews, review steps, visits, assignments and households, and
@@ -631,11 +696,7 @@ def by_community_versioned(
     :data:`RECOUNT_EVERY` seconds. Not kept in a rehearsal view."""
     if review.including_test_data():
         return compute(None), None
-    ids = tuple(x or 0 for x in session.connection().execute(select(*[
-        select(func.max(model.id)).scalar_subquery()
-        for model in (Response, ReviewEvent, Visit, Assignment, Household, AuditLog)
-    ])).one())  # fmt: skip
-    _log_marks(session, ids)
+    ids = _newest_ids(session)
     facts = _wave_facts(session, wave)
     engine = session.get_bind()
     slot = (wave.id, "by community", name)
@@ -651,7 +712,9 @@ def by_community_versioned(
         # Nothing new (in a process's first SETTLE seconds: as far as it can tell).
         return entry.data, entry.version
     if usable and entry.settled is not None:
-        rows, audits = _new_rows(session, entry.settled)
+        rows, audits = _memo(
+            session, ("new", entry.settled), lambda: _new_rows(session, entry.settled)
+        )
         unknown = any(
             action not in ROW_ACTIONS and not action.startswith("held.")
             for i, action in audits
@@ -686,7 +749,7 @@ def by_community_versioned(
     if settled is not None:
         # The rows after ``settled`` seen now are in the count below: not recounted next.
         settled = _each(min, settled, ids)
-        rows, audits = _new_rows(session, settled)
+        rows, audits = _memo(session, ("new", settled), lambda: _new_rows(session, settled))
         seen = frozenset((t, i) for t, i, _, _ in rows) | frozenset((5, i) for i, _ in audits)
     data = compute(None)
     version = next(_versions)

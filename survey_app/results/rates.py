@@ -149,26 +149,25 @@ def wave_rows_stamped(
         return rows, facts, ("frozen", *wave_design.frozen_key(wave), key)
     if community_id is not None:
         return (*_wave_rows(session, wave, indicators, community_id, domains), None)
-    inputs = wave_design.wave_inputs(session=session, wave=wave, indicators=indicators)
-    if inputs.stamp is None:
-        return (*_wave_rows(session, wave, indicators, None, domains, inputs), None)
+    stamp = wave_design.live_stamp(session, wave)
+    if stamp is None:
+        return (*_wave_rows(session, wave, indicators, None, domains), None)
     # Kept while the per-community sums and counts are the same: a sign-in, or an
     # interview of another wave, leaves them (and so the estimates) as they were.
     rows, facts = wave_design.kept(
         session,
         wave,
         ("rows", tuple(indicators), tuple(domains)),
-        inputs.stamp,
-        lambda: _wave_rows(session, wave, indicators, None, domains, inputs),
+        stamp,
+        lambda: _wave_rows(session, wave, indicators, None, domains),
     )
-    return rows, facts, inputs.stamp
+    return rows, facts, stamp
 
 
-def _wave_rows(session, wave, indicators, community_id, domains, inputs=None):
-    if inputs is None:
-        inputs = wave_design.wave_inputs(
-            session=session, wave=wave, community_id=community_id, indicators=indicators
-        )
+def _wave_rows(session, wave, indicators, community_id, domains):
+    inputs = wave_design.wave_inputs(
+        session=session, wave=wave, community_id=community_id, indicators=indicators
+    )
     totals = inputs.totals[inputs.totals["indicator"].isin(list(indicators))].reset_index(drop=True)
     if community_id is not None:
         totals = totals.copy()

@@ -212,3 +212,36 @@ def test_rehearsal_view_is_not_kept(session, instrument):
         inputs = design.wave_inputs(session=session, wave=wave, indicators=["satisfaction"])
         assert inputs.stamp is None
     assert design.wave_inputs(session=session, wave=wave, indicators=["satisfaction"]).stamp
+
+
+def test_newest_ids_looked_up_once_a_request_and_after_own_writes(
+    app, session, instrument, monkeypatch
+):
+    """The per-community counts of one page share one look-up of the newest ids; the
+    session's own flushed writes, a new transaction or a new request look again; outside
+    a request every call looks."""
+    build_city(session, instrument, layout=((2,),), per_building=8, completed=0.5)
+    looked = []
+    real = design._log_marks
+
+    def spy(session, marks):
+        looked.append(marks)
+        return real(session, marks)
+
+    monkeypatch.setattr(design, "_log_marks", spy)
+    first = design._newest_ids(session)
+    design._newest_ids(session)
+    assert len(looked) == 2  # no request: every time
+    looked.clear()
+    with app.test_request_context("/results/overview"):
+        assert design._newest_ids(session) == first
+        assert design._newest_ids(session) == first and len(looked) == 1
+        audit.record(session=session, action="sign-in", entity="user", entity_id="1")
+        session.flush()
+        after = design._newest_ids(session)
+        assert len(looked) == 2 and after[5] == first[5] + 1
+        session.commit()
+        design._newest_ids(session)
+        assert len(looked) == 3
+    with app.test_request_context("/results/overview"):
+        assert design._newest_ids(session) == after and len(looked) == 4
