@@ -113,9 +113,9 @@ class _ItemStep:
         listed = inst.choice_lists.get(item.choices or "", ()) if item.type in CHOICE_TYPES else ()
         self.choices = tuple({"code": c.code, **dict(c.filters)} for c in listed)
         self.codes = frozenset(inst.choice_codes(item))
-        # The answers that need no further check (see Program._block): the plain codes of
-        # a single-choice item without a choice filter or constraint (PLAIN_CODE), or any
-        # text for a text item without a constraint (PLAIN_TEXT); else None.
+        # The answers that need no further check (see Program._block): the codes of a
+        # single-choice or yes/no item without a choice filter or constraint, or
+        # _ANY_TEXT for a text item without a constraint; else None (the general path).
         self.plain: Any = None
         if self.has_value and self.calculation is None and self.constraint is None:
             if self.codes and item.type in _ONE_CODE and self.choice_filter is None:
@@ -173,8 +173,8 @@ def _pure_variables(ast: Any) -> frozenset[str] | None:
 def _share_relevance(steps: list[Any]) -> None:
     """Mark each item whose ``relevant`` is the same pure expression as the item just
     before it (in the same block) and does not read that item's value: nothing it reads
-    has changed since, so it has the same result (20 of the household form's 24 read
-    ``consent = 'yes'``). Program._block then reuses the result instead of evaluating."""
+    has changed since, so it has the same result (23 items of the household form, those
+    after ``consent``, read ``consent = 'yes'``). Program._block then reuses the result."""
     previous = None
     for step in steps:
         if step.__class__ is _GroupStep:
