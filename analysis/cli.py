@@ -404,6 +404,9 @@ def _wanted(args) -> tuple[list[str], list[str]]:
         raise _InputProblem("--cluster: give it once, or twice for a two-stage design")
     if args.fpc and len(args.fpc) > max(len(args.cluster or []), 1):
         raise _InputProblem("--fpc: give at most one per --cluster (stage)")
+    twice = [c for c in dict.fromkeys(args.indicator) if args.indicator.count(c) > 1]
+    if twice:  # (pandas used to stop here with "Categorical categories must be unique")
+        raise _InputProblem(f"--indicator {twice[0]!r}: given twice")
     ids = [c for c in (args.strata, *(args.cluster or []), args.by) if c]
     numbers = [*(args.fpc or []), *([args.population] if args.population else [])]
     return ids, list(dict.fromkeys([args.weight, *args.indicator, *ids, *numbers]))

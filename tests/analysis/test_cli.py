@@ -144,6 +144,7 @@ GOOD = "community,w,y\nA,1,1\nA,2,0\nB,1,1\n"
         ),
         ("community,w,y\nA,1,1\n,1,0\n", [], "column 'community': blank domain value"),
         ("", [], "the file is empty"),
+        (GOOD, ["--indicator", "y", "--indicator", "y"], "--indicator 'y': given twice"),
         ("community,w,y\n", [], "no data rows"),
     ],
 )
