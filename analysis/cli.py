@@ -216,7 +216,7 @@ def _coded(table, args, ids):
             return None  # numbers as identifiers, blanks: the pandas route
         chunks = column.chunks
         labels = chunks[0].dictionary.to_pylist() if chunks else []
-        codes = _array([c.indices for c in chunks], n, np.int32)[0]
+        codes = _array([c.indices for c in chunks], n, np.int32, ints=False)[0]  # ≥ 32 bits
         if name not in (args.strata, args.by):  # the PSU column
             # PSU labels numbered in order of first appearance (as pandas.factorize)
             first = np.full(len(labels), n, dtype=codes.dtype)  # one dtype: ufunc.at's

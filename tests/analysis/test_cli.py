@@ -444,3 +444,26 @@ def test_pandas_free_route_with_row_groups_and_unused_labels(tmp_path, nested):
     fast, slow = _routes(path, argv)
     assert fast == slow
     assert "zz" not in {r["domain"] for r in json.loads(fast)["results"]}
+
+
+def test_arrow_chunks_to_numpy_without_pandas():
+    """Sliced chunks (offsets), blanks, int8 indices (widened: a million codes do not fit
+    in int8), a zero-copy single chunk."""
+    import numpy as np
+    import pyarrow as pa
+
+    from analysis.cli import _array
+
+    whole = pa.array([1, None, 0, 1, None, 1, 0, 0, 1, 1], pa.int8())
+    chunks = [whole.slice(1, 4), whole.slice(5, 5)]
+    values, low, high = _array(chunks, 9, np.float64)
+    expected = [np.nan, 0, 1, np.nan, 1, 0, 0, 1, 1]
+    assert np.array_equal(values, expected, equal_nan=True) and (low, high) == (0, 1)
+    ints, *_ = _array([pa.array([1, 0, 1], pa.int8())] * 2, 6, np.float64)
+    assert ints.dtype == np.int8 and list(ints) == [1, 0, 1] * 2
+    codes, *_ = _array([pa.array([5, 0, 127], pa.int8())], 3, np.int32, ints=False)
+    assert codes.dtype == np.int32 and list(codes) == [5, 0, 127]
+    w = pa.array([0.5, 2.0])
+    assert np.shares_memory(
+        _array([w], 2, np.float64, ints=False)[0], np.frombuffer(w.buffers()[1])
+    )
