@@ -172,8 +172,13 @@ def read_coded(args: argparse.Namespace):
             null_values=list(NA_VALUES),
             strings_can_be_null=True,
         )
+        # Blocks of up to 64 MB instead of 1 MB: a 32 MB file comes as one chunk, so the
+        # columns need no gathering and the dictionaries no unifying (0.07 s of 0.40 s at
+        # 1,000,000 rows; the parse was no faster on 31 blocks than on one).
+        size = path.stat().st_size
+        blocks = pv.ReadOptions(block_size=min(max(size + 1, 1 << 20), 64 << 20))
         try:
-            table = pv.read_csv(path, convert_options=options)
+            table = pv.read_csv(path, read_options=blocks, convert_options=options)
         except Exception:  # noqa: BLE001 - ragged rows etc.: the pandas route says where
             return None
     return _coded(table, args, ids)
