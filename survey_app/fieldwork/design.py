@@ -251,7 +251,7 @@ def _live(
     stamp = None
     sums = None
     if whole:
-        sums, version = _kept_sums(session, wave)
+        sums, version = _kept_sums(session, wave, indicators)
         totals = _assemble(sums, indicators)
         communities, counted_version = _kept_counts(session, wave)
         stamp = (version, counted_version)
@@ -280,10 +280,12 @@ def _live(
         totals = totals[np.isfinite(totals["weight"].astype(float))]
     street_psus = None
     if wave.design is None and indicators is not None:
-        if sums is not None:  # every indicator's buildings are in the kept sums
+        if sums is not None:  # kept per community too; a building is in one community
+            psus, psus_version = _kept_psus(session, wave)
+            stamp = None if stamp is None else (*stamp, psus_version)
             street_psus = {}
-            for part in sums.values():
-                for sid, count in part.psus.items():
+            for part in psus.values():
+                for sid, count in part.items():
                     street_psus[sid] = street_psus.get(sid, 0) + count
         else:
             street_psus = _street_psus(session, wave, street_id)
@@ -301,20 +303,32 @@ def _live(
     )
 
 
-def live_stamp(session: Session, wave: Wave) -> tuple | None:
-    """The :attr:`WaveInputs.stamp` the whole wave's live inputs would have now (None: not
-    kept — a rehearsal view), without building them: what they give is reused under it."""
+def live_stamp(
+    session: Session, wave: Wave, indicators: Sequence[str] | None = None
+) -> tuple | None:
+    """The :attr:`WaveInputs.stamp` the whole wave's live inputs of ``indicators`` would
+    have now (None: not kept — a rehearsal view), without building them: what they give
+    is reused under it."""
     if review.including_test_data():
         return None
-    stamp = (_kept_sums(session, wave)[1], _kept_counts(session, wave)[1])
+    stamp = (_kept_sums(session, wave, indicators)[1], _kept_counts(session, wave)[1])
     if wave.design is not None:
         stamp = (*stamp, _kept_weights(session, wave)[1])
+    elif indicators is not None:
+        stamp = (*stamp, _kept_psus(session, wave)[1])
     return None if None in stamp else stamp
 
 
-def _kept_sums(session: Session, wave: Wave):
+def _kept_sums(session: Session, wave: Wave, indicators: Sequence[str] | None):
     # Kept per community: after an interview only its community's sums are read again.
-    return by_community_versioned(session, wave, "sums", lambda ids: _sums_of(session, wave, ids))
+    key = None if indicators is None else tuple(indicators)
+    return by_community_versioned(
+        session, wave, ("sums", key), lambda ids: _sums_of(session, wave, ids, key)
+    )
+
+
+def _kept_psus(session: Session, wave: Wave):
+    return by_community_versioned(session, wave, "psus", lambda ids: _psus_of(session, wave, ids))
 
 
 def _kept_counts(session: Session, wave: Wave):
@@ -367,28 +381,33 @@ def _wave_of_sums(wave: Wave, *, by_community: bool):
 
 @dataclass(frozen=True)
 class _Sums:
-    """One community's running sums (every indicator), ordered by indicator then
-    building; ``spans``: each indicator's rows; ``psus``: its buildings with an interview
-    per street (n_h of a street stratum is the sum over its communities: a building is
-    in one)."""
+    """One community's running sums (of some indicators), ordered by indicator then
+    building; ``spans``: each indicator's rows."""
 
     street_id: np.ndarray
     building_id: np.ndarray
     n: np.ndarray
     positive: np.ndarray
     spans: dict[str, tuple[int, int]]
-    psus: dict[int, int]
 
 
-def _sums_of(session: Session, wave: Wave, community_ids: list[int] | None) -> dict[int, _Sums]:
-    """Per community (of ``community_ids``, or all) its :class:`_Sums`. Ordered by value,
-    not as read, so that a community read alone gives what the whole wave read gives."""
+def _sums_of(
+    session: Session,
+    wave: Wave,
+    community_ids: list[int] | None,
+    indicators: Sequence[str] | None = None,
+) -> dict[int, _Sums]:
+    """Per community (of ``community_ids``, or all) its :class:`_Sums` of ``indicators``
+    (None: all). Ordered by value, not as read, so that a community read alone gives what
+    the whole wave read gives."""
     t = IndicatorTotal
     stmt = select(t.community_id, t.indicator, t.street_id, t.building_id, t.n, t.positive).where(
         _wave_of_sums(wave, by_community=community_ids is not None), t.n > 0
     )
     if community_ids is not None:
         stmt = stmt.where(t.community_id.in_(community_ids))
+    if indicators is not None:
+        stmt = stmt.where(t.indicator.in_(list(indicators)))
     rows = session.connection().execute(stmt).all()
     if not rows:
         return {}
@@ -410,16 +429,32 @@ def _sums_of(session: Session, wave: Wave, community_ids: list[int] | None) -> d
         cut = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
         stop = np.r_[cut[1:], b - a]
         spans = {str(names[c[i]]): (int(i), int(j)) for i, j in zip(cut, stop, strict=True)}
-        pairs = np.unique(np.stack([street[a:b], building[a:b]]), axis=1)
-        found, counts = np.unique(pairs[0], return_counts=True)
         out[int(comm[a])] = _Sums(
             street_id=street[a:b].copy(),
             building_id=building[a:b].copy(),
             n=n[a:b].copy(),
             positive=positive[a:b].copy(),
             spans=spans,
-            psus={int(k): int(v) for k, v in zip(found, counts, strict=True)},
         )
+    return out
+
+
+def _psus_of(session: Session, wave: Wave, community_ids: list[int] | None) -> dict[int, dict]:
+    """Per community (of ``community_ids``, or all): its buildings with an interview
+    (any indicator) per street — n_h of a street stratum is the sum over its communities,
+    a building being in one — for waves from before designs, whose sums are read one
+    indicator at a time."""
+    t = IndicatorTotal
+    stmt = (
+        select(t.community_id, t.street_id, func.count(func.distinct(t.building_id)))
+        .where(_wave_of_sums(wave, by_community=community_ids is not None), t.n > 0)
+        .group_by(t.community_id, t.street_id)
+    )
+    if community_ids is not None:
+        stmt = stmt.where(t.community_id.in_(community_ids))
+    out: dict[int, dict] = {}
+    for cid, sid, count in session.connection().execute(stmt).all():
+        out.setdefault(int(cid), {})[int(sid)] = int(count)
     return out
 
 

@@ -149,7 +149,7 @@ def wave_rows_stamped(
         return rows, facts, ("frozen", *wave_design.frozen_key(wave), key)
     if community_id is not None:
         return (*_wave_rows(session, wave, indicators, community_id, domains), None)
-    stamp = wave_design.live_stamp(session, wave)
+    stamp = wave_design.live_stamp(session, wave, indicators)
     if stamp is None:
         return (*_wave_rows(session, wave, indicators, None, domains), None)
     # Kept while the per-community sums and counts are the same: a sign-in, or an

@@ -81,9 +81,9 @@ def spy_sums(monkeypatch) -> list:
     calls = []
     real = design._sums_of
 
-    def spy(session, wave, community_ids):
+    def spy(session, wave, community_ids, indicators=None):
         calls.append(community_ids)
-        return real(session, wave, community_ids)
+        return real(session, wave, community_ids, indicators)
 
     monkeypatch.setattr(design, "_sums_of", spy)
     return calls
@@ -121,6 +121,10 @@ def test_after_an_interview_the_overview_equals_a_cold_one(session, instrument, 
     wave = session.get(Wave, wave_id)
     inputs = design.wave_inputs(session=session, wave=wave, indicators=["satisfaction"])
     assert inputs.street_psus == design._street_psus(session, wave)
+    per = {}
+    for c in town.communities:
+        per.update(design._psus_of(session, wave, [c.id]))
+    assert per == design._psus_of(session, wave, None)
     # One street's page (the same kept figures, filtered).
     one = figures(view(session, wave_id, indicator="awareness", street_id=town.streets[1].id))
     assert one == cold(session, wave_id, indicator="awareness", street_id=town.streets[1].id)
@@ -138,6 +142,9 @@ def test_kept_sums_equal_those_read_at_once(session, instrument, monkeypatch):
     for indicators in (None, ["satisfaction"], ["awareness", "support"]):
         a, b = design._assemble(whole, indicators), design._assemble(alone, indicators)
         assert a.equals(b)
+        if indicators is not None:  # read for these indicators only: the same frame
+            assert a.equals(design._assemble(design._sums_of(session, wave, None, indicators),
+                                             indicators))  # fmt: skip
         read = design._read_totals(session, wave, None, indicators, None)
         key = ["community_id", "indicator", "building_id"]
         assert (
