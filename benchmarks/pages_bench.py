@@ -29,7 +29,7 @@ figures reused while nothing changed, ``fieldwork.design.cached``), the median o
 few requests each made after emptying those caches ("cold": as after a restart), and the
 median of a few requests each made right after an interview arrives ("new": a response of
 the open wave and its audit row added — what the caches see of a sync; removed again at
-the end).
+the end; ``--new N`` of them, default 3: min, median and max).
 """
 
 from __future__ import annotations
@@ -341,7 +341,7 @@ def _feedback(con, wave, comm, response_ids, nrng):
     )  # fmt: skip
 
 
-def time_pages(url: str, repeat: int, instance: Path) -> list[dict]:
+def time_pages(url: str, repeat: int, instance: Path, new_repeat: int = COLD_REPEAT) -> list[dict]:
     from sqlmodel import Session, select
 
     from survey_app import create_app
@@ -398,7 +398,7 @@ def time_pages(url: str, repeat: int, instance: Path) -> list[dict]:
         if app.extensions["engine"].dialect.name != "sqlite" and settle:
             # As in a server up for a minute: rows older than SETTLE seconds are settled.
             design.SETTLE = 1.0
-        for _ in range(COLD_REPEAT):
+        for _ in range(new_repeat):
             get()  # warm again
             time.sleep(1.1 if settle else 0)
             _interview_arrives(app, community_id)
@@ -409,7 +409,8 @@ def time_pages(url: str, repeat: int, instance: Path) -> list[dict]:
         median = statistics.median(times)
         out.append({"label": label, "min": times[0], "median": median, "p95": p95,
                     "max": times[-1], "cold": statistics.median(cold),
-                    "new": statistics.median(after), "measure": measure,
+                    "new": statistics.median(after), "new_min": min(after), "new_max": max(after),
+                    "measure": measure,
                     "budget": budget, "ok": (p95 if measure == "p95" else median) <= budget})  # fmt: skip
     _forget_interviews(app)
     app.extensions["engine"].dispose()
@@ -557,7 +558,7 @@ def run(url: str, args) -> dict:
     try:
         stored, totals = _counts(target)
         before = _load()
-        pages = time_pages(target, args.repeat, args.dir / "instance")
+        pages = time_pages(target, args.repeat, args.dir / "instance", args.new)
         after = _load()
     finally:
         drop()
@@ -576,12 +577,14 @@ def show(name: str, result: dict) -> bool:
     print(f"\n{name}: {result['responses']:,} responses, {result['totals']:,} IndicatorTotal rows; "
           f"load average {result['load'][0]} before, {result['load'][1]} after")  # fmt: skip
     print(
-        f"{'page':<42} {'min':>8} {'median':>8} {'p95':>8} {'max':>8} {'cold':>8} {'new':>8}  budget"
+        f"{'page':<42} {'min':>8} {'median':>8} {'p95':>8} {'max':>8} {'cold':>8} {'new':>8}"
+        f" {'new min':>8} {'new max':>8}  budget"
     )
     ok = True
+    keys = ("min", "median", "p95", "max", "cold", "new", "new_min", "new_max")
     for p in result["pages"]:
         ok &= p["ok"]
-        print(f"{p['label']:<42} " + " ".join(f"{p[k]:6.1f}ms" for k in ("min", "median", "p95", "max", "cold", "new"))
+        print(f"{p['label']:<42} " + " ".join(f"{p[k]:6.1f}ms" for k in keys)
               + f"  {p['measure']} ≤ {p['budget']:.0f} ms {'ok' if p['ok'] else 'OVER'}")  # fmt: skip
     return ok
 
@@ -607,6 +610,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="sqlite:// (cached file) or a PostgreSQL admin URL")  # fmt: skip
     parser.add_argument("--compare", action="store_true", help="SQLite, then PostgreSQL")
     parser.add_argument("--pg-url", default=PG_ADMIN_URL, help="PostgreSQL admin URL for --compare")
+    parser.add_argument("--new", type=int, default=COLD_REPEAT,
+                        help="first views after an interview timed per page (median, min, max)")  # fmt: skip
     parser.add_argument("--keep-database", metavar="NAME",
                         help="PostgreSQL: fill database NAME once and keep it for later runs")  # fmt: skip
     args = parser.parse_args(argv)
