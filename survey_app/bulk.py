@@ -29,6 +29,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Table
@@ -166,11 +167,16 @@ SQLITE_MAX_PARAMS = 30_000
 def _sqlite(connection, table, rows, returning, on_conflict) -> list[tuple] | None:
     columns, processors = _sqlite_shape(table, tuple(rows[0]), connection.dialect)
     keys = columns[: len(processors)]
-    defaults = _shape(table, keys)[1]
-    params = [
-        tuple(p(row[k]) if p else row[k] for k, p in zip(keys, processors, strict=True)) + defaults
-        for row in rows
-    ]
+    defaults = list(_shape(table, keys)[1])
+    # Most columns need no conversion: take every value at once, convert the few that do.
+    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    take = itemgetter(*keys)
+    params = []
+    for row in rows:
+        values = list(take(row)) if len(keys) > 1 else [take(row)]
+        for i, process in convert:
+            values[i] = process(values[i])
+        params.append(values + defaults if defaults else values)
     cursor = connection.connection.driver_connection.cursor()
     try:
         if not returning:
