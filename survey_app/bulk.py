@@ -25,6 +25,7 @@ they do for a statement run by SQLAlchemy. The caller owns the transaction.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table
+from sqlalchemy import JSON, DateTime, Table
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -169,7 +170,8 @@ def _sqlite(connection, table, rows, returning, on_conflict) -> list[tuple] | No
     keys = columns[: len(processors)]
     defaults = list(_shape(table, keys)[1])
     # Most columns need no conversion: take every value at once, convert the few that do.
-    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    convert = [(i, _last_value(p) if memo else p) for i, (p, memo) in enumerate(processors)
+               if p is not None]  # fmt: skip
     take = itemgetter(*keys)
     params = []
     for row in rows:
@@ -224,10 +226,80 @@ def _sqlite_shape(table: Table, keys: tuple[str, ...], dialect) -> tuple[tuple, 
     for column in table.c:
         if column.name not in keys and column.default is not None and not column.default.is_scalar:
             return None
-    processors = tuple(
-        table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys
-    )
+    processors = tuple(_sqlite_processor(table.c[key].type, dialect) for key in keys)
     return _all_columns(table, keys), processors
+
+
+def _sqlite_processor(type_, dialect) -> tuple[Callable[[Any], Any] | None, bool]:
+    """A column's bind processor on SQLite, and whether to memoise its last value (a date:
+    a batch's rows share ``received_at``, ``at``, ``created_at`` — one datetime object).
+    SQLAlchemy's JSON processor calls ``json.dumps``, which walks ``JSONEncoder.encode``
+    and ``iterencode`` and builds a C encoder each time; a dict or list (what the sync
+    stores) is written here by one such encoder made once, with ``json.dumps``'s
+    defaults: the same text. Everything else (None, JSON.NULL, null()) stays SQLAlchemy's."""
+    impl = type_.dialect_impl(dialect)
+    process = impl.bind_processor(dialect)
+    if process is None:
+        return None, False
+    if isinstance(type_, DateTime):
+        return process, True
+    if (
+        isinstance(type_, JSON)
+        and _JSON_ITER is not None
+        and dialect._json_serializer is None
+        and impl._str_impl.bind_processor(dialect) is None
+    ):
+        return _json_text(process), False
+    return process, False
+
+
+try:
+    from json.encoder import c_make_encoder, encode_basestring_ascii
+except ImportError:  # pragma: no cover - a Python without the C accelerator
+    c_make_encoder = None
+# ``json.dumps(value)``'s encoder (ensure_ascii, allow_nan, separators ", " and ": ",
+# TypeError for what JSON cannot hold), but without the circular-reference markers: a
+# shared markers dict would be shared by threads (gthread workers); values parsed from
+# JSON cannot be circular, and a circular one still fails (RecursionError, not ValueError).
+_JSON_ITER = (
+    c_make_encoder(  # markers, default, encoder, indent, separators, sort, skip, nan
+        None,
+        json.JSONEncoder().default,
+        encode_basestring_ascii,
+        None,
+        ": ",
+        ", ",
+        False,
+        False,
+        True,
+    )
+    if c_make_encoder is not None
+    else None
+)
+
+
+def _json_text(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def process(value, _join="".join, _encode=_JSON_ITER):
+        kind = value.__class__
+        if kind is dict or kind is list:
+            return _join(_encode(value, 0))
+        return fallback(value)
+
+    return process
+
+
+def _last_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process``, remembering its last value and text (one INSERT's column: made per call)."""
+    last: list = [None, None]
+
+    def memo(value):
+        if value is last[0] and value is not None:
+            return last[1]
+        text = process(value)
+        last[0], last[1] = value, text
+        return text
+
+    return memo
 
 
 @lru_cache(maxsize=64)  # a statement per row count: a batch's sizes, a submission's 1

@@ -94,9 +94,12 @@ def arrival_flags(instrument, answers) -> list[str]:
     """Flags a submission's answers earn on their own (default thresholds), set in the
     sync path next to ``too_fast`` and ``clock_skew`` (canvass/sync.py); the wave pass
     re-decides them all with the wave's thresholds."""
-    if instrument is not None and straight_lined(instrument, answers, Thresholds()):
+    if instrument is not None and straight_lined(instrument, answers, _DEFAULTS):
         return ["straight_line"]
     return []
+
+
+_DEFAULTS = Thresholds()  # frozen: one for every arrival
 
 
 # --- the wave pass ---------------------------------------------------------------------------

@@ -135,3 +135,46 @@ def test_a_duplicate_inside_a_pipeline_is_sqlalchemys_integrity_error(app, sessi
         first()
         again()
     session.rollback()
+
+
+def test_sqlite_json_and_dates_are_sqlalchemys_text(session, monkeypatch):
+    """On SQLite the sync's JSON (dicts and lists, one reused encoder) and its dates (the
+    last one remembered per column) are the text SQLAlchemy's own processors give."""
+    from sqlalchemy import JSON as SAJSON
+    from sqlalchemy import DateTime
+
+    dialect = session.connection().dialect
+    if dialect.name != "sqlite":
+        pytest.skip("the SQLite path")
+    ours, memo = bulk._sqlite_processor(SAJSON(), dialect)
+    theirs = SAJSON().dialect_impl(dialect).bind_processor(dialect)
+    assert not memo and ours is not theirs
+    values = [
+        {"流程": [1, "二", None, 1.5, True, float("inf"), float("nan"), -0.0, 10**30]},
+        [], {}, None, SAJSON.NULL, "text", 3, [{"repeat": {"nested": []}}],
+        {1: "int key", None: "none key", 2.5: True},
+    ]  # fmt: skip
+    assert [ours(v) for v in values] == [theirs(v) for v in values]
+    with pytest.raises(TypeError):
+        ours({"a": object()})
+    date_process, memo = bulk._sqlite_processor(DateTime(timezone=True), dialect)
+    assert memo
+    remembered = bulk._last_value(date_process)
+    moments = [AT, AT, AT.replace(microsecond=0), None, AT, datetime(5, 1, 2, 3, 4, 5)]
+    assert [remembered(m) for m in moments] == [date_process(m) for m in moments]
+    # Through bulk.insert: rows sharing one datetime object and rows with their own.
+    monkeypatch.setattr(bulk, "MODE", "executemany")
+    rows = _audit_rows("dates", 4)
+    rows[1]["at"] = AT.replace(second=1)
+    rows[3]["at"] = datetime(2026, 11, 30, 16, 30, 15, tzinfo=UTC)
+    bulk.insert(session.connection(), AuditLog.__table__, rows)
+    stored = (
+        session.connection()
+        .execute(
+            text("SELECT at, CAST(detail AS TEXT) FROM auditlog WHERE entity = 'dates' ORDER BY id")
+        )
+        .all()
+    )
+    assert [tuple(r) for r in stored] == [
+        (date_process(r["at"]), theirs(r["detail"])) for r in rows
+    ]
