@@ -78,11 +78,18 @@ def send(
     if not through_driver(connection):
         result = _sqlalchemy(connection, table, rows, returning, on_conflict)
         return lambda: result
-    columns, defaults, json = _shape(table, tuple(rows[0]))
-    params = [
-        tuple(_json(row[c]) if j else row[c] for c, j in zip(columns, json, strict=True)) + defaults
-        for row in rows
-    ]
+    columns, defaults, is_json = _shape(table, tuple(rows[0]))
+    # As on SQLite: every value taken at once, the few JSON ones wrapped.
+    take, wrap = itemgetter(*columns), _json_wrapper()
+    convert = [i for i, j in enumerate(is_json) if j]
+    params = []
+    for row in rows:
+        values = list(take(row)) if len(columns) > 1 else [take(row)]
+        for i in convert:
+            values[i] = wrap(values[i], _json_dumps)
+        if defaults:
+            values.extend(defaults)
+        params.append(values)
     piped = connection.info.get(_PIPELINE, False)
     mode = MODE
     if mode == "auto":
@@ -403,10 +410,19 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _json(value: Any):
+@cache
+def _json_wrapper() -> type:
     from psycopg.types.json import Json
 
-    return Json(value)
+    return Json
+
+
+def _json_dumps(value: Any) -> str:
+    """psycopg's JSON text, ``json.dumps(value)``: dicts and lists by the encoder made once."""
+    kind = value.__class__
+    if _JSON_ITER is not None and (kind is dict or kind is list):
+        return "".join(_JSON_ITER(value, 0))
+    return json.dumps(value)
 
 
 @cache

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 import math
 import re
 from dataclasses import dataclass, fields
@@ -109,10 +110,36 @@ class ResponseSubmission:
         data = {name: getattr(self, name) for name in _HASHED_FIELDS}  # no deep copy
         data["started_at"] = iso(data["started_at"])
         data["submitted_at"] = iso(data["submitted_at"])
-        return hashlib.sha256(_CANONICAL.encode(data).encode("utf-8")).hexdigest()
+        return hashlib.sha256(_canonical(data).encode("utf-8")).hexdigest()
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# The C encoder that _CANONICAL.encode builds on every call, built once (−1.4 µs a
+# submission). Without circular-reference markers: one markers dict would be shared by
+# threads (gthread workers), and a parsed payload cannot be circular.
+_CANONICAL_ITER = (
+    json.encoder.c_make_encoder(  # markers, default, encoder, indent, separators, sort, skip, nan
+        None,
+        _CANONICAL.default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        True,
+        False,
+        True,
+    )
+    if json.encoder.c_make_encoder is not None
+    else None
+)
+
+
+def _canonical(data: dict) -> str:
+    if _CANONICAL_ITER is None:  # pragma: no cover - a Python without the C accelerator
+        return _CANONICAL.encode(data)
+    return "".join(_CANONICAL_ITER(data, 0))
+
+
 _HASHED_FIELDS = tuple(f.name for f in fields(ResponseSubmission))
 
 

@@ -178,3 +178,17 @@ def test_sqlite_json_and_dates_are_sqlalchemys_text(session, monkeypatch):
     assert [tuple(r) for r in stored] == [
         (date_process(r["at"]), theirs(r["detail"])) for r in rows
     ]
+
+
+def test_the_driver_paths_json_text_is_json_dumps():
+    """PostgreSQL's COPY and executemany get their JSON text from ``bulk._json_dumps``
+    (dicts and lists by an encoder made once): ``json.dumps``'s text for every value."""
+    import json
+
+    values = [
+        {"流程": [1, "二", None, 1.5, True, float("nan"), -0.0, 10**30]}, [], {}, None,
+        "text", 3, 2.5, True, [{"repeat": {"nested": []}}], {1: "int key", None: "none key"},
+    ]  # fmt: skip
+    assert [bulk._json_dumps(v) for v in values] == [json.dumps(v) for v in values]
+    with pytest.raises(TypeError):
+        bulk._json_dumps([object()])
