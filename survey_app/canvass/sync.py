@@ -29,9 +29,10 @@ so the batch endpoint reports every item on its own.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -45,7 +46,17 @@ except ImportError:  # pragma: no cover - not POSIX: SQLite's busy handler alone
     fcntl = None
 
 from flask import current_app
-from sqlalchemy import Integer, String, any_, bindparam, or_
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -227,13 +238,21 @@ def _statements(dialect: str) -> SimpleNamespace:
     running it. On PostgreSQL the id and UUID lists are one array parameter each
     (``= ANY(…)``): the statement's text is the same for every batch, short enough for
     psycopg's query cache and prepared once; an ``IN`` list of 500 placeholders would be
-    a new statement, tokenised in Python and planned afresh, every time."""
+    a new statement, tokenised in Python and planned afresh, every time. On SQLite each
+    list is one JSON parameter read by ``json_each`` (the same index look-ups): SQLAlchemy
+    expands an ``IN`` list into one placeholder per value on every execution (≈ 0.7 ms
+    for 500 values, three or four times a batch)."""
     if dialect == "postgresql":
         ids = bindparam("ids", type_=ARRAY(Integer))
         uuids = bindparam("uuids", type_=ARRAY(String))
 
         def member(column, values):
             return column == any_(values)
+    elif dialect == "sqlite" and _sqlite_json_each():
+        ids, uuids = bindparam("ids", type_=_JSONList()), bindparam("uuids", type_=_JSONList())
+
+        def member(column, values):
+            return column.in_(select(literal_column("value")).select_from(func.json_each(values)))
     else:
         ids, uuids = bindparam("ids", expanding=True), bindparam("uuids", expanding=True)
 
@@ -283,6 +302,29 @@ def _statements(dialect: str) -> SimpleNamespace:
     stored = select(Response.uuid).where(member(Response.uuid, uuids))
     return SimpleNamespace(households=households, visits=visits, responses=responses,
                            held=held, stored=stored)  # fmt: skip
+
+
+class _JSONList(TypeDecorator):
+    """A list of ids or UUIDs bound as one JSON array (SQLite's ``json_each`` reads it)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return json.dumps(list(value))
+
+
+@cache
+def _sqlite_json_each() -> bool:
+    """Whether this SQLite has ``json_each`` (built in since 3.38, an option before)."""
+    import sqlite3
+
+    try:
+        with closing(sqlite3.connect(":memory:")) as connection:
+            connection.execute("SELECT value FROM json_each('[1]')").fetchall()
+        return True
+    except sqlite3.Error:
+        return False
 
 
 @dataclass
