@@ -117,17 +117,7 @@ def run(args: argparse.Namespace) -> str:
 
     column, codes = coded
     result = estimate_coded(
-        column,
-        codes,
-        indicators=args.indicator,
-        weight=args.weight,
-        strata=args.strata,
-        cluster=args.cluster[0] if args.cluster else None,
-        by=args.by,
-        method=args.method,
-        level=args.level,
-        target=args.target,
-        lonely_psu=args.lonely_psu,
+        column, codes, cluster=args.cluster[0] if args.cluster else None, **_options(args)
     )
     return FORMATS[args.format](result)
 
@@ -323,20 +313,23 @@ def _run_pandas(args: argparse.Namespace) -> str:
     if args.by is not None:
         _no_blank(data, args.by)
     result = analysis.estimate(
-        data,
-        indicators=args.indicator,
-        weight=args.weight,
-        strata=args.strata,
-        cluster=args.cluster,
-        by=args.by,
-        method=args.method,
-        level=args.level,
-        target=args.target,
-        fpc=args.fpc,
-        lonely_psu=args.lonely_psu,
-        population=args.population,
+        data, cluster=args.cluster, fpc=args.fpc, population=args.population, **_options(args)
     )
     return FORMATS[args.format](result)
+
+
+def _options(args) -> dict:
+    """The estimation options both routes (coded arrays, pandas) take as they are given."""
+    return {
+        "indicators": args.indicator,
+        "weight": args.weight,
+        "strata": args.strata,
+        "by": args.by,
+        "method": args.method,
+        "level": args.level,
+        "target": args.target,
+        "lonely_psu": args.lonely_psu,
+    }
 
 
 def _data_path(args) -> Path:
