@@ -88,6 +88,9 @@ class Assignment(SQLModel, table=True):
         UniqueConstraint("wave_id", "household_id"),
         # One community's assignments in one wave (result pages), whatever the planner's stats.
         Index("ix_assignment_community_wave", "community_id", "wave_id"),
+        # A whole wave's sampled households per community counted from the index alone
+        # (the first result page after a restart), not from the table's rows.
+        Index("ix_assignment_wave_community", "wave_id", "community_id", "released"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -113,7 +116,11 @@ class Assignment(SQLModel, table=True):
 class Visit(SQLModel, table=True):
     """One attempt at a household's door and its outcome (完成/不在家/拒访/空置/不符合条件)."""
 
-    __table_args__ = (UniqueConstraint("assignment_id", "attempt"),)
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "attempt"),
+        # The few vacant/ineligible visits found without reading every visit of the wave.
+        Index("ix_visit_outcome", "outcome", "assignment_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(max_length=36, unique=True)  # made on the device: idempotency key

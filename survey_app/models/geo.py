@@ -1,6 +1,6 @@
 """Geography of the household frame: 区 → 街道 → 社区 → 楼栋 → 户."""
 
-from sqlalchemy import UniqueConstraint, true
+from sqlalchemy import Index, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 
@@ -48,7 +48,11 @@ class Building(SQLModel, table=True):
 class Household(SQLModel, table=True):
     """户: one dwelling of the frame. No names or phone numbers are stored."""
 
-    __table_args__ = (UniqueConstraint("community_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("community_id", "code"),
+        # Today's active households per community counted from the index alone.
+        Index("ix_household_community_active", "community_id", "active"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)

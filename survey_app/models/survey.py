@@ -59,7 +59,12 @@ class Response(SQLModel, table=True):
     """
 
     # One community's responses in one wave (result pages), whatever the planner's stats.
-    __table_args__ = (Index("ix_response_community_wave", "community_id", "wave_id"),)
+    __table_args__ = (
+        Index("ix_response_community_wave", "community_id", "wave_id"),
+        # Covering the whole-wave counts per community and review state (respondents,
+        # review states): an index scan instead of reading 1M rows with their answers.
+        Index("ix_response_wave_counted", "wave_id", "is_test", "community_id", "review_state"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(max_length=36, unique=True)
