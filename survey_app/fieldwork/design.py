@@ -213,8 +213,20 @@ def to_snapshot(inputs: WaveInputs) -> dict:
     }
 
 
+def _snapshot_column(values: list):
+    """One column of a snapshot's totals, with the dtype ``pd.DataFrame`` would infer
+    from the list, built faster (a closed wave's snapshot is parsed on the first result
+    page after a restart: 75,000 rows a wave at city scale, ~60 -> ~25 ms): numbers
+    through numpy, text with the dtype pandas infers for one of its values."""
+    if values and all(type(v) is str for v in values):
+        return pd.Series(values, dtype=pd.Series(values[:1]).dtype)
+    array = np.array(values)
+    # Anything else (None among floats, bools, huge ints): pandas infers as before.
+    return array if array.dtype.kind in "if" else values
+
+
 def from_snapshot(data: dict) -> WaveInputs:
-    totals = pd.DataFrame(data["totals"])
+    totals = pd.DataFrame({c: _snapshot_column(v) for c, v in data["totals"].items()})
     for column in ("weight", "building_size"):  # null: NaN again
         if column in totals.columns:
             totals[column] = totals[column].astype(float)

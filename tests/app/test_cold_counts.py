@@ -5,10 +5,13 @@ counted one community at a time, and as counted by hand."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 from datetime import UTC, datetime
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlmodel import select
 
@@ -87,3 +90,20 @@ def test_whole_wave_counts_equal_those_of_each_community_and_by_hand(
     monkeypatch.setattr(design, "_FEW_COMMUNITIES", 0)  # a list counted the visit-driven way
     assert design._communities(session, wave, ids[:3]) == {c: whole[c] for c in ids[:3]}
     assert design._communities(session, wave, ids) == whole
+
+
+def test_snapshot_totals_parse_as_pandas_infers_them(session, instrument):
+    """The snapshot's columns built through numpy are the frame ``pd.DataFrame`` makes of
+    the JSON lists: same values, same dtypes (text, ints, floats, nulls as NaN)."""
+    city = build_city(session, instrument, layout=((2, 1),), per_building=6, seed=5)
+    wave = session.get(Wave, city.wave.id)
+    data = json.loads(json.dumps(design.snapshot(session=session, wave=wave)))
+    assert data["totals"]["building_size"] and set(data["totals"]["building_size"]) == {None}
+    data["totals"]["weight"][0] = None  # a null among floats: pandas' inference
+    expected = pd.DataFrame(data["totals"])
+    for column in ("weight", "building_size"):
+        expected[column] = expected[column].astype(float)
+    got = design.from_snapshot(data).totals
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert got["indicator"].dtype == pd.Series(["x"]).dtype
+    assert got["n"].dtype == np.int64 and np.isnan(got["weight"][0])
