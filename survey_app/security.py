@@ -45,20 +45,30 @@ def init_app(app: Flask) -> None:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
+    defaults = [
+        ("Content-Security-Policy", CSP),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+    ]
+    if settings.cookie_secure:
+        defaults.append(("Strict-Transport-Security", HSTS))
+    # Lower-cased once: Headers.setdefault scans the whole list, lower-casing every name,
+    # once per header (~30 µs of every answer for five headers).
+    defaults = [(name.lower(), name, value) for name, value in defaults]
+
     @app.after_request
     def _headers(response: Response) -> Response:
-        headers = response.headers
         if response.status_code == 304:
             # A 304 leaves the stored response's headers (CSP included) in force
             # (RFC 9111 §4.3.4): repeating them costs a tablet's every reload ~500 bytes.
             return response
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        if settings.cookie_secure:
-            headers.setdefault("Strict-Transport-Security", HSTS)
-        if "Cache-Control" not in headers and request.endpoint != "static" and _signed_in():
+        headers = response.headers
+        present = {name.lower() for name, _ in headers.items()}
+        for key, name, value in defaults:
+            if key not in present:  # a view's own value wins, as with setdefault
+                headers.add(name, value)
+        if "cache-control" not in present and request.endpoint != "static" and _signed_in():
             headers["Cache-Control"] = "no-store"
         return response
 

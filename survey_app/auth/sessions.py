@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from typing import Any
 
 from flask import Flask, current_app, request, session
 from flask_login import current_user, login_user, logout_user
@@ -41,6 +42,30 @@ def init_app(app: Flask) -> None:
         REMEMBER_COOKIE_DURATION=timedelta(days=max(settings.remember_days, 1)),
     )
     app.before_request(_end_idle_session)
+    _keep_signing_serializer(app.session_interface)
+
+
+def _keep_signing_serializer(interface) -> None:
+    """Flask's cookie session builds its signing serializer — and test-serializes with it
+    — on every request (~15 µs of each tablet submission). The one built for the app's
+    current secret keys is kept and used again; new keys (rotated, or fallbacks changed)
+    get a new one, as before."""
+    build = interface.get_signing_serializer
+    kept: dict[tuple, Any] = {}
+
+    def get_signing_serializer(app: Flask):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        serializer = kept.get(keys)
+        if serializer is None:
+            serializer = build(app)
+            if serializer is None:  # no secret key: no session, as Flask has it
+                return None
+            if len(kept) >= 4:
+                kept.clear()
+            kept[keys] = serializer
+        return serializer
+
+    interface.get_signing_serializer = get_signing_serializer
 
 
 def load_user(token: str) -> User | SignedIn | None:

@@ -13,6 +13,7 @@ checked, so guessing costs the server nothing.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from flask import Flask, request
 from flask_limiter import Limiter
@@ -35,6 +36,7 @@ def init_app(app: Flask) -> None:
         strategy="moving-window",
     )
     app.extensions["login_limiter"] = limiter
+    _hooks_on_blueprint(app, limiter, "auth")
     # Only the sign-in form is limited. Without this filter Flask-Limiter resolves the
     # limits of every request's endpoint (blueprints, exemptions, defaults) before its view
     # runs: ~50 µs of every tablet submission, for nothing.
@@ -49,6 +51,27 @@ def init_app(app: Flask) -> None:
         settings.login_limit_address, methods=["POST"], deduct_when=failed, scope="login-address"
     )(view)
     app.view_functions["auth.login"] = view
+
+
+def _hooks_on_blueprint(app: Flask, limiter: Limiter, blueprint: str) -> None:
+    """Run the limiter's request hooks for ``blueprint``'s requests only (the sign-in form
+    is ``auth.login``), not around every request of the app: the check, its headers and
+    its context reset cost each tablet submission ~30 µs although nothing else is limited
+    (the request filter only makes the check return early). Same hooks, same order among the
+    app's: the check after the app's own before-request hooks, the headers first after."""
+    check, release = limiter._check_request_limit, limiter._Limiter__release_context
+
+    def is_inject(hook) -> bool:
+        return isinstance(hook, partial) and hook.args == (limiter,)
+
+    for kind, funcs in (("before", app.before_request_funcs), ("after", app.after_request_funcs),
+                        ("teardown", app.teardown_request_funcs)):  # fmt: skip
+        hooks = funcs.get(None, [])
+        mine = [h for h in hooks if h == check or h == release or is_inject(h)]
+        if len(mine) != 1:
+            raise RuntimeError(f"Flask-Limiter's {kind}-request hook not found: {hooks!r}")
+        hooks.remove(mine[0])
+        funcs.setdefault(blueprint, []).append(mine[0])
 
 
 def _not_login() -> bool:

@@ -72,6 +72,55 @@ def test_login_form_without_csrf_token_is_refused(settings, session):
     app.extensions["engine"].dispose()
 
 
+def test_api_posts_need_the_csrf_token_in_a_header(settings, session, caplog):
+    """The tablet's JSON posts carry the page's token in X-CSRFToken; a JSON body is not
+    searched for form fields (it has none), and each refusal names its reason as
+    Flask-WTF does."""
+    import logging
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    from survey_app import create_app
+
+    app = create_app(Settings(**{**settings.__dict__, "csrf_enabled": True}))
+    community, _ = make_geo(session)
+    user = make_user(session, "canvasser", community)
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    form_token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    # A form may carry its token in the header too (Flask-WTF looks there after the form).
+    response = client.post(
+        "/login", data={"username": user.username, "password": PASSWORD},
+        headers={"X-CSRFToken": form_token},
+    )  # fmt: skip
+    assert response.status_code == 302
+    page = client.get("/canvass/").get_data(as_text=True)
+    token = page.split('<meta name="csrf-token" content="')[1].split('"')[0]
+    other_key = URLSafeTimedSerializer("another key", salt="wtf-csrf-token").dumps("x" * 40)
+
+    def post(headers, body=None):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="flask_wtf.csrf"):
+            r = client.post("/api/responses", json=body or {}, headers=headers)
+        return r.status_code, [rec.getMessage() for rec in caplog.records]
+
+    assert post({}) == (400, ["The CSRF token is missing."])
+    assert post({}, {"csrf_token": token}) == (400, ["The CSRF token is missing."])
+    assert post({"X-CSRFToken": "nonsense"}) == (400, ["The CSRF token is invalid."])
+    assert post({"X-CSRF-Token": other_key}) == (400, ["The CSRF token is invalid."])
+    fresh = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps("y" * 40)
+    assert post({"X-CSRFToken": fresh}) == (400, ["The CSRF tokens do not match."])
+    status, logged = post({"X-CSRFToken": token})
+    assert status == 422 and logged == []  # past CSRF: the empty payload itself is refused
+    status, logged = post({"X-CSRF-Token": token})
+    assert status == 422 and logged == []
+    # Without the session's half (a new browser), the header alone is not enough.
+    bare = app.test_client()
+    r = bare.post("/api/responses", json={}, headers={"X-CSRFToken": token})
+    assert r.status_code == 400
+    app.extensions["engine"].dispose()
+
+
 def test_secretary_cannot_read_another_community(client, session):
     own, other = make_geo(session)
     login(client, make_user(session, "secretary", own))

@@ -96,3 +96,19 @@ def test_exports_are_audited(client, session):
     log = session.exec(select(AuditLog).where(AuditLog.action == "export")).one()
     assert log.user_id == analyst.id and log.entity_id == f"responses-wave{city.wave.id}.csv"
     assert log.detail["args"] == {"wave": [str(city.wave.id)]} and log.at is not None
+
+
+def test_a_views_own_security_headers_are_kept(settings):
+    """A header the view set itself (any letter case) is neither replaced nor repeated."""
+    app = create_app(settings)
+
+    @app.route("/own-headers")
+    def own_headers():
+        return "x", 200, {"x-frame-options": "SAMEORIGIN", "Cache-Control": "max-age=5"}
+
+    r = app.test_client().get("/own-headers")
+    assert r.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert r.headers.getlist("Cache-Control") == ["max-age=5"]
+    assert r.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+    assert len(r.headers.getlist("Content-Security-Policy")) == 1
+    app.extensions["engine"].dispose()

@@ -146,6 +146,35 @@ def test_only_the_sign_in_form_consults_the_limiter(client, session, app, monkey
     assert consulted == []
 
 
+def test_the_limiters_hooks_run_around_sign_in_pages_only(settings, session):
+    """Flask-Limiter's check, headers and reset are the auth blueprint's hooks: the sign-in
+    form still answers with its limit headers and is still limited; other answers carry
+    none and run none of its hooks."""
+    app = app_with(settings, lockout_failures=0, login_limit_address="2 per minute")
+    limiter = app.extensions["login_limiter"]
+    app_hooks = [*app.before_request_funcs.get(None, []),
+                 *app.after_request_funcs.get(None, []),
+                 *app.teardown_request_funcs.get(None, [])]  # fmt: skip
+    assert not any(getattr(h, "__self__", None) is limiter or getattr(h, "args", ()) == (limiter,)
+                   for h in app_hooks)  # fmt: skip
+    client = app.test_client()
+    user = make_user(session, Role.CANVASSER, make_geo(session)[0])
+    first = login(client, user, "wrong-password-1")
+    assert first.status_code == 401 and "X-RateLimit-Remaining" in first.headers
+    assert login(client, user, "wrong-password-1").status_code == 401
+    assert login(client, user).status_code == 429
+    other = app.test_client()
+    assert login(other, user).status_code == 429  # same address
+    other = app.test_client()
+    r = other.post("/login", data={"username": user.username, "password": PASSWORD},
+                   environ_base={"REMOTE_ADDR": "10.0.0.7"})  # fmt: skip
+    assert r.status_code == 302
+    me = other.get("/api/me")
+    assert me.status_code == 200
+    assert not [h for h in me.headers.keys() if h.lower().startswith("x-ratelimit")]
+    app.extensions["engine"].dispose()
+
+
 # --- 13.6 sessions that end -----------------------------------------------------------------
 
 
@@ -314,3 +343,18 @@ def test_users_created_from_the_command_line_name_the_operator(runner, session):
     assert r.exit_code == 0, r.output
     created = [d for a, _, d in audit_actions(session) if a == "create"]
     assert created[-1]["operator"] == f"cli:{getpass.getuser()}"
+
+
+def test_the_session_cookie_follows_the_secret_key(app, client, session):
+    """The kept signing serializer is the current key's: a rotated key ends the old
+    cookies at once, and listing the old key as a fallback lets them in again."""
+    user = make_user(session, Role.ANALYST)
+    assert login(client, user).status_code == 302
+    assert client.get("/api/me").status_code == 200
+    old = app.secret_key
+    app.secret_key = "a rotated secret key"
+    assert client.get("/api/me").status_code == 401
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert client.get("/api/me").status_code == 200
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert client.get("/api/me").status_code == 401
