@@ -13,10 +13,11 @@ out after ``IDLE_TIMEOUT_MINUTES`` without a request.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from flask import Flask, current_app, request, session
@@ -80,8 +81,7 @@ def load_user(token: str) -> User | SignedIn | None:
     if not dot or user_id is None or not epoch_part.isascii() or not epoch_part.isdigit():
         return None
     if request and request.blueprint in PLAIN_USER_BLUEPRINTS:
-        row = get_session().connection().execute(_signed_in_statement(), {"id": user_id}).first()
-        user = None if row is None else SignedIn(*row)
+        user = _signed_in(user_id)
     else:
         user = get_session().get(User, user_id)
     if user is None or not user.active or str(user.session_epoch or 0) != epoch_part:
@@ -117,6 +117,41 @@ class SignedIn:
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_epoch or 0}"
+
+
+def _signed_in(user_id: int) -> SignedIn | None:
+    connection = get_session().connection()
+    if connection.dialect.name == "sqlite":
+        # sqlite3's own cursor: ~5 µs instead of ~25 through SQLAlchemy's execution layer
+        # (the statement and the columns' result processors are SQLAlchemy's). On any
+        # sqlite3 error the query is run again through SQLAlchemy, whose error the error
+        # pages know (503 when the database is unavailable).
+        sql, convert = _sqlite_signed_in(connection.dialect)
+        try:
+            row = connection.connection.driver_connection.execute(sql, (user_id,)).fetchone()
+        except sqlite3.Error:
+            pass
+        else:
+            return None if row is None else SignedIn(*convert(row))
+    row = connection.execute(_signed_in_statement(), {"id": user_id}).first()
+    return None if row is None else SignedIn(*row)
+
+
+@lru_cache(maxsize=8)  # one dialect per engine
+def _sqlite_signed_in(dialect) -> tuple[str, Any]:
+    statement = _signed_in_statement()
+    sql = str(statement.compile(dialect=dialect))
+    processors = [(i, column.type.result_processor(dialect, None))
+                  for i, column in enumerate(statement.selected_columns)]  # fmt: skip
+    processors = [(i, p) for i, p in processors if p is not None]
+
+    def convert(row: tuple) -> list:
+        values = list(row)
+        for i, process in processors:
+            values[i] = process(values[i])
+        return values
+
+    return sql, convert
 
 
 @cache

@@ -358,3 +358,24 @@ def test_the_session_cookie_follows_the_secret_key(app, client, session):
     assert client.get("/api/me").status_code == 200
     app.config["SECRET_KEY_FALLBACKS"] = []
     assert client.get("/api/me").status_code == 401
+
+
+def test_the_api_user_is_the_same_read_either_way(app, session, monkeypatch):
+    """On SQLite the API's user is read on sqlite3's own cursor: the same values, of the
+    same types, as SQLAlchemy's read (booleans as bool); should that read fail, the query
+    runs through SQLAlchemy instead. On PostgreSQL both are SQLAlchemy's."""
+    from survey_app.auth import sessions
+    from survey_app.db import get_session
+
+    (community, _) = make_geo(session)
+    user = make_user(session, Role.CANVASSER, community)
+    with app.test_request_context("/api/me"):
+        row = get_session().connection().execute(sessions._signed_in_statement(), {"id": user.id})
+        expected = sessions.SignedIn(*row.first())
+        read = sessions._signed_in(user.id)
+        assert read == expected and read.id == user.id
+        assert read.active is True and read.must_change_password is False
+        assert sessions._signed_in(user.id + 1000) is None
+        monkeypatch.setattr(sessions, "_sqlite_signed_in",
+                            lambda dialect: ("SELECT no_such_column FROM app_user", None))  # fmt: skip
+        assert sessions._signed_in(user.id) == expected
