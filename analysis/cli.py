@@ -104,13 +104,7 @@ def run(args: argparse.Namespace) -> str:
     1,000,000-row run). Anything else — and every input with a problem to report — takes
     the pandas route, whose messages name the column and row.
     """
-    # Import the statistics (scipy.special) while pyarrow parses: parsing releases the GIL.
-    loader = threading.Thread(target=importlib.import_module, args=("analysis.estimation",))
-    loader.start()
-    try:
-        coded = read_coded(args)
-    finally:
-        loader.join()
+    coded = _reading_while_importing(read_coded, args)
     if coded is None:
         return _run_pandas(args)
     from analysis.estimation import estimate_coded
@@ -297,17 +291,22 @@ def _first_appearance(coded):
     return code, [labels[i] for i in codes[first]]
 
 
+def _reading_while_importing(read, args: argparse.Namespace):
+    """``read(args)`` while a thread imports the statistics (scipy.special): pyarrow's
+    parse releases the GIL, so the two overlap on a second core."""
+    loader = threading.Thread(target=importlib.import_module, args=("analysis.estimation",))
+    loader.start()
+    try:
+        return read(args)
+    finally:
+        loader.join()
+
+
 def _run_pandas(args: argparse.Namespace) -> str:
     """The route through a pandas DataFrame and :func:`analysis.estimate`."""
     import pandas  # noqa: F401 - needed by both threads below; import it once, first
 
-    # Import the statistics (scipy) while pyarrow parses the CSV: parsing releases the GIL.
-    loader = threading.Thread(target=importlib.import_module, args=("analysis.estimation",))
-    loader.start()
-    try:
-        data = read_data(args)
-    finally:
-        loader.join()
+    data = _reading_while_importing(read_data, args)
     import analysis
 
     if args.by is not None:
